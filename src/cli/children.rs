@@ -1,0 +1,346 @@
+//! `linnstream worker`, `linnstream webhooks` and `linnstream master-data`: the processes
+//! the operator runs for one Installation (see docs/operator.md). Settings come live from
+//! the Kubernetes API (`config::kube`, as the Installation's config-reader ServiceAccount,
+//! or whatever `KUBECONFIG` says outside a cluster); credentials and the database URL come
+//! from the environment the pod spec sets from Secrets.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use clap::{Args, ValueEnum};
+use tokio::sync::{Semaphore, watch};
+
+use crate::config::kube::KubeSource;
+use crate::config::{Credentials, InstallationKey, SnapshotReceiver};
+use crate::crd::validate::parse_duration;
+use crate::operator::build::env;
+use crate::server::webhooks::{WebhookAuth, webhook_router};
+use crate::settings::SystemSettings;
+use crate::store::{JobOutcome, Store};
+use crate::sync::Engine;
+use crate::sync::schedule::Job;
+use crate::sync::scheduler::{SchedulerOptions, run_job, run_scheduler};
+
+/// The Installation a process works for, and where its queue is.
+#[derive(Args, Debug, Clone)]
+pub struct Target {
+    /// The Installation's name.
+    #[arg(long)]
+    pub installation: String,
+    /// The Installation's namespace.
+    #[arg(long)]
+    pub namespace: String,
+    /// The queue database (PostgreSQL).
+    #[arg(long, env = env::DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+    /// How long to wait for the first read of the settings from the Kubernetes API.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub settings_timeout: Duration,
+    #[command(flatten)]
+    pub system: SystemSettings,
+}
+
+/// What every one of these processes holds: the live settings and the engine over them.
+struct Connected {
+    key: InstallationKey,
+    // Kept: dropping it stops the watch.
+    _source: KubeSource,
+    settings: SnapshotReceiver,
+    engine: Engine,
+}
+
+fn variable(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+async fn connect(target: &Target, credentials: Credentials) -> anyhow::Result<Connected> {
+    for (flag, value) in [
+        ("--installation", &target.installation),
+        ("--namespace", &target.namespace),
+    ] {
+        if value.trim().is_empty() {
+            anyhow::bail!("{flag} must not be empty");
+        }
+    }
+    let key = InstallationKey::new(&target.namespace, &target.installation);
+    let client = kube::Client::try_default()
+        .await
+        .context("finding the Kubernetes API (in-cluster, or KUBECONFIG)")?;
+    let source =
+        KubeSource::start(client, key.clone(), credentials, target.settings_timeout).await?;
+    let settings = source.receiver();
+    if settings.borrow().get(&key).is_none() {
+        tracing::warn!(installation = %key, "the Installation does not exist (or is invalid): waiting for it");
+    }
+    let store = Store::connect(&target.database_url)
+        .await
+        .context("connecting to the queue database")?;
+    let engine = Engine::new(store, target.system.clone(), settings.clone());
+    Ok(Connected {
+        key,
+        _source: source,
+        settings,
+        engine,
+    })
+}
+
+/// Completes on SIGTERM (how Kubernetes stops a pod) or Ctrl-C, setting the flag.
+fn stop_on_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        super::operator::shutdown_signal().await;
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+#[derive(Clone)]
+struct Health {
+    key: InstallationKey,
+    settings: SnapshotReceiver,
+}
+
+async fn healthz() -> (StatusCode, &'static str) {
+    (StatusCode::OK, "ok\n")
+}
+
+/// Ready while the Installation's (valid) settings are known.
+async fn readyz(State(h): State<Health>) -> (StatusCode, String) {
+    if h.settings.borrow().get(&h.key).is_some() {
+        (StatusCode::OK, "ok\n".into())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("no valid settings for Installation {}\n", h.key),
+        )
+    }
+}
+
+async fn serve(addr: SocketAddr, router: Router, what: &str) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr} ({what})"))?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!("the {bound} listener stopped: {e}");
+        }
+    });
+    Ok(bound)
+}
+
+async fn serve_health(addr: SocketAddr, c: &Connected) -> anyhow::Result<()> {
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(Health {
+            key: c.key.clone(),
+            settings: c.settings.clone(),
+        });
+    let bound = serve(addr, router, "health").await?;
+    tracing::info!("health on http://{bound}/healthz and /readyz");
+    Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Where `/healthz` and `/readyz` are served.
+    #[arg(long, default_value = "0.0.0.0:8081")]
+    pub health_listen: SocketAddr,
+}
+
+/// The fetch, send and webhook-processing loops of one Installation, until SIGTERM.
+pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let credentials = env::credentials(variable).map_err(|e| anyhow!(e))?;
+        let c = connect(&args.target, credentials).await?;
+        serve_health(args.health_listen, &c).await?;
+        tracing::info!(installation = %c.key, "worker started");
+        let options = SchedulerOptions {
+            // The operator's CronJobs run the nightly master data.
+            master_data: false,
+            only: Some(vec![c.key.clone()]),
+            process: env::WORKER_PROCESS,
+        };
+        run_scheduler(c.engine.clone(), options, stop_on_signal()).await;
+        // An orderly stop: no longer alive, say so at once.
+        let beat = format!("{}/{}", c.engine.worker_id(), c.key.id());
+        let _ = c.engine.store().remove_worker(&beat).await;
+        c.engine.store().close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct WebhooksArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Where Stream's webhook calls are received (`POST /webhooks/{namespace}/{name}`).
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Where `/healthz` and `/readyz` are served.
+    #[arg(long, default_value = "0.0.0.0:8081")]
+    pub health_listen: SocketAddr,
+    /// The token Stream sends back on every call (the operator subscribed with it).
+    #[arg(long, env = env::WEBHOOK_AUTH_TOKEN, hide_env_values = true)]
+    pub auth_token: String,
+}
+
+/// The webhook receiver of one Installation: stores Stream's events for the worker.
+pub fn webhooks(args: WebhooksArgs) -> anyhow::Result<ExitCode> {
+    if args.auth_token.trim().is_empty() {
+        anyhow::bail!("{} must not be empty", env::WEBHOOK_AUTH_TOKEN);
+    }
+    runtime()?.block_on(async {
+        let credentials = env::receiver_credentials(variable).map_err(|e| anyhow!(e))?;
+        let c = connect(&args.target, credentials).await?;
+        serve_health(args.health_listen, &c).await?;
+        let auth = WebhookAuth::fixed(c.key.clone(), args.auth_token.clone());
+        let bound = serve(
+            args.listen,
+            webhook_router(c.engine.clone(), auth),
+            "webhooks",
+        )
+        .await?;
+        tracing::info!(installation = %c.key, "receiving Stream webhooks on http://{bound}");
+        let mut stop = stop_on_signal();
+        let _ = stop.wait_for(|s| *s).await;
+        c.engine.store().close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MasterDataKind {
+    /// The identifiers registered in Linnworks (RUN, SEQ, days, Sent to Stream, ...).
+    Identifiers,
+    /// Stream's depots and delivery methods, and the Linnworks postal services.
+    PostalServices,
+}
+
+#[derive(Args, Debug)]
+pub struct MasterDataArgs {
+    pub kind: MasterDataKind,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// One master-data sync of one Installation (the operator's CronJobs run it nightly); the
+/// exit code says whether it succeeded.
+pub fn master_data(args: MasterDataArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let credentials = env::credentials(variable).map_err(|e| anyhow!(e))?;
+        let c = connect(&args.target, credentials).await?;
+        if c.settings.borrow().get(&c.key).is_none() {
+            anyhow::bail!(
+                "Installation {} does not exist or is invalid (see its status)",
+                c.key
+            );
+        }
+        let job = match args.kind {
+            MasterDataKind::Identifiers => Job::Identifiers,
+            MasterDataKind::PostalServices => Job::PostalServices,
+        };
+        run_job(&c.engine, &c.key, job, &Semaphore::new(1)).await;
+        let run = c
+            .engine
+            .store()
+            .last_job_run(&c.key.id(), job.name())
+            .await?;
+        c.engine.store().close().await;
+        match run {
+            Some(run) if run.outcome == JobOutcome::Succeeded => {
+                println!("{}: {}", job.name(), run.message);
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(run) => {
+                eprintln!("error: {}: {}", job.name(), run.message);
+                Ok(ExitCode::FAILURE)
+            }
+            None => Err(anyhow!("{} did not record a run", job.name())),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+    use crate::operator::build::{self, BuildInput, CronJobApi, OperatorSettings};
+
+    /// The commands accept exactly what the operator's children run (the database URL and
+    /// the webhook token come from the environment in a pod; given as flags here).
+    #[test]
+    fn the_childrens_command_lines_parse() {
+        let mut inst: crate::crd::Installation =
+            serde_yaml::from_str(include_str!("../../examples/installation.yaml")).unwrap();
+        inst.metadata.namespace = Some("shop".into());
+        inst.metadata.uid = Some("u".into());
+        let settings = OperatorSettings::new(
+            "img",
+            crate::crd::SecretKeyRef {
+                name: "db".into(),
+                key: "url".into(),
+            },
+        );
+        let children = build::build(&BuildInput {
+            installation: &inst,
+            secret_versions: &Default::default(),
+            settings: &settings,
+            existing_webhook_auth: None,
+            cron_job_api: CronJobApi::BatchV1,
+            now: chrono::Utc::now(),
+        })
+        .unwrap();
+        let mut seen = Vec::new();
+        for obj in children.to_json().unwrap() {
+            let pod = match obj["kind"].as_str().unwrap() {
+                "Deployment" => &obj["spec"]["template"]["spec"],
+                "CronJob" => &obj["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+                _ => continue,
+            };
+            let mut argv = vec!["linnstream".to_string()];
+            for a in pod["containers"][0]["args"].as_array().unwrap() {
+                argv.push(a.as_str().unwrap().to_string());
+            }
+            argv.extend(["--database-url".into(), "postgres://x@y/z".into()]);
+            if argv[1] == "webhooks" {
+                argv.extend(["--auth-token".into(), "t".repeat(43)]);
+            }
+            let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            let target = match cli.command {
+                Command::Worker(a) => {
+                    assert_eq!(a.health_listen.port(), 8081);
+                    a.target
+                }
+                Command::Webhooks(a) => {
+                    assert_eq!(a.listen.port(), 8080);
+                    a.target
+                }
+                Command::MasterData(a) => a.target,
+                other => panic!("unexpected {other:?}"),
+            };
+            assert_eq!(
+                (target.namespace.as_str(), target.installation.as_str()),
+                ("shop", "acme")
+            );
+            seen.push(argv[1].clone());
+        }
+        assert_eq!(seen, ["worker", "webhooks", "master-data", "master-data"]);
+    }
+}

@@ -1,0 +1,109 @@
+//! The `linnstream` command line: one binary, one subcommand per process kind.
+
+mod admin_client;
+mod audit;
+mod check;
+mod children;
+mod crd;
+mod demo;
+mod demo_labels;
+mod gateway;
+mod jobs;
+mod migrate;
+mod operator;
+mod orders;
+mod run;
+mod simulate;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "linnstream",
+    version,
+    about = "Linnworks-to-Stream shipping integration"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the CRD YAML, or write it to a file.
+    Crd(crd::CrdArgs),
+    /// Validate resource YAML files offline, with the rules the controller uses.
+    Check(check::CheckArgs),
+    /// Apply the database schema migrations (also done automatically at start).
+    Migrate(migrate::MigrateArgs),
+    /// Show the whole integration on this machine: simulators, orders, webhooks, a summary.
+    Demo(demo::DemoArgs),
+    /// Run the integration for every Installation in a folder, in one process.
+    Run(run::RunArgs),
+    /// Run the Kubernetes operator: Installations and PostalServiceMappings reconciled into
+    /// workers, CronJobs and webhook receivers, with status.
+    Operator(Box<operator::OperatorCommand>),
+    /// The sync loops of one Installation (run by the operator's worker Deployment).
+    Worker(Box<children::WorkerArgs>),
+    /// The Stream webhook receiver of one Installation (run by the operator).
+    Webhooks(Box<children::WebhooksArgs>),
+    /// One master-data sync of one Installation (run by the operator's CronJobs).
+    MasterData(Box<children::MasterDataArgs>),
+    /// Serve the Linnworks shipping-integration endpoints (labels) for every Installation in a folder.
+    Gateway(gateway::GatewayArgs),
+    /// Run the Linnworks and Stream simulators on local ports (see docs/simulators.md).
+    Simulate(simulate::SimulateArgs),
+    /// The order queue of a running process: list, show, send, resend, delete, refetch.
+    Orders(orders::OrdersArgs),
+    /// The audit log of a running process.
+    Audit(audit::AuditArgs),
+    /// The scheduler's jobs of a running process: last run, outcome, next run, overdue.
+    Jobs(jobs::JobsArgs),
+}
+
+/// Logs to standard error; `LINNSTREAM_LOG` overrides the default filter.
+pub fn init_tracing(default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LINNSTREAM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The demo prints its own progress; its logs would drown it.
+pub fn default_log_filter(cli: &Cli) -> &'static str {
+    match cli.command {
+        Command::Demo(_) => "warn",
+        _ => "info",
+    }
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Crd(args) => crd::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Migrate(args) => migrate::run(args),
+        Command::Operator(args) => operator::run(*args),
+        Command::Worker(args) => children::worker(*args),
+        Command::Webhooks(args) => children::webhooks(*args),
+        Command::MasterData(args) => children::master_data(*args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Gateway(args) => gateway::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Orders(args) => orders::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::Jobs(args) => jobs::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Where installation settings come from. Consumers (scheduler, webhook receiver, gateway)
+//! hold a `tokio::sync::watch::Receiver<Arc<Snapshot>>` and never care whether the
+//! snapshot was read from files (standalone `run`, [`files`]) or from the Kubernetes API
+//! (the processes the operator runs, [`kube`]).
+
+pub mod files;
+pub mod kube;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::crd::{InstallationSpec, PostalServiceMappingSpec};
+
+/// Identifies an installation: its namespace and name. Also the webhook URL path segment.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstallationKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl InstallationKey {
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The key as stored in the queue: `namespace/name`.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+impl fmt::Display for InstallationKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Credentials resolved from Secrets. `Debug` never prints a value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub stream_client_id: String,
+    pub stream_client_secret: String,
+    pub linnworks_application_id: String,
+    pub linnworks_application_secret: String,
+    pub linnworks_installation_token: String,
+    /// The token Linnworks sends on shipping-integration (label) calls, if configured.
+    pub gateway_token: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credentials { .. redacted .. }")
+    }
+}
+
+/// One mapped postal service of an installation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MappingConfig {
+    pub name: String,
+    pub spec: PostalServiceMappingSpec,
+}
+
+/// Everything the engine needs to work for one installation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstallationConfig {
+    pub key: InstallationKey,
+    pub spec: InstallationSpec,
+    pub credentials: Credentials,
+    pub mappings: Vec<MappingConfig>,
+}
+
+impl InstallationConfig {
+    /// The mapping for a Linnworks postal service, matched by id first, then by name
+    /// (case-insensitive), as an administrator may give either.
+    pub fn mapping_for(
+        &self,
+        service_id: Option<&str>,
+        service_name: Option<&str>,
+    ) -> Option<&MappingConfig> {
+        let by_id = service_id.filter(|id| !id.is_empty()).and_then(|id| {
+            self.mappings.iter().find(|m| {
+                m.spec
+                    .postal_service
+                    .id
+                    .as_deref()
+                    .is_some_and(|mid| mid.eq_ignore_ascii_case(id))
+            })
+        });
+        by_id.or_else(|| {
+            let name = service_name.filter(|n| !n.is_empty())?;
+            self.mappings.iter().find(|m| {
+                m.spec
+                    .postal_service
+                    .name
+                    .as_deref()
+                    .is_some_and(|mn| mn.eq_ignore_ascii_case(name))
+            })
+        })
+    }
+}
+
+/// All installations known at one moment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub installations: BTreeMap<InstallationKey, InstallationConfig>,
+}
+
+impl Snapshot {
+    pub fn get(&self, key: &InstallationKey) -> Option<&InstallationConfig> {
+        self.installations.get(key)
+    }
+
+    /// Finds the installation whose gateway token equals `token`, comparing in constant time
+    /// so response timing does not reveal how much of a token matched.
+    pub fn by_gateway_token(&self, token: &str) -> Option<&InstallationConfig> {
+        use subtle::ConstantTimeEq as _;
+        let mut found = None;
+        for inst in self.installations.values() {
+            if let Some(expected) = &inst.credentials.gateway_token
+                && bool::from(expected.as_bytes().ct_eq(token.as_bytes()))
+            {
+                found = Some(inst);
+            }
+        }
+        found
+    }
+}
+
+pub type SnapshotReceiver = tokio::sync::watch::Receiver<Arc<Snapshot>>;

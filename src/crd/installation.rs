@@ -1,0 +1,407 @@
+//! The `Installation` resource: one Linnworks account connected to one Stream account.
+//!
+//! Field names follow the user guide's "Integration-Level Settings" (the guide's name is in
+//! each field's doc comment), grouped the way a platform team reads them.
+// kube-derive's repeated `printcolumn(...)` entries trip this lint; they are distinct columns.
+#![allow(clippy::duplicated_attributes)]
+
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+use super::common::{Condition, SecretValue};
+
+pub const DEFAULT_LINNWORKS_API_URL: &str = "https://api.linnworks.net";
+
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "linnstream.io",
+    version = "v1alpha1",
+    kind = "Installation",
+    namespaced,
+    status = "InstallationStatus",
+    shortname = "lsi",
+    category = "linnstream",
+    doc = "One Linnworks account connected to one Stream account.",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Pending",
+        type_ = "integer",
+        json_path = ".status.queue.pending"
+    ),
+    printcolumn(name = "Failed", type_ = "integer", json_path = ".status.queue.failed"),
+    printcolumn(name = "Last Sync", type_ = "date", json_path = ".status.lastSyncTime"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallationSpec {
+    /// Stop all automated work for this installation: workers scale to zero and the
+    /// master-data CronJobs are suspended. Manual operations still work.
+    #[serde(default)]
+    pub suspend: bool,
+    /// The Stream account.
+    pub stream: StreamSettings,
+    /// The Linnworks account.
+    pub linnworks: LinnworksSettings,
+    /// Sender contact and address, sent on every Stream request and printed on labels.
+    pub sender: Sender,
+    /// Label settings of the integration.
+    #[serde(default)]
+    pub labels: LabelSettings,
+    /// Order synchronisation.
+    pub sync: SyncSettings,
+    /// Stream webhooks (delivery and planning events).
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
+    /// When each job runs.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// The Linnworks shipping-integration calls (label printing) for this installation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_integration: Option<ShippingIntegration>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamSettings {
+    /// StreamClientUrl: base URL of the Stream API, e.g. `https://www.go2stream.net/api`.
+    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^https?://[^\s]+$"))]
+    pub client_url: String,
+    /// StreamClientId: the OAuth client id (also the `Stream-Party` header).
+    pub client_id: SecretValue,
+    /// StreamClientSecret: the OAuth client secret.
+    pub client_secret: SecretValue,
+    /// IsUsingStreamPartnerAccount, StreamPartnerAccountId, StreamPartnerAccountName.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_account: Option<PartnerAccount>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+// `enabled` without `id` is refused by the API server through a structural `anyOf` that
+// `INSTALLATION_RULES` in `crd/mod.rs` adds to the generated schema.
+#[serde(rename_all = "camelCase")]
+pub struct PartnerAccount {
+    /// IsUsingStreamPartnerAccount: operate under a Stream partner account.
+    #[serde(default)]
+    pub enabled: bool,
+    /// StreamPartnerAccountId: required when `enabled` is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100))]
+    pub id: Option<String>,
+    /// StreamPartnerAccountName: display name of the partner account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200))]
+    pub name: Option<String>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LinnworksSettings {
+    /// Base URL of the Linnworks API used to log in (`AuthorizeByApplication`); later calls
+    /// go to the server Linnworks returns.
+    #[serde(default = "default_linnworks_url")]
+    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^https?://[^\s]+$"))]
+    pub api_base_url: String,
+    /// The Linnworks application id (a GUID).
+    pub application_id: SecretValue,
+    /// The Linnworks application secret (a GUID).
+    pub application_secret: SecretValue,
+    /// The permanent installation token Linnworks issued when the app was installed.
+    pub installation_token: SecretValue,
+}
+
+fn default_linnworks_url() -> String {
+    DEFAULT_LINNWORKS_API_URL.to_string()
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Sender {
+    /// ContactName.
+    #[schemars(length(min = 1, max = 100))]
+    pub contact_name: String,
+    /// CompanyName.
+    #[schemars(length(min = 1, max = 100))]
+    pub company_name: String,
+    /// AddressLine1.
+    #[schemars(length(min = 1, max = 100))]
+    pub address_line1: String,
+    /// AddressLine2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100))]
+    pub address_line2: Option<String>,
+    /// AddressLine3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100))]
+    pub address_line3: Option<String>,
+    /// City.
+    #[schemars(length(min = 1, max = 100))]
+    pub city: String,
+    /// County.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100))]
+    pub county: Option<String>,
+    /// CountryCode: ISO 3166-1 alpha-2, upper case (e.g. `GB`).
+    #[schemars(regex(pattern = r"^[A-Z]{2}$"))]
+    pub country_code: String,
+    /// PostCode.
+    #[schemars(length(min = 1, max = 20))]
+    pub post_code: String,
+    /// ContactPhoneNo.
+    #[schemars(length(min = 1, max = 30), regex(pattern = r"^[0-9+()\- ]+$"))]
+    pub contact_phone_no: String,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelSettings {
+    /// LabelReference: the reference printed on generated labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 50))]
+    pub reference: Option<String>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+// Required-if rule in the schema: see `INSTALLATION_RULES` in `crd/mod.rs`.
+#[serde(rename_all = "camelCase")]
+pub struct SyncSettings {
+    /// IsOrderSyncEnabled: run the automated fetch and send. Manual sends bypass it.
+    pub order_sync_enabled: bool,
+    /// IsOrderDispatchSyncEnabled: synchronise dispatch status.
+    #[serde(default)]
+    pub order_dispatch_sync_enabled: bool,
+    /// OrderLookbackDays: how many days back open orders are fetched.
+    #[schemars(range(min = 1, max = 365))]
+    pub order_lookback_days: u32,
+    /// OrderNumPrefix: prefix for order numbers sent to Stream. Keep it stable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 20), regex(pattern = r"^[A-Za-z0-9_-]*$"))]
+    pub order_num_prefix: Option<String>,
+    /// UseCurrentDateAsHandsOnDate: send today's date as the hands-on date.
+    #[serde(default)]
+    pub use_current_date_as_hands_on_date: bool,
+    /// UseDefaultLocation: use `defaultLocation` instead of the order's location.
+    #[serde(default)]
+    pub use_default_location: bool,
+    /// DefaultLocation: required when `useDefaultLocation` is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100))]
+    pub default_location: Option<String>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+// Required-if rule in the schema: see `INSTALLATION_RULES` in `crd/mod.rs`.
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSettings {
+    /// IsWebhookFeaturesEnabled: subscribe to Stream webhooks and process delivery and
+    /// planning events.
+    #[serde(default)]
+    pub enabled: bool,
+    /// IsGroupSequenceIdentifierEnabled: also apply SEQ-01..SEQ-20 identifiers.
+    #[serde(default)]
+    pub group_sequence_identifiers: bool,
+    /// Public base URL at which Stream reaches this installation's webhook receiver
+    /// (required when `enabled`); the receiver path is appended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048), regex(pattern = r"^https?://[^\s]+$"))]
+    pub public_base_url: Option<String>,
+}
+
+/// Job timing. Intervals are Go-style durations (`90s`, `5m`, `1h30m`); master-data
+/// schedules are five-field cron expressions evaluated in `timeZone`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Schedule {
+    /// How often open orders are fetched from Linnworks.
+    #[serde(default = "default_five_minutes")]
+    #[schemars(regex(pattern = DURATION_PATTERN))]
+    pub fetch_interval: String,
+    /// How often queued orders are sent to Stream.
+    #[serde(default = "default_five_minutes")]
+    #[schemars(regex(pattern = DURATION_PATTERN))]
+    pub send_interval: String,
+    /// Delay of the send cycle after the fetch cycle.
+    #[serde(default = "default_two_minutes")]
+    #[schemars(regex(pattern = DURATION_PATTERN_OR_ZERO))]
+    pub send_offset: String,
+    /// How often stored webhook events are processed.
+    #[serde(default = "default_two_minutes")]
+    #[schemars(regex(pattern = DURATION_PATTERN))]
+    pub webhook_interval: String,
+    /// Identifier master-data sync (cron, default 03:00).
+    #[serde(default = "default_identifiers_cron")]
+    #[schemars(regex(pattern = CRON_PATTERN))]
+    pub identifiers_schedule: String,
+    /// Postal-service master-data sync (cron, default 04:00).
+    #[serde(default = "default_postal_services_cron")]
+    #[schemars(regex(pattern = CRON_PATTERN))]
+    pub postal_services_schedule: String,
+    /// IANA time zone of the cron schedules, e.g. `Europe/London`.
+    #[serde(default = "default_time_zone")]
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: String,
+    /// Start a send at once when a fetch finds new orders, instead of waiting for the
+    /// next send cycle.
+    #[serde(default = "default_true")]
+    pub send_after_fetch: bool,
+}
+
+pub const DURATION_PATTERN: &str = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$";
+pub const DURATION_PATTERN_OR_ZERO: &str = r"^(0|([0-9]+h)?([0-9]+m)?([0-9]+s)?)$";
+pub const CRON_PATTERN: &str = r"^\S+\s+\S+\s+\S+\s+\S+\s+\S+$";
+
+fn default_five_minutes() -> String {
+    "5m".into()
+}
+fn default_two_minutes() -> String {
+    "2m".into()
+}
+fn default_identifiers_cron() -> String {
+    "0 3 * * *".into()
+}
+fn default_postal_services_cron() -> String {
+    "0 4 * * *".into()
+}
+fn default_time_zone() -> String {
+    "Etc/UTC".into()
+}
+fn default_true() -> bool {
+    true
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            fetch_interval: default_five_minutes(),
+            send_interval: default_five_minutes(),
+            send_offset: default_two_minutes(),
+            webhook_interval: default_two_minutes(),
+            identifiers_schedule: default_identifiers_cron(),
+            postal_services_schedule: default_postal_services_cron(),
+            time_zone: default_time_zone(),
+            send_after_fetch: true,
+        }
+    }
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ShippingIntegration {
+    /// The `AuthorizationToken` Linnworks sends on shipping-integration calls
+    /// (GenerateLabel and the rest) for this installation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_token: Option<SecretValue>,
+    /// What CancelLabel does. `AlwaysSucceed` (the guide's behaviour) answers success and
+    /// changes nothing; `Refuse` answers an error saying cancellation is not supported;
+    /// `DeleteUnplanned` deletes the Stream order while it is still unplanned.
+    #[serde(default)]
+    pub cancel_label: CancelLabelMode,
+}
+
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
+pub enum CancelLabelMode {
+    #[default]
+    AlwaysSucceed,
+    Refuse,
+    DeleteUnplanned,
+}
+
+/// Written only by the operator.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallationStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// Orders in the queue by status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueCounts>,
+    /// Time of the last successful fetch or send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_fetch: Option<JobRun>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_send: Option<JobRun>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_webhook: Option<JobRun>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_identifiers_sync: Option<JobRun>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_postal_services_sync: Option<JobRun>,
+    /// Where Stream sends this installation's webhooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    /// Worker liveness: heartbeats in the store and the Deployment's replicas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<WorkerStatus>,
+    /// The Stream webhook subscriptions the operator made (removed again on delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_subscriptions: Option<WebhookSubscriptions>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSubscriptions {
+    /// Where they deliver.
+    pub url: String,
+    /// The first 12 hex digits of the SHA-256 of the auth token they carry: a new token
+    /// (its Secret was deleted) means subscribing again.
+    pub token_fingerprint: String,
+    #[serde(default)]
+    pub subscriptions: Vec<WebhookSubscriptionRef>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSubscriptionRef {
+    /// The Stream event code, e.g. `DELIVERED`.
+    pub event: String,
+    /// Stream's id of the subscription.
+    pub id: String,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueCounts {
+    pub pending: i64,
+    pub in_progress: i64,
+    pub completed: i64,
+    pub failed: i64,
+    pub validation_failed: i64,
+    pub ready_for_retry: i64,
+    pub deleted: i64,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRun {
+    /// RFC 3339 start time of the run.
+    pub time: String,
+    /// `Succeeded` or `Failed`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerStatus {
+    /// Workers whose heartbeat in the store is recent.
+    pub live_heartbeats: i64,
+    /// RFC 3339 time of the newest heartbeat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_heartbeat: Option<String>,
+    /// Available replicas of the worker Deployment.
+    pub available_replicas: i32,
+}

@@ -1,0 +1,169 @@
+//! What every handler shares: the engine, and request plumbing (parse, then authorise).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+
+use crate::config::InstallationConfig;
+use crate::store::{Order, StoreError};
+use crate::sync::Engine;
+
+use super::contract::{
+    AuthorizationToken, CancelLabelRequest, ConfigDeletedRequest, CreateManifestRequest,
+    ExtendedPropertyMappingRequest, GenerateLabelRequest, PrintManifestRequest,
+    UpdateConfigRequest, UserAvailableServicesRequest, UserConfigRequest, Validate, parse_request,
+};
+
+/// Who the audit log names for work Linnworks asked for.
+pub const ACTOR: &str = "linnworks";
+
+/// How long a tracking number confirmed present in Linnworks is not checked again, so that
+/// reprints do not spend Linnworks' per-minute call allowance.
+const TRACKING_CHECK_TTL: Duration = Duration::from_secs(10 * 60);
+/// Entries kept before the oldest are dropped.
+const TRACKING_CHECK_MAX: usize = 10_000;
+
+/// The reply to an unknown token. It says nothing of which tokens exist.
+pub const UNKNOWN_TOKEN: &str = "AuthorizationToken is not recognised: no installation of this \
+    integration has this token. Check the token entered in Linnworks against the Installation's \
+    spec.shippingIntegration.authorizationToken Secret";
+
+#[derive(Clone)]
+pub struct Gateway {
+    pub engine: Engine,
+    /// (installation, order id) -> when its tracking number was last confirmed in Linnworks.
+    tracking_checked: Arc<Mutex<HashMap<(String, String), Instant>>>,
+}
+
+/// A request type that carries the integration's token.
+pub trait Authorised {
+    fn token(&self) -> &AuthorizationToken;
+}
+
+macro_rules! authorised {
+    ($($request:ty),* $(,)?) => {$(
+        impl Authorised for $request {
+            fn token(&self) -> &AuthorizationToken {
+                &self.authorization_token
+            }
+        }
+    )*};
+}
+
+authorised!(
+    UserConfigRequest,
+    UpdateConfigRequest,
+    ConfigDeletedRequest,
+    UserAvailableServicesRequest,
+    ExtendedPropertyMappingRequest,
+    GenerateLabelRequest,
+    CancelLabelRequest,
+    CreateManifestRequest,
+    PrintManifestRequest,
+);
+
+impl Gateway {
+    pub fn new(engine: Engine) -> Self {
+        Self {
+            engine,
+            tracking_checked: Arc::default(),
+        }
+    }
+
+    /// Parses and validates the body, then finds the installation whose token it carries.
+    /// The error is the reply's `ErrorMessage`: the field at fault, or the unknown token.
+    pub fn authorise<T>(&self, body: &[u8]) -> Result<(T, InstallationConfig), String>
+    where
+        T: DeserializeOwned + Validate + Authorised,
+    {
+        let request: T = parse_request(body).map_err(|e| e.to_string())?;
+        let installation = self
+            .engine
+            .config()
+            .borrow()
+            .by_gateway_token(request.token().expose())
+            .cloned();
+        match installation {
+            Some(inst) => Ok((request, inst)),
+            None => {
+                tracing::warn!("shipping-integration call with an unknown AuthorizationToken");
+                Err(UNKNOWN_TOKEN.to_string())
+            }
+        }
+    }
+
+    /// Whether the tracking number of this order was confirmed in Linnworks recently.
+    pub fn tracking_recently_checked(&self, installation: &str, order_id: &str) -> bool {
+        let checked = self
+            .tracking_checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        checked
+            .get(&(installation.to_string(), order_id.to_string()))
+            .is_some_and(|at| at.elapsed() < TRACKING_CHECK_TTL)
+    }
+
+    pub fn tracking_checked(&self, installation: &str, order_id: &str) {
+        let mut checked = self
+            .tracking_checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if checked.len() >= TRACKING_CHECK_MAX {
+            checked.retain(|_, at| at.elapsed() < TRACKING_CHECK_TTL);
+            if checked.len() >= TRACKING_CHECK_MAX {
+                checked.clear();
+            }
+        }
+        checked.insert(
+            (installation.to_string(), order_id.to_string()),
+            Instant::now(),
+        );
+    }
+}
+
+/// Which reading of an order's name to try first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prefer {
+    /// An `OrderReference`: the Linnworks reference number first.
+    Reference,
+    /// An `OrderId`: the order number or Linnworks id first.
+    Number,
+}
+
+/// The queued order a Linnworks call names by a string. The contract's pages do not pin down
+/// whether it is the reference number, the order number or the order id (*inferred*), so each
+/// is tried, in the order `prefer` says.
+pub async fn find_order(
+    gw: &Gateway,
+    inst: &InstallationConfig,
+    name: &str,
+    prefer: Prefer,
+) -> Result<Option<Order>, StoreError> {
+    let store = gw.engine.store();
+    let installation = inst.key.id();
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let by_reference = || store.order_by_reference(&installation, name);
+    if prefer == Prefer::Reference
+        && let Some(order) = by_reference().await?
+    {
+        return Ok(Some(order));
+    }
+    if let Ok(num) = name.parse::<i64>()
+        && let Some(order) = store.order_by_num_order_id(&installation, num).await?
+    {
+        return Ok(Some(order));
+    }
+    let id = uuid::Uuid::parse_str(name).map_or_else(|_| name.to_string(), |u| u.to_string());
+    if let Some(order) = store.order(&installation, &id).await? {
+        return Ok(Some(order));
+    }
+    if prefer == Prefer::Number {
+        return by_reference().await;
+    }
+    Ok(None)
+}

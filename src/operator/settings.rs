@@ -1,0 +1,237 @@
+//! The operator's own settings (Helm values -> flags or `LINNSTREAM_...` variables), checked
+//! at start.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::build::OperatorSettings;
+use super::leader::LeaseConfig;
+use crate::crd::SecretKeyRef;
+use crate::crd::validate::parse_duration;
+use crate::settings::SystemSettings;
+
+fn duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text)
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct OperatorArgs {
+    /// The linnstream image every worker, receiver and master-data job runs.
+    #[arg(long, env = "LINNSTREAM_IMAGE")]
+    pub image: String,
+
+    #[arg(long, env = "LINNSTREAM_IMAGE_PULL_POLICY", default_value = "IfNotPresent",
+          value_parser = ["Always", "IfNotPresent", "Never"])]
+    pub image_pull_policy: String,
+
+    /// The Secret (in each Installation's namespace) holding the PostgreSQL URL the children
+    /// use.
+    #[arg(
+        long,
+        env = "LINNSTREAM_DATABASE_SECRET_NAME",
+        default_value = "linnstream-database"
+    )]
+    pub database_secret_name: String,
+
+    /// The key of that Secret.
+    #[arg(long, env = "LINNSTREAM_DATABASE_SECRET_KEY", default_value = "url")]
+    pub database_secret_key: String,
+
+    /// The PostgreSQL URL the operator reads queue counts, job runs, heartbeats and master
+    /// data from.
+    #[arg(long, env = "LINNSTREAM_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// Where `/metrics` and `/healthz` are served.
+    #[arg(
+        long,
+        env = "LINNSTREAM_METRICS_LISTEN",
+        default_value = "0.0.0.0:8080"
+    )]
+    pub metrics_listen: SocketAddr,
+
+    /// Only watch this namespace (default: all namespaces).
+    #[arg(long, env = "LINNSTREAM_WATCH_NAMESPACE")]
+    pub watch_namespace: Option<String>,
+
+    /// Name of the leader-election Lease.
+    #[arg(
+        long,
+        env = "LINNSTREAM_LEASE_NAME",
+        default_value = "linnstream-operator"
+    )]
+    pub lease_name: String,
+
+    /// Namespace of the leader-election Lease (the operator's own, normally).
+    #[arg(long, env = "LINNSTREAM_LEASE_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+
+    /// This replica's identity in the Lease (default: the pod name, else host and a random
+    /// suffix).
+    #[arg(long, env = "LINNSTREAM_POD_NAME")]
+    pub identity: Option<String>,
+
+    /// How long a silent leader keeps the Lease before another replica takes over.
+    #[arg(long, env = "LINNSTREAM_LEASE_DURATION", default_value = "15s", value_parser = duration)]
+    pub lease_duration: Duration,
+
+    /// A leader that cannot renew within this stops reconciling (shorter than the lease).
+    #[arg(long, env = "LINNSTREAM_LEASE_RENEW_DEADLINE", default_value = "10s", value_parser = duration)]
+    pub lease_renew_deadline: Duration,
+
+    /// How often the Lease is renewed or tried.
+    #[arg(long, env = "LINNSTREAM_LEASE_RETRY_PERIOD", default_value = "2s", value_parser = duration)]
+    pub lease_retry_period: Duration,
+
+    /// How often every Installation is reconciled even without a change (queue counts,
+    /// heartbeats and master data live in the store; batch/v1beta1 CronJobs follow daylight
+    /// saving changes). At most 1h.
+    #[arg(long, env = "LINNSTREAM_RESYNC_INTERVAL", default_value = "1m", value_parser = duration)]
+    pub resync_interval: Duration,
+
+    /// Reconciles run at once, per controller.
+    #[arg(long, env = "LINNSTREAM_RECONCILE_CONCURRENCY", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// How long deleting an Installation may wait for its Stream webhook subscriptions to
+    /// be removed before giving up (with a warning event) and letting it go.
+    #[arg(long, env = "LINNSTREAM_FINALIZER_TIMEOUT", default_value = "5m", value_parser = duration)]
+    pub finalizer_timeout: Duration,
+
+    #[command(flatten)]
+    pub system: SystemSettings,
+}
+
+/// The checked settings the operator runs with.
+#[derive(Clone, Debug)]
+pub struct OperatorConfig {
+    pub children: OperatorSettings,
+    pub database_url: String,
+    pub metrics_listen: SocketAddr,
+    pub watch_namespace: Option<String>,
+    pub lease: LeaseConfig,
+    pub resync_interval: Duration,
+    pub concurrency: u16,
+    pub finalizer_timeout: Duration,
+}
+
+impl OperatorArgs {
+    pub fn into_config(self) -> Result<OperatorConfig, String> {
+        let mut problems = Vec::new();
+        if self.image.trim().is_empty() {
+            problems.push("--image: must name an image".to_string());
+        }
+        if self.lease_renew_deadline >= self.lease_duration {
+            problems.push(format!(
+                "--lease-renew-deadline ({}s) must be shorter than --lease-duration ({}s)",
+                self.lease_renew_deadline.as_secs(),
+                self.lease_duration.as_secs()
+            ));
+        }
+        if self.lease_retry_period.is_zero() || self.lease_retry_period >= self.lease_renew_deadline
+        {
+            problems.push(
+                "--lease-retry-period must be above zero and shorter than --lease-renew-deadline"
+                    .to_string(),
+            );
+        }
+        if self.resync_interval < Duration::from_secs(5)
+            || self.resync_interval > Duration::from_secs(3600)
+        {
+            problems.push("--resync-interval must be between 5s and 1h".to_string());
+        }
+        for (flag, value) in [
+            ("--database-secret-name", &self.database_secret_name),
+            ("--database-secret-key", &self.database_secret_key),
+            ("--lease-name", &self.lease_name),
+            ("--lease-namespace", &self.lease_namespace),
+        ] {
+            if value.trim().is_empty() {
+                problems.push(format!("{flag}: must not be empty"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("\n"));
+        }
+        let identity = self.identity.filter(|i| !i.is_empty()).unwrap_or_else(|| {
+            let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "operator".into());
+            format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+        });
+        let mut children = OperatorSettings::new(
+            self.image,
+            SecretKeyRef {
+                name: self.database_secret_name,
+                key: self.database_secret_key,
+            },
+        );
+        children.image_pull_policy = self.image_pull_policy;
+        children.system = self.system;
+        Ok(OperatorConfig {
+            children,
+            database_url: self.database_url,
+            metrics_listen: self.metrics_listen,
+            watch_namespace: self.watch_namespace,
+            lease: LeaseConfig {
+                name: self.lease_name,
+                namespace: self.lease_namespace,
+                identity,
+                lease_duration: self.lease_duration,
+                renew_deadline: self.lease_renew_deadline,
+                retry_period: self.lease_retry_period,
+            },
+            resync_interval: self.resync_interval,
+            concurrency: self.concurrency,
+            finalizer_timeout: self.finalizer_timeout,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: OperatorArgs,
+    }
+
+    fn parse(extra: &[&str]) -> Result<OperatorConfig, String> {
+        let mut argv = vec![
+            "op",
+            "--image",
+            "registry.example/linnstream:1",
+            "--database-url",
+            "postgres://x@y/z",
+        ];
+        argv.extend_from_slice(extra);
+        Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .args
+            .into_config()
+    }
+
+    #[test]
+    fn defaults_are_safe_and_flags_are_checked() {
+        let c = parse(&[]).expect("defaults");
+        assert_eq!(c.lease.lease_duration, Duration::from_secs(15));
+        assert_eq!(c.resync_interval, Duration::from_secs(60));
+        assert_eq!(c.children.database_url.name, "linnstream-database");
+        assert!(!c.lease.identity.is_empty());
+        let err = parse(&["--lease-renew-deadline", "20s"]).unwrap_err();
+        assert!(
+            err.contains("--lease-renew-deadline (20s) must be shorter"),
+            "{err}"
+        );
+        let err = parse(&["--resync-interval", "2h"]).unwrap_err();
+        assert!(err.contains("--resync-interval"), "{err}");
+        let err = parse(&["--lease-duration", "fifteen"]).unwrap_err();
+        assert!(err.contains("--lease-duration"), "{err}");
+        let err = parse(&["--max-retry-attempts", "99"]).unwrap_err();
+        assert!(err.contains("99"), "{err}");
+    }
+}

@@ -1,0 +1,68 @@
+//! The HTTP client both API clients use, and reading a reply into status, headers and text.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+
+use super::{RemoteError, RetryPolicy};
+use crate::settings::SystemSettings;
+
+/// Timeout and retry policy for one remote, from the system settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemoteOptions {
+    /// Whole-request timeout (StreamApiTimeout).
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for RemoteOptions {
+    fn default() -> Self {
+        Self::from_settings(&SystemSettings::default())
+    }
+}
+
+impl RemoteOptions {
+    pub fn from_settings(settings: &SystemSettings) -> Self {
+        Self {
+            timeout: settings.stream_api_timeout(),
+            retry: RetryPolicy::from_settings(settings),
+        }
+    }
+
+    pub fn http_client(&self) -> Result<reqwest::Client, RemoteError> {
+        build_http_client(self.timeout)
+    }
+}
+
+/// A client with the given whole-request timeout, no redirects (an API that redirects is
+/// misconfigured, and a redirect must not carry credentials elsewhere), and our user agent.
+pub fn build_http_client(timeout: Duration) -> Result<reqwest::Client, RemoteError> {
+    reqwest::Client::builder()
+        .user_agent(concat!("linnstream/", env!("CARGO_PKG_VERSION")))
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| RemoteError::from_reqwest("HTTP", "client setup", e))
+}
+
+/// Sends a request and reads the whole reply. Transport failures become `RemoteError`s;
+/// the status is returned as is, for the client to judge with its own error shape.
+pub async fn read_reply(
+    service: &'static str,
+    call: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<(u16, HeaderMap, String), RemoteError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| RemoteError::from_reqwest(service, call, e))?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| RemoteError::from_reqwest(service, call, e))?;
+    Ok((status, headers, text))
+}

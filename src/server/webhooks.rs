@@ -1,0 +1,329 @@
+//! The webhook receiver: `POST /webhooks/{namespace}/{name}`, where Stream delivers the
+//! notifications of one installation. It verifies the auth header Stream echoes, parses the
+//! notification (both envelope shapes), checks the tenant, and stores the event durably
+//! before answering; the webhook processing job applies it later. It never calls Linnworks
+//! or Stream, so it keeps accepting events while they are down.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::config::{InstallationConfig, InstallationKey};
+use crate::store::{AuditAction, AuditOutcome};
+use crate::sync::engine::{Audit, Engine, correlation_id};
+use crate::sync::process_webhooks::new_stored_event;
+use crate::sync::webhook_event::{self, MAX_BODY_BYTES};
+
+/// Who the receiver names as the actor of received events in the audit log.
+pub const ACTOR: &str = "stream-webhook";
+
+/// The route, with the installation's namespace and name as path segments.
+pub const ROUTE: &str = "/webhooks/{namespace}/{name}";
+
+/// The path Stream is subscribed to for an installation (appended to the public base URL).
+pub fn webhook_path(key: &InstallationKey) -> String {
+    format!("/webhooks/{}/{}", key.namespace, key.name)
+}
+
+type TokenLookup = dyn Fn(&InstallationKey) -> Option<String> + Send + Sync;
+
+/// How the receiver knows the token each installation's notifications must carry: the
+/// value subscribed as Stream's `auth_header`, which Stream sends back on every call
+/// (*inferred*: as the `Authorization` header; the header name is configurable).
+///
+/// - The operator's per-installation receiver: [`WebhookAuth::fixed`] with the Secret
+///   `NAME-webhook-auth` key `token` (env `LINNSTREAM_WEBHOOK_AUTH_TOKEN`).
+/// - A process serving several installations (standalone `run`, the demo):
+///   [`WebhookAuth::derived`] from one secret: each installation's token is
+///   HMAC-SHA256(secret, "linnstream-webhook-v1:" + namespace/name), URL-safe base64, so
+///   tokens differ per installation and none is stored.
+/// - Anything else: [`WebhookAuth::new`] with a lookup.
+///
+/// An installation without a token refuses every notification.
+#[derive(Clone)]
+pub struct WebhookAuth {
+    header: HeaderName,
+    lookup: Arc<TokenLookup>,
+}
+
+impl std::fmt::Debug for WebhookAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookAuth")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookAuth {
+    /// Tokens from `lookup`, in the `Authorization` header.
+    pub fn new(
+        lookup: impl Fn(&InstallationKey) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            header: header::AUTHORIZATION,
+            lookup: Arc::new(lookup),
+        }
+    }
+
+    /// One installation with one token (the operator runs a receiver per installation).
+    pub fn fixed(key: InstallationKey, token: String) -> Self {
+        Self::new(move |k| (*k == key).then(|| token.clone()))
+    }
+
+    /// Every installation's token derived from `secret` (see the type's documentation).
+    pub fn derived(secret: impl Into<Vec<u8>>) -> Self {
+        let secret: Vec<u8> = secret.into();
+        Self::new(move |k| Some(derive_token(&secret, k)))
+    }
+
+    /// Reads the token from another header than `Authorization`.
+    pub fn with_header(mut self, header: HeaderName) -> Self {
+        self.header = header;
+        self
+    }
+
+    pub fn header(&self) -> &HeaderName {
+        &self.header
+    }
+
+    /// The token `key`'s notifications must carry: also what to subscribe with.
+    pub fn token_for(&self, key: &InstallationKey) -> Option<String> {
+        (self.lookup)(key).filter(|t| !t.is_empty())
+    }
+
+    /// Whether the header value carries `key`'s token. Compared as SHA-256 digests in
+    /// constant time, so neither the content nor the length of the token leaks through
+    /// timing. A `Bearer ` prefix is tolerated (*inferred*: Stream is documented to echo the
+    /// value verbatim, but a proxy or a later Stream version may add the scheme).
+    fn accepts(&self, key: &InstallationKey, presented: Option<&[u8]>) -> bool {
+        let (Some(expected), Some(presented)) = (self.token_for(key), presented) else {
+            return false;
+        };
+        let expected = Sha256::digest(expected.as_bytes());
+        let bare = presented
+            .strip_prefix(b"Bearer ")
+            .unwrap_or(presented)
+            .trim_ascii();
+        let exact = Sha256::digest(presented.trim_ascii());
+        let stripped = Sha256::digest(bare);
+        bool::from(expected.ct_eq(&exact) | expected.ct_eq(&stripped))
+    }
+}
+
+/// HMAC-SHA256(secret, "linnstream-webhook-v1:" + namespace/name), URL-safe base64 without
+/// padding (43 characters, safe in a header).
+pub fn derive_token(secret: &[u8], key: &InstallationKey) -> String {
+    // HMAC takes keys of any length; were that ever refused, the empty token makes every
+    // notification be refused rather than accepted.
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(secret) else {
+        return String::new();
+    };
+    mac.update(b"linnstream-webhook-v1:");
+    mac.update(key.id().as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+#[derive(Clone)]
+struct Receiver {
+    engine: Engine,
+    auth: WebhookAuth,
+}
+
+/// The webhook receiver's routes. Bodies over `webhook_event::MAX_BODY_BYTES` are refused
+/// with 413 before they are read whole.
+pub fn webhook_router(engine: Engine, auth: WebhookAuth) -> Router {
+    Router::new()
+        .route(ROUTE, post(receive))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(Receiver { engine, auth })
+}
+
+fn refuse(status: StatusCode, reason: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": reason.into() }))).into_response()
+}
+
+/// Whether `party` names the installation's Stream account: its client id, or the partner
+/// account it acts for.
+fn is_own_party(inst: &InstallationConfig, party: &str) -> bool {
+    let party = party.trim();
+    let partner = inst
+        .spec
+        .stream
+        .partner_account
+        .as_ref()
+        .filter(|p| p.enabled)
+        .and_then(|p| p.id.as_deref());
+    party == inst.credentials.stream_client_id.trim() || partner.is_some_and(|p| party == p.trim())
+}
+
+async fn receive(
+    State(receiver): State<Receiver>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let Ok(Path((namespace, name))) = path else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "the path must be /webhooks/{namespace}/{name}",
+        );
+    };
+    let key = InstallationKey::new(namespace, name);
+    let Some(inst) = receiver.engine.installation(&key) else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            format!("no installation {key} is configured here"),
+        );
+    };
+    let presented = headers.get(&receiver.auth.header).map(|v| v.as_bytes());
+    if !receiver.auth.accepts(&key, presented) {
+        let why = if presented.is_none() {
+            "is missing"
+        } else {
+            "does not match"
+        };
+        tracing::warn!(installation = %key, header = %receiver.auth.header, "webhook refused: the auth header {why}");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            format!("the {} header {why}", receiver.auth.header),
+        );
+    }
+    let audit = |outcome: AuditOutcome, message: String| {
+        let engine = receiver.engine.clone();
+        let key = key.clone();
+        async move {
+            engine
+                .audit(Audit {
+                    installation: &key,
+                    order_id: None,
+                    correlation_id: &correlation_id(),
+                    action: AuditAction::Webhook,
+                    outcome,
+                    message,
+                    started,
+                    actor: ACTOR,
+                })
+                .await;
+        }
+    };
+    if !inst.spec.webhooks.enabled {
+        let reason = format!(
+            "webhooks are disabled for installation {key} (spec.webhooks.enabled is false)"
+        );
+        audit(AuditOutcome::Failure, format!("webhook refused: {reason}")).await;
+        return refuse(StatusCode::CONFLICT, reason);
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let status = e.status();
+            let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("the body is larger than {MAX_BODY_BYTES} bytes")
+            } else {
+                format!("the body could not be read: {}", e.body_text())
+            };
+            audit(AuditOutcome::Failure, format!("webhook refused: {reason}")).await;
+            return refuse(status, reason);
+        }
+    };
+    let event = match webhook_event::parse(&body) {
+        Ok(e) => e,
+        Err(e) => {
+            let reason = format!("not a Stream notification: {e}");
+            audit(AuditOutcome::Failure, format!("webhook refused: {reason}")).await;
+            return refuse(StatusCode::BAD_REQUEST, reason);
+        }
+    };
+    if let Some(party) = event.party_id.as_deref()
+        && !is_own_party(&inst, party)
+    {
+        let reason =
+            format!("subscription.party_id {party:?} is not this installation's Stream account");
+        audit(AuditOutcome::Failure, format!("webhook refused: {reason}")).await;
+        return refuse(StatusCode::FORBIDDEN, reason);
+    }
+    // Stored bodies are text; a notification is JSON, hence UTF-8 (parse checked it).
+    let text = String::from_utf8_lossy(&body);
+    let stored = new_stored_event(&key.id(), &event, &text, chrono::Utc::now());
+    let refs = stored.order_refs.join(", ");
+    match receiver.engine.store().insert_webhook_event(&stored).await {
+        Ok(inserted) => {
+            let (outcome, message) = if inserted.duplicate {
+                (
+                    AuditOutcome::Skipped,
+                    format!(
+                        "received {} for {refs} again: a duplicate of event {}, ignored",
+                        event.code, inserted.id
+                    ),
+                )
+            } else {
+                (
+                    AuditOutcome::Success,
+                    format!(
+                        "received {} for {refs}: stored as event {}",
+                        event.code, inserted.id
+                    ),
+                )
+            };
+            audit(outcome, message).await;
+            (
+                StatusCode::OK,
+                Json(json!({"stored": true, "duplicate": inserted.duplicate, "id": inserted.id})),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            // Not acknowledged, so Stream delivers it again.
+            tracing::error!(installation = %key, "could not store a webhook event: {e}");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the event could not be stored; deliver it again later",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_tokens_differ_per_installation_and_are_stable() {
+        let a = InstallationKey::new("shop", "acme");
+        let b = InstallationKey::new("shop", "acme2");
+        let t = derive_token(b"s3cret", &a);
+        assert_eq!(t.len(), 43);
+        assert_eq!(t, derive_token(b"s3cret", &a));
+        assert_ne!(t, derive_token(b"s3cret", &b));
+        assert_ne!(t, derive_token(b"other", &a));
+        let auth = WebhookAuth::derived(b"s3cret".to_vec());
+        assert!(auth.accepts(&a, Some(t.as_bytes())));
+        assert!(auth.accepts(&a, Some(format!("Bearer {t}").as_bytes())));
+        assert!(!auth.accepts(&b, Some(t.as_bytes())));
+        assert!(!auth.accepts(&a, None));
+        assert!(!auth.accepts(&a, Some(b"")));
+    }
+
+    #[test]
+    fn a_fixed_token_serves_its_installation_only() {
+        let a = InstallationKey::new("shop", "acme");
+        let auth = WebhookAuth::fixed(a.clone(), "tok".into());
+        assert!(auth.accepts(&a, Some(b"tok")));
+        assert!(!auth.accepts(&a, Some(b"tok2")));
+        assert!(!auth.accepts(&InstallationKey::new("x", "acme"), Some(b"tok")));
+        assert!(!format!("{auth:?}").contains("tok"));
+    }
+}

@@ -1,0 +1,325 @@
+//! Webhook events: stored raw and parsed, deduplicated, claimed in batches in arrival order
+//! per order, retried up to WebhookMaxRetryAttempts.
+//!
+//! Events have no In Progress status (the guide names four); a processor's claim is the owner
+//! and lease columns, and an event whose lease lapsed is simply claimable again.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+
+use super::model::{
+    NewWebhookEvent, WebhookClaim, WebhookCounts, WebhookEvent, WebhookInsert, WebhookStatus,
+};
+use super::{
+    BackendKind, Dialect, Store, StoreError, StoreResult, chrono_duration, now, require, sql_limit,
+    with_pool,
+};
+
+const EVENT_COLUMNS: &str = "id, installation, dedup_key, received_at, body, event_code, \
+    consignment_no, order_no, run, grp, status, retry_count, last_error, version, claim_owner, \
+    lease_expires_at, claimed_at, processed_at, updated_at";
+
+/// Statuses of events still to be processed; an earlier such event for the same order holds
+/// back later ones. A finally Failed event does not: one poisoned event must not stall its
+/// order for ever.
+const OPEN: &str = "'Pending', 'ReadyForRetry'";
+
+const INSERT_EVENT: &str = "INSERT INTO webhook_events (installation, dedup_key, received_at, \
+        body, event_code, consignment_no, order_no, run, grp, status, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'Pending', $10) \
+    ON CONFLICT (installation, dedup_key) DO NOTHING RETURNING id";
+const INSERT_REF: &str = "INSERT INTO webhook_event_refs (event_id, installation, order_ref) \
+    VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+const SELECT_ID_BY_KEY: &str =
+    "SELECT id FROM webhook_events WHERE installation = $1 AND dedup_key = $2";
+
+fn claim_sql(kind: BackendKind) -> String {
+    let lock = match kind {
+        BackendKind::Postgres => " FOR UPDATE SKIP LOCKED",
+        BackendKind::Sqlite => "",
+    };
+    format!(
+        "UPDATE webhook_events SET claim_owner = $2, lease_expires_at = $3, claimed_at = $4, \
+            updated_at = $4, version = version + 1 \
+        WHERE id IN (SELECT e.id FROM webhook_events e \
+            WHERE e.installation = $1 AND e.status IN ({OPEN}) \
+              AND (e.lease_expires_at IS NULL OR e.lease_expires_at < $4) \
+              AND NOT EXISTS (SELECT 1 FROM webhook_event_refs r \
+                  JOIN webhook_event_refs earlier ON earlier.installation = r.installation \
+                   AND earlier.order_ref = r.order_ref AND earlier.event_id < r.event_id \
+                  JOIN webhook_events p ON p.id = earlier.event_id \
+                  WHERE r.event_id = e.id AND p.status IN ({OPEN})) \
+            ORDER BY e.id LIMIT $5{lock}) \
+        RETURNING {EVENT_COLUMNS}"
+    )
+}
+static CLAIM_PG: LazyLock<String> = LazyLock::new(|| claim_sql(BackendKind::Postgres));
+static CLAIM_SQLITE: LazyLock<String> = LazyLock::new(|| claim_sql(BackendKind::Sqlite));
+
+static MARK_PROCESSED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE webhook_events SET status = 'Processed', processed_at = $4, updated_at = $4, \
+            last_error = NULL, claim_owner = NULL, lease_expires_at = NULL, version = version + 1 \
+        WHERE id = $1 AND claim_owner = $2 AND version = $3 AND status IN ({OPEN}) \
+        RETURNING {EVENT_COLUMNS}"
+    )
+});
+
+static MARK_FAILED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE webhook_events SET retry_count = retry_count + 1, \
+            status = CASE WHEN retry_count + 1 <= $5 THEN 'ReadyForRetry' ELSE 'Failed' END, \
+            last_error = $6, updated_at = $4, claim_owner = NULL, lease_expires_at = NULL, \
+            version = version + 1 \
+        WHERE id = $1 AND claim_owner = $2 AND version = $3 AND status IN ({OPEN}) \
+        RETURNING {EVENT_COLUMNS}"
+    )
+});
+
+static RETRY_FAILED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE webhook_events SET status = 'ReadyForRetry', retry_count = 0, updated_at = $2, \
+            version = version + 1 \
+        WHERE id = $1 AND status = 'Failed' RETURNING {EVENT_COLUMNS}"
+    )
+});
+
+static SELECT_EVENT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE id = $1"));
+
+static LIST_EVENTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM webhook_events \
+        WHERE installation = $1 AND ($2 IS NULL OR status = $2) ORDER BY id DESC LIMIT $3"
+    )
+});
+
+const COUNT_EVENTS: &str =
+    "SELECT status, COUNT(*) FROM webhook_events WHERE installation = $1 GROUP BY status";
+
+const PRUNE_EVENTS: &str =
+    "DELETE FROM webhook_events WHERE received_at < $1 AND status IN ('Processed', 'Failed')";
+
+impl Store {
+    /// Stores a received webhook event as Pending, unless an event with the same dedup key was
+    /// stored for the installation before (then nothing is written and `duplicate` is true).
+    pub async fn insert_webhook_event(
+        &self,
+        event: &NewWebhookEvent,
+    ) -> StoreResult<WebhookInsert> {
+        require("installation", &event.installation)?;
+        require("webhook dedup key", &event.dedup_key)?;
+        let at = now();
+        let received_at = event.received_at;
+        let result = with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let inserted: Option<(i64,)> = sqlx::query_as(INSERT_EVENT)
+                .bind(&event.installation)
+                .bind(&event.dedup_key)
+                .bind(received_at)
+                .bind(&event.body)
+                .bind(&event.event_code)
+                .bind(&event.consignment_no)
+                .bind(&event.order_no)
+                .bind(event.run.as_ref().map(Json))
+                .bind(event.group.as_ref().map(Json))
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let result = match inserted {
+                Some((id,)) => {
+                    for order_ref in &event.order_refs {
+                        sqlx::query(INSERT_REF)
+                            .bind(id)
+                            .bind(&event.installation)
+                            .bind(order_ref)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    WebhookInsert { id, duplicate: false }
+                }
+                None => {
+                    let (id,): (i64,) = sqlx::query_as(SELECT_ID_BY_KEY)
+                        .bind(&event.installation)
+                        .bind(&event.dedup_key)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    WebhookInsert { id, duplicate: true }
+                }
+            };
+            tx.commit().await?;
+            result
+        });
+        Ok(result)
+    }
+
+    /// Claims up to `batch` events of `installation` to process, in arrival order, for
+    /// `worker` until `lease` from now. Never hands out an event while an earlier event for one
+    /// of the same orders is still Pending or Ready for Retry.
+    pub async fn claim_webhook_events(
+        &self,
+        installation: &str,
+        batch: u32,
+        worker: &str,
+        lease: Duration,
+    ) -> StoreResult<Vec<WebhookEvent>> {
+        require("worker id", worker)?;
+        if batch == 0 {
+            return Ok(Vec::new());
+        }
+        let at = now();
+        let expires = at + chrono_duration(lease);
+        let limit = sql_limit(batch);
+        let mut events: Vec<WebhookEvent> = match &self.pool {
+            super::Pool::Postgres(pool) => {
+                sqlx::query_as(&CLAIM_PG)
+                    .bind(installation)
+                    .bind(worker)
+                    .bind(expires)
+                    .bind(at)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+            }
+            super::Pool::Sqlite(pool) => {
+                let mut tx = pool.begin_write().await?;
+                let rows = sqlx::query_as(&CLAIM_SQLITE)
+                    .bind(installation)
+                    .bind(worker)
+                    .bind(expires)
+                    .bind(at)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows
+            }
+        };
+        events.sort_by_key(|e| e.id);
+        Ok(events)
+    }
+
+    /// Records that a claimed event was applied: it becomes Processed.
+    pub async fn mark_webhook_processed(&self, claim: &WebhookClaim) -> StoreResult<WebhookEvent> {
+        let row: Option<WebhookEvent> = with_pool!(self, pool => {
+            sqlx::query_as(&MARK_PROCESSED)
+                .bind(claim.id)
+                .bind(&claim.owner)
+                .bind(claim.version)
+                .bind(now())
+                .fetch_optional(pool)
+                .await?
+        });
+        match row {
+            Some(event) => Ok(event),
+            None => Err(self.webhook_claim_lost(claim).await),
+        }
+    }
+
+    /// Records that processing a claimed event failed: its retry count grows, and it becomes
+    /// Ready for Retry while the count is at most `max_retry_attempts`, else Failed.
+    pub async fn mark_webhook_failed(
+        &self,
+        claim: &WebhookClaim,
+        error: &str,
+        max_retry_attempts: u32,
+    ) -> StoreResult<WebhookEvent> {
+        let row: Option<WebhookEvent> = with_pool!(self, pool => {
+            sqlx::query_as(&MARK_FAILED)
+                .bind(claim.id)
+                .bind(&claim.owner)
+                .bind(claim.version)
+                .bind(now())
+                .bind(i64::from(max_retry_attempts))
+                .bind(error)
+                .fetch_optional(pool)
+                .await?
+        });
+        match row {
+            Some(event) => Ok(event),
+            None => Err(self.webhook_claim_lost(claim).await),
+        }
+    }
+
+    /// Manually queues a Failed event again, with its retry count reset.
+    pub async fn retry_webhook_event(&self, id: i64) -> StoreResult<WebhookEvent> {
+        let row: Option<WebhookEvent> = with_pool!(self, pool => {
+            sqlx::query_as(&RETRY_FAILED).bind(id).bind(now()).fetch_optional(pool).await?
+        });
+        match row {
+            Some(event) => Ok(event),
+            None => match self.webhook_event(id).await? {
+                Some(event) => Err(StoreError::WebhookIllegal {
+                    id,
+                    status: event.status,
+                    action: "queue it for retry (only Failed events can be)",
+                }),
+                None => Err(StoreError::WebhookEventNotFound { id }),
+            },
+        }
+    }
+
+    /// One webhook event by id.
+    pub async fn webhook_event(&self, id: i64) -> StoreResult<Option<WebhookEvent>> {
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(&SELECT_EVENT).bind(id).fetch_optional(pool).await?
+        });
+        Ok(row)
+    }
+
+    /// The newest `limit` events of `installation`, optionally of one status.
+    pub async fn list_webhook_events(
+        &self,
+        installation: &str,
+        status: Option<WebhookStatus>,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookEvent>> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(&LIST_EVENTS)
+                .bind(installation)
+                .bind(status.map(WebhookStatus::as_str))
+                .bind(sql_limit(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    /// Events per status for one installation.
+    pub async fn webhook_counts(&self, installation: &str) -> StoreResult<WebhookCounts> {
+        let rows: Vec<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(COUNT_EVENTS).bind(installation).fetch_all(pool).await?
+        });
+        let mut counts = WebhookCounts::default();
+        for (status, n) in rows {
+            let status: WebhookStatus = status
+                .parse()
+                .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
+            counts.set(status, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(counts)
+    }
+
+    /// Deletes Processed and Failed events received before `older_than`; returns how many.
+    pub async fn prune_webhook_events(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
+        let n = with_pool!(self, pool => {
+            sqlx::query(PRUNE_EVENTS).bind(older_than).execute(pool).await?.rows_affected()
+        });
+        Ok(n)
+    }
+
+    async fn webhook_claim_lost(&self, claim: &WebhookClaim) -> StoreError {
+        match self.webhook_event(claim.id).await {
+            Ok(Some(event)) => StoreError::WebhookClaimLost {
+                id: claim.id,
+                owner: claim.owner.clone(),
+                status: event.status,
+            },
+            Ok(None) => StoreError::WebhookEventNotFound { id: claim.id },
+            Err(e) => e,
+        }
+    }
+}

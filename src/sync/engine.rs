@@ -1,0 +1,207 @@
+//! The context every job runs in: the store, the system settings, the current installation
+//! settings, and one pair of API clients per installation (reused, so Linnworks sessions
+//! and Stream tokens are shared by all jobs of that installation).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::config::{InstallationConfig, InstallationKey, SnapshotReceiver};
+use crate::linnworks::LinnworksClient;
+use crate::remote::{RemoteError, RemoteOptions};
+use crate::settings::SystemSettings;
+use crate::store::{AuditAction, AuditOutcome, NewAuditEntry, Store};
+use crate::stream::{StreamClient, StreamCredentials};
+
+use super::throttle::Throttle;
+
+/// The API clients of one installation.
+#[derive(Clone)]
+pub struct Clients {
+    pub linnworks: LinnworksClient,
+    pub stream: StreamClient,
+    /// Paces Stream order creation to what Stream accepts (slows down on 429).
+    pub stream_throttle: Throttle,
+}
+
+/// What a cached client pair was built from; a change rebuilds the pair.
+#[derive(Clone, PartialEq, Eq)]
+struct ClientKey {
+    linnworks_url: String,
+    stream_url: String,
+    partner: Option<String>,
+    credentials: crate::config::Credentials,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    settings: SystemSettings,
+    remote: RemoteOptions,
+    config: SnapshotReceiver,
+    worker_id: String,
+    clients: Mutex<HashMap<InstallationKey, (ClientKey, Clients)>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("worker_id", &self.inner.worker_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    pub fn new(store: Store, settings: SystemSettings, config: SnapshotReceiver) -> Self {
+        let remote = RemoteOptions::from_settings(&settings);
+        Self::with_remote_options(store, settings, config, remote)
+    }
+
+    /// As `new`, with explicit client options (tests shorten the retry delays).
+    pub fn with_remote_options(
+        store: Store,
+        settings: SystemSettings,
+        config: SnapshotReceiver,
+        remote: RemoteOptions,
+    ) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+        let worker_id = format!(
+            "{host}-{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                settings,
+                remote,
+                config,
+                worker_id,
+                clients: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn settings(&self) -> &SystemSettings {
+        &self.inner.settings
+    }
+
+    /// Identifies this process in claims and heartbeats.
+    pub fn worker_id(&self) -> &str {
+        &self.inner.worker_id
+    }
+
+    pub fn config(&self) -> SnapshotReceiver {
+        self.inner.config.clone()
+    }
+
+    /// The installation's current settings, if it still exists.
+    pub fn installation(&self, key: &InstallationKey) -> Option<InstallationConfig> {
+        self.inner.config.borrow().get(key).cloned()
+    }
+
+    pub fn installations(&self) -> Vec<InstallationConfig> {
+        self.inner
+            .config
+            .borrow()
+            .installations
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The claim lease: long enough for a send with every retry to finish.
+    pub fn lease(&self) -> Duration {
+        self.inner.settings.claim_lease()
+    }
+
+    /// The installation's clients, built on first use and rebuilt when its URLs or
+    /// credentials change.
+    pub fn clients(&self, inst: &InstallationConfig) -> Result<Clients, RemoteError> {
+        let s = &inst.spec;
+        let partner = s
+            .stream
+            .partner_account
+            .as_ref()
+            .filter(|p| p.enabled)
+            .and_then(|p| p.id.clone());
+        let key = ClientKey {
+            linnworks_url: s.linnworks.api_base_url.clone(),
+            stream_url: s.stream.client_url.clone(),
+            partner: partner.clone(),
+            credentials: inst.credentials.clone(),
+        };
+        let mut cache = self.inner.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((built_from, clients)) = cache.get(&inst.key)
+            && *built_from == key
+        {
+            return Ok(clients.clone());
+        }
+        let clients = Clients {
+            linnworks: LinnworksClient::new(
+                &s.linnworks.api_base_url,
+                (&inst.credentials).into(),
+                &self.inner.remote,
+            )?,
+            stream: StreamClient::new(
+                StreamCredentials {
+                    base_url: s.stream.client_url.clone(),
+                    client_id: inst.credentials.stream_client_id.clone(),
+                    client_secret: inst.credentials.stream_client_secret.clone(),
+                    partner_account_id: partner,
+                },
+                &self.inner.remote,
+            )?,
+            stream_throttle: Throttle::default(),
+        };
+        cache.insert(inst.key.clone(), (key, clients.clone()));
+        Ok(clients)
+    }
+
+    /// Writes one audit entry. An audit failure is logged, never allowed to fail the job
+    /// it describes.
+    pub async fn audit(&self, entry: Audit<'_>) {
+        let row = NewAuditEntry {
+            at: chrono::Utc::now(),
+            installation: entry.installation.id(),
+            order_id: entry.order_id.map(str::to_string),
+            correlation_id: entry.correlation_id.to_string(),
+            action: entry.action,
+            outcome: entry.outcome,
+            message: entry.message,
+            duration_ms: u64::try_from(entry.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            actor: entry.actor.to_string(),
+        };
+        if let Err(e) = self.inner.store.audit(&row).await {
+            tracing::warn!(installation = %entry.installation, "could not write the audit log: {e}");
+        }
+    }
+}
+
+/// One audit log entry, as jobs describe it.
+pub struct Audit<'a> {
+    pub installation: &'a InstallationKey,
+    pub order_id: Option<&'a str>,
+    pub correlation_id: &'a str,
+    pub action: AuditAction,
+    pub outcome: AuditOutcome,
+    pub message: String,
+    pub started: Instant,
+    pub actor: &'a str,
+}
+
+/// A new correlation id for one job run or one user action.
+pub fn correlation_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Who triggered a piece of work, for the audit log.
+pub const SCHEDULER: &str = "scheduler";

@@ -1,0 +1,137 @@
+//! The user guide's validation errors ("Validation Errors and Common Causes"), each with its
+//! own message. An order that hits one moves to Validation Failed and is not retried until
+//! the cause is corrected (re-fetched or manually resent).
+
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValidationError {
+    InstallationInactive,
+    LinnworksTokenInvalid,
+    NoActiveInstallations,
+    OrderNotFoundInLinnworks,
+    OrderNotFoundInDatabase,
+    PostalServiceNotAssigned,
+    /// The service is not mapped, or its mapping lacks a depot or delivery method.
+    PostalServiceNotConfigured {
+        service: String,
+    },
+    OrderSyncDisabled,
+    OrderAlreadyInProgress,
+    /// The delivery address lacks these fields (Address Line 1, Town, Postcode, Country).
+    MissingAddressFields(Vec<&'static str>),
+    TooManyOrdersSelected {
+        selected: usize,
+        max: u32,
+    },
+}
+
+impl ValidationError {
+    /// The guide's name of the error, stable for filters and tests.
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::InstallationInactive => "Installation not found or inactive",
+            Self::LinnworksTokenInvalid => "Linnworks token missing or expired",
+            Self::NoActiveInstallations => "No active installations available",
+            Self::OrderNotFoundInLinnworks => "Order not found in Linnworks",
+            Self::OrderNotFoundInDatabase => "Order not found in database",
+            Self::PostalServiceNotAssigned => "Postal service not assigned",
+            Self::PostalServiceNotConfigured { .. } => "Postal service not fully configured",
+            Self::OrderSyncDisabled => "Order sync disabled",
+            Self::OrderAlreadyInProgress => "Order already in progress",
+            Self::MissingAddressFields(_) => "Missing delivery address fields",
+            Self::TooManyOrdersSelected { .. } => "Too many orders selected",
+        }
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let title = self.title();
+        match self {
+            Self::InstallationInactive => write!(
+                f,
+                "{title}: the Linnworks account is not active in the integration; contact your administrator"
+            ),
+            Self::LinnworksTokenInvalid => write!(
+                f,
+                "{title}: the installation token is invalid or has been revoked; re-connect the installation"
+            ),
+            Self::NoActiveInstallations => {
+                write!(
+                    f,
+                    "{title}: at least one active Linnworks installation must exist"
+                )
+            }
+            Self::OrderNotFoundInLinnworks => write!(
+                f,
+                "{title}: the order is queued but could not be retrieved from Linnworks"
+            ),
+            Self::OrderNotFoundInDatabase => write!(
+                f,
+                "{title}: the order is not in the integration queue; trigger a re-fetch"
+            ),
+            Self::PostalServiceNotAssigned => write!(
+                f,
+                "{title}: assign a Stream postal service to the order in Linnworks"
+            ),
+            Self::PostalServiceNotConfigured { service } => write!(
+                f,
+                "{title}: {service:?} has no PostalServiceMapping with a Stream depot and delivery method; complete the service configuration"
+            ),
+            Self::OrderSyncDisabled => write!(
+                f,
+                "{title}: IsOrderSyncEnabled is false for this installation; enable it or use a manual send"
+            ),
+            Self::OrderAlreadyInProgress => write!(
+                f,
+                "{title}: another operation is sending this order; wait for it to complete"
+            ),
+            Self::MissingAddressFields(fields) => write!(
+                f,
+                "{title}: the delivery address lacks {}; Address Line 1, Town, Postcode and Country are required",
+                fields.join(", ")
+            ),
+            Self::TooManyOrdersSelected { selected, max } => write!(
+                f,
+                "{title}: {selected} orders selected, the maximum is {max}; reduce the selection"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_starts_with_the_guides_title() {
+        let all = [
+            ValidationError::InstallationInactive,
+            ValidationError::LinnworksTokenInvalid,
+            ValidationError::NoActiveInstallations,
+            ValidationError::OrderNotFoundInLinnworks,
+            ValidationError::OrderNotFoundInDatabase,
+            ValidationError::PostalServiceNotAssigned,
+            ValidationError::PostalServiceNotConfigured {
+                service: "Next Day".into(),
+            },
+            ValidationError::OrderSyncDisabled,
+            ValidationError::OrderAlreadyInProgress,
+            ValidationError::MissingAddressFields(vec!["Town", "Postcode"]),
+            ValidationError::TooManyOrdersSelected {
+                selected: 7,
+                max: 5,
+            },
+        ];
+        for e in &all {
+            assert!(e.to_string().starts_with(e.title()), "{e}");
+        }
+        assert_eq!(
+            all[9].to_string(),
+            "Missing delivery address fields: the delivery address lacks Town, Postcode; Address Line 1, Town, Postcode and Country are required"
+        );
+    }
+}

@@ -1,0 +1,378 @@
+//! What support staff do by hand (the guide's "manual operations"): send selected orders
+//! (bypassing Order Sync Enabled), resend failed ones, delete completed ones from Stream,
+//! and re-fetch. Limits are the system settings MaxUserSelectedOrders and
+//! MaxUserSelectedOrdersForDelete; every action is audited with who did it.
+
+use std::time::Instant;
+
+use uuid::Uuid;
+
+use crate::config::{InstallationConfig, InstallationKey};
+use crate::linnworks::UpdateOrderShippingInfoRequest;
+use crate::store::{
+    AuditAction, AuditOutcome, FetchedOrder, Order, OrderStatus, OrderType, StoreError,
+};
+
+use super::engine::{Audit, Engine};
+use super::errors::ValidationError;
+use super::identifiers::SENT_TO_STREAM;
+use super::job_error::JobError;
+use super::send::{OrderOutcome, send_claimed};
+
+/// The guide's message for deleting an order that is not Completed.
+pub const ONLY_COMPLETED_CAN_BE_DELETED: &str =
+    "Only Completed orders can be deleted; Pending, Failed or In Progress orders cannot be deleted";
+
+fn check_selection(selected: usize, max: u32) -> Result<(), ValidationError> {
+    if selected == 0 || selected > max as usize {
+        return Err(ValidationError::TooManyOrdersSelected { selected, max });
+    }
+    Ok(())
+}
+
+fn installation(
+    engine: &Engine,
+    key: &InstallationKey,
+) -> Result<InstallationConfig, ValidationError> {
+    engine
+        .installation(key)
+        .ok_or(ValidationError::InstallationInactive)
+}
+
+fn refused(order_id: &str, status: &str, message: impl Into<String>) -> OrderOutcome {
+    OrderOutcome {
+        order_id: order_id.to_string(),
+        status: status.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Sends the selected orders now, whatever Order Sync Enabled says. Orders not yet queued
+/// are fetched from Linnworks first; Failed and Validation Failed ones are queued again.
+pub async fn send_selected(
+    engine: &Engine,
+    key: &InstallationKey,
+    order_ids: &[String],
+    correlation: &str,
+    actor: &str,
+) -> Result<Vec<OrderOutcome>, JobError> {
+    check_selection(order_ids.len(), engine.settings().max_user_selected_orders)?;
+    let inst = installation(engine, key)?;
+    let store = engine.store();
+    let installation = key.id();
+    let mut outcomes = Vec::new();
+    let mut claimed = Vec::new();
+    for order_id in order_ids {
+        let started = Instant::now();
+        let current = match store.order(&installation, order_id).await? {
+            Some(order) => order,
+            None => match queue_from_linnworks(engine, &inst, order_id).await? {
+                Some(order) => order,
+                None => {
+                    let e = ValidationError::OrderNotFoundInLinnworks;
+                    audit(
+                        engine,
+                        key,
+                        order_id,
+                        correlation,
+                        actor,
+                        AuditAction::Send,
+                        AuditOutcome::Failure,
+                        e.to_string(),
+                        started,
+                    )
+                    .await;
+                    outcomes.push(refused(order_id, "Not queued", e.to_string()));
+                    continue;
+                }
+            },
+        };
+        let ready = match current.status {
+            OrderStatus::Pending | OrderStatus::ReadyForRetry => Ok(()),
+            OrderStatus::Failed => store.resend(&installation, order_id).await.map(|_| ()),
+            OrderStatus::ValidationFailed => store
+                .mark_revalidated(&installation, order_id)
+                .await
+                .map(|_| ()),
+            OrderStatus::InProgress => Err(StoreError::AlreadyInProgress {
+                installation: installation.clone(),
+                order_id: order_id.clone(),
+            }),
+            OrderStatus::Completed | OrderStatus::Deleted => {
+                outcomes.push(refused(
+                    order_id,
+                    current.status.label(),
+                    format!(
+                        "already {} in Stream; nothing to send",
+                        current.status.label().to_lowercase()
+                    ),
+                ));
+                continue;
+            }
+        };
+        let claim = match ready {
+            Ok(()) => {
+                store
+                    .claim_order(&installation, order_id, engine.worker_id(), engine.lease())
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match claim {
+            Ok(order) => claimed.push(order),
+            Err(StoreError::AlreadyInProgress { .. }) => {
+                let e = ValidationError::OrderAlreadyInProgress;
+                audit(
+                    engine,
+                    key,
+                    order_id,
+                    correlation,
+                    actor,
+                    AuditAction::Send,
+                    AuditOutcome::Failure,
+                    e.to_string(),
+                    started,
+                )
+                .await;
+                outcomes.push(refused(order_id, "In Progress", e.to_string()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let (_, sent) = send_claimed(engine, &inst, claimed, correlation, actor).await?;
+    outcomes.extend(sent);
+    Ok(outcomes)
+}
+
+/// Reads an order the queue does not know from Linnworks and queues it as Pending.
+async fn queue_from_linnworks(
+    engine: &Engine,
+    inst: &InstallationConfig,
+    order_id: &str,
+) -> Result<Option<Order>, JobError> {
+    let Ok(uuid) = Uuid::parse_str(order_id) else {
+        return Ok(None);
+    };
+    let clients = engine.clients(inst)?;
+    let details = clients
+        .linnworks
+        .get_orders_by_id(&[uuid])
+        .await
+        .map_err(JobError::from_linnworks)?;
+    let Some(detail) = details.into_iter().find(|d| d.order_id == uuid) else {
+        return Ok(None);
+    };
+    let shipping = &detail.shipping_info;
+    let service_id = shipping.postal_service_id.map(|id| id.to_string());
+    let order_type = match inst
+        .mapping_for(
+            service_id.as_deref(),
+            shipping.postal_service_name.as_deref(),
+        )
+        .map(|m| m.spec.order_type)
+    {
+        Some(crate::crd::OrderType::Collection) => OrderType::Collection,
+        _ => OrderType::Delivery,
+    };
+    let fetched = FetchedOrder {
+        installation: inst.key.id(),
+        order_id: detail.order_id.to_string(),
+        num_order_id: Some(detail.num_order_id),
+        reference: detail.general_info.reference_num.clone(),
+        postal_service_id: service_id,
+        postal_service_name: shipping.postal_service_name.clone(),
+        order_type,
+        snapshot: None,
+    };
+    let (_, order) = engine.store().upsert_fetched(&fetched).await?;
+    Ok(Some(order))
+}
+
+/// Queues Failed orders again with their retry count reset, and sends them now.
+pub async fn resend_failed(
+    engine: &Engine,
+    key: &InstallationKey,
+    order_ids: &[String],
+    correlation: &str,
+    actor: &str,
+) -> Result<Vec<OrderOutcome>, JobError> {
+    check_selection(order_ids.len(), engine.settings().max_user_selected_orders)?;
+    let mut outcomes = Vec::new();
+    let mut failed = Vec::new();
+    for order_id in order_ids {
+        match engine.store().order(&key.id(), order_id).await? {
+            Some(order) if order.status == OrderStatus::Failed => failed.push(order_id.clone()),
+            Some(order) => outcomes.push(refused(
+                order_id,
+                order.status.label(),
+                format!(
+                    "only Failed orders can be resent; this order is {}",
+                    order.status
+                ),
+            )),
+            None => outcomes.push(refused(
+                order_id,
+                "Not queued",
+                ValidationError::OrderNotFoundInDatabase.to_string(),
+            )),
+        }
+    }
+    if !failed.is_empty() {
+        outcomes.extend(send_selected(engine, key, &failed, correlation, actor).await?);
+    }
+    Ok(outcomes)
+}
+
+/// Deletes Completed orders from Stream, clears their tracking number and "Sent to Stream"
+/// in Linnworks, and marks them Deleted. Any other status is refused with the guide's message.
+pub async fn delete_completed(
+    engine: &Engine,
+    key: &InstallationKey,
+    order_ids: &[String],
+    correlation: &str,
+    actor: &str,
+) -> Result<Vec<OrderOutcome>, JobError> {
+    check_selection(
+        order_ids.len(),
+        engine.settings().max_user_selected_orders_for_delete,
+    )?;
+    let inst = installation(engine, key)?;
+    let clients = engine.clients(&inst)?;
+    let store = engine.store();
+    let installation = key.id();
+    let mut outcomes = Vec::new();
+    for order_id in order_ids {
+        let started = Instant::now();
+        let Some(order) = store.order(&installation, order_id).await? else {
+            outcomes.push(refused(
+                order_id,
+                "Not queued",
+                ValidationError::OrderNotFoundInDatabase.to_string(),
+            ));
+            continue;
+        };
+        if order.status != OrderStatus::Completed {
+            let message = format!(
+                "{ONLY_COMPLETED_CAN_BE_DELETED} (order is {})",
+                order.status
+            );
+            audit(
+                engine,
+                key,
+                order_id,
+                correlation,
+                actor,
+                AuditAction::Delete,
+                AuditOutcome::Failure,
+                message.clone(),
+                started,
+            )
+            .await;
+            outcomes.push(refused(order_id, order.status.label(), message));
+            continue;
+        }
+        let stream_no = order
+            .stream_order_id
+            .clone()
+            .or(order.consignment_no.clone())
+            .unwrap_or_default();
+        if let Err(e) = clients.stream.delete_order(&stream_no).await
+            && !e.is_not_found()
+        {
+            let message = format!("Stream refused to delete order {stream_no}: {e}");
+            audit(
+                engine,
+                key,
+                order_id,
+                correlation,
+                actor,
+                AuditAction::Delete,
+                AuditOutcome::Failure,
+                message.clone(),
+                started,
+            )
+            .await;
+            outcomes.push(refused(order_id, "Completed", message));
+            continue;
+        }
+        if let Ok(uuid) = Uuid::parse_str(order_id) {
+            let clear = UpdateOrderShippingInfoRequest {
+                tracking_number: Some(String::new()),
+                ..UpdateOrderShippingInfoRequest::default()
+            };
+            if let Err(e) = clients
+                .linnworks
+                .set_order_shipping_info(uuid, &clear)
+                .await
+            {
+                tracing::warn!(installation = %key, order_id, "could not clear the tracking number: {e}");
+            }
+            if let Err(e) = clients
+                .linnworks
+                .unassign_order_identifier(&[uuid], SENT_TO_STREAM.0)
+                .await
+            {
+                tracing::warn!(installation = %key, order_id, "could not remove {}: {e}", SENT_TO_STREAM.1);
+            }
+        }
+        store.mark_deleted(&installation, order_id).await?;
+        let message =
+            format!("deleted Stream order {stream_no} and cleared its tracking in Linnworks");
+        audit(
+            engine,
+            key,
+            order_id,
+            correlation,
+            actor,
+            AuditAction::Delete,
+            AuditOutcome::Success,
+            message.clone(),
+            started,
+        )
+        .await;
+        outcomes.push(refused(order_id, "Deleted", message));
+    }
+    Ok(outcomes)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn audit(
+    engine: &Engine,
+    key: &InstallationKey,
+    order_id: &str,
+    correlation: &str,
+    actor: &str,
+    action: AuditAction,
+    outcome: AuditOutcome,
+    message: String,
+    started: Instant,
+) {
+    engine
+        .audit(Audit {
+            installation: key,
+            order_id: Some(order_id),
+            correlation_id: correlation,
+            action,
+            outcome,
+            message,
+            started,
+            actor,
+        })
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selections_are_bounded_by_the_setting() {
+        assert!(check_selection(5, 5).is_ok());
+        let e = check_selection(6, 5).expect_err("over the limit");
+        assert_eq!(
+            e.to_string(),
+            "Too many orders selected: 6 orders selected, the maximum is 5; reduce the selection"
+        );
+        assert!(check_selection(0, 5).is_err());
+    }
+}

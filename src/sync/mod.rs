@@ -1,0 +1,21 @@
+//! Layer 4: the jobs (fetch, send, webhook processing, master data, manual operations)
+//! as plain async functions over (config, clients, store), and their timing.
+
+pub mod engine;
+pub mod errors;
+pub mod fetch;
+pub mod identifiers;
+pub mod job_error;
+pub mod jobs;
+pub mod manual;
+pub mod master_data;
+pub mod process_webhooks;
+pub mod schedule;
+pub mod scheduler;
+pub mod send;
+pub mod throttle;
+pub mod transform;
+pub mod validate;
+pub mod webhook_event;
+
+pub use engine::{Audit, Clients, Engine};

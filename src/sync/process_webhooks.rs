@@ -1,0 +1,670 @@
+//! The webhook processing job: applies stored Stream events to the Linnworks orders they
+//! concern. Delivery events add an order note (and mark the order processed when its
+//! mapping says so); planning events set the RUN, SEQ and day identifiers, removing the ones
+//! they replace. Every step is safe to repeat, because a failed event is processed again
+//! from the start: notes already present are not added twice, identifiers are computed
+//! from what the order carries now, and a processed order is not processed again.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::config::{InstallationConfig, InstallationKey};
+use crate::linnworks::{AddOrdersNoteRequest, OrderDetails};
+use crate::remote::RemoteError;
+use crate::store::{
+    AuditAction, AuditOutcome, NewWebhookEvent, Order, OrderQuery, WebhookEvent as StoredEvent,
+};
+
+use super::engine::{Audit, Clients, Engine};
+use super::errors::ValidationError;
+use super::identifiers::{
+    MAX_RUNS, MAX_SEQUENCES, is_day_tag, is_run_tag, is_seq_tag, run_name, run_tag, seq_name,
+    seq_tag,
+};
+use super::job_error::JobError;
+use super::webhook_event::{self, WebhookEvent, day_identifier};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSummary {
+    pub claimed: usize,
+    /// Applied to Linnworks.
+    pub applied: usize,
+    /// Marked processed without effect: unknown orders, codes without an action, runs
+    /// outside RUN 01-20.
+    pub skipped: usize,
+    /// Failed and queued for another attempt.
+    pub retrying: usize,
+    /// Failed more than WebhookMaxRetryAttempts times: no longer retried automatically.
+    pub failed: usize,
+}
+
+impl std::fmt::Display for WebhookSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} events claimed: {} applied, {} skipped, {} to retry, {} failed",
+            self.claimed, self.applied, self.skipped, self.retrying, self.failed
+        )
+    }
+}
+
+/// The stored form of a parsed notification. `order_refs` are the references as Stream sent
+/// them (consignment numbers in every shape seen), which is what keeps one order's events
+/// in arrival order.
+pub fn new_stored_event(
+    installation: &str,
+    event: &WebhookEvent,
+    body: &str,
+    received_at: DateTime<Utc>,
+) -> NewWebhookEvent {
+    let single = match event.orders.as_slice() {
+        [only] => Some(only.reference.clone()),
+        _ => None,
+    };
+    let run = (event.run_number.is_some() || event.load_id.is_some()).then(|| {
+        json!({
+            "runNumber": event.run_number,
+            "loadId": event.load_id,
+            "deliveryDate": event.delivery_date.map(|d| d.to_string()),
+        })
+    });
+    let group = event.is_planning().then(|| {
+        json!(
+            event
+                .orders
+                .iter()
+                .map(|o| json!({"order": o.reference, "sequence": o.sequence}))
+                .collect::<Vec<_>>()
+        )
+    });
+    NewWebhookEvent {
+        installation: installation.to_string(),
+        dedup_key: event.dedupe_key.clone(),
+        received_at,
+        body: body.to_string(),
+        event_code: event.code.clone(),
+        consignment_no: single,
+        order_no: None,
+        order_refs: event.orders.iter().map(|o| o.reference.clone()).collect(),
+        run,
+        group,
+    }
+}
+
+/// Claims up to WebhookBatchSize events of the installation (per order in arrival order)
+/// and applies each. A remote failure marks that event failed (Ready for Retry until
+/// WebhookMaxRetryAttempts, then Failed) and the job goes on with the next.
+pub async fn process_webhooks(
+    engine: &Engine,
+    key: &InstallationKey,
+    correlation: &str,
+    actor: &str,
+) -> Result<WebhookSummary, JobError> {
+    let inst = engine
+        .installation(key)
+        .ok_or(ValidationError::InstallationInactive)?;
+    let store = engine.store();
+    let events = store
+        .claim_webhook_events(
+            &key.id(),
+            engine.settings().webhook_batch_size,
+            engine.worker_id(),
+            engine.lease(),
+        )
+        .await?;
+    let mut summary = WebhookSummary {
+        claimed: events.len(),
+        ..WebhookSummary::default()
+    };
+    if events.is_empty() {
+        return Ok(summary);
+    }
+    let job = Job {
+        engine,
+        inst: &inst,
+        correlation,
+        actor,
+    };
+    let clients = engine.clients(&inst);
+    for event in &events {
+        let started = Instant::now();
+        let outcome = match &clients {
+            Ok(clients) => job.apply(clients, event).await?,
+            Err(e) => Err(ApplyError::Remote(e.clone())),
+        };
+        match outcome {
+            Ok(applied) => {
+                let Some(claim) = event.claim() else { continue };
+                store.mark_webhook_processed(&claim).await?;
+                let outcome = if applied.changed {
+                    summary.applied += 1;
+                    AuditOutcome::Success
+                } else {
+                    summary.skipped += 1;
+                    AuditOutcome::Skipped
+                };
+                job.audit(None, outcome, applied.message, started).await;
+            }
+            Err(e) => {
+                let Some(claim) = event.claim() else { continue };
+                let limit = engine.settings().webhook_max_retry_attempts;
+                let failed = store
+                    .mark_webhook_failed(&claim, &e.to_string(), limit)
+                    .await?;
+                let next = if failed.status == crate::store::WebhookStatus::Failed {
+                    summary.failed += 1;
+                    format!(
+                        "failed {} times, more than WebhookMaxRetryAttempts ({limit}): not retried automatically",
+                        failed.retry_count
+                    )
+                } else {
+                    summary.retrying += 1;
+                    format!(
+                        "will be retried (failure {} of {limit})",
+                        failed.retry_count
+                    )
+                };
+                let message = format!("{}: {e}; {next}", describe(event));
+                job.audit(None, AuditOutcome::Failure, message, started)
+                    .await;
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Why applying an event failed; the event is retried.
+#[derive(Debug, thiserror::Error)]
+enum ApplyError {
+    #[error("{0}")]
+    Remote(RemoteError),
+    /// Linnworks answered, but refused the change.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl From<RemoteError> for ApplyError {
+    fn from(e: RemoteError) -> Self {
+        ApplyError::Remote(e)
+    }
+}
+
+/// What applying an event did.
+struct Applied {
+    /// Whether anything changed in Linnworks (else the audit outcome is Skipped).
+    changed: bool,
+    message: String,
+}
+
+impl Applied {
+    fn skipped(message: String) -> Self {
+        Self {
+            changed: false,
+            message,
+        }
+    }
+}
+
+/// One known order an event concerns.
+struct Target {
+    order: Order,
+    id: Uuid,
+    reference: String,
+    sequence: Option<u32>,
+}
+
+struct Job<'a> {
+    engine: &'a Engine,
+    inst: &'a InstallationConfig,
+    correlation: &'a str,
+    actor: &'a str,
+}
+
+fn describe(event: &StoredEvent) -> String {
+    let refs = match (&event.consignment_no, &event.order_no) {
+        (Some(c), _) => format!(" for {c}"),
+        (None, Some(o)) => format!(" for {o}"),
+        _ => String::new(),
+    };
+    format!("event {} {}{refs}", event.id, event.event_code)
+}
+
+impl Job<'_> {
+    async fn audit(
+        &self,
+        order_id: Option<&str>,
+        outcome: AuditOutcome,
+        message: String,
+        started: Instant,
+    ) {
+        self.engine
+            .audit(Audit {
+                installation: &self.inst.key,
+                order_id,
+                correlation_id: self.correlation,
+                action: AuditAction::Webhook,
+                outcome,
+                message,
+                started,
+                actor: self.actor,
+            })
+            .await;
+    }
+
+    /// Applies one event. The outer error is the store failing (the job stops; the claim
+    /// lapses and the event is claimed again); the inner one fails only this event.
+    async fn apply(
+        &self,
+        clients: &Clients,
+        event: &StoredEvent,
+    ) -> Result<Result<Applied, ApplyError>, JobError> {
+        let label = describe(event);
+        let parsed = match webhook_event::parse(event.body.as_bytes()) {
+            Ok(p) => p,
+            // Stored bodies were parsed on receipt; one that no longer parses will not parse
+            // on a retry either.
+            Err(e) => {
+                return Ok(Ok(Applied::skipped(format!(
+                    "{label}: the stored body cannot be read ({e}); recorded, not applied"
+                ))));
+            }
+        };
+        let kind = if parsed.is_delivery() {
+            Kind::Delivery
+        } else if parsed.is_planning() {
+            Kind::Planning
+        } else {
+            return Ok(Ok(Applied::skipped(format!(
+                "{label}: no action for {} events; recorded",
+                parsed.code
+            ))));
+        };
+        if kind == Kind::Planning
+            && let Some(reason) = planning_not_applicable(&parsed)
+        {
+            return Ok(Ok(Applied::skipped(format!(
+                "{label}: {reason}; recorded, not applied"
+            ))));
+        }
+        let (targets, unknown) = self.resolve(&parsed).await?;
+        let mut notes = Vec::new();
+        if !unknown.is_empty() {
+            notes.push(format!(
+                "not known to the integration: {}",
+                unknown.join(", ")
+            ));
+        }
+        if targets.is_empty() {
+            return Ok(Ok(Applied::skipped(format!(
+                "{label}: no order of this installation has {}; recorded, not applied",
+                unknown.join(", ")
+            ))));
+        }
+        let ids: Vec<Uuid> = targets.iter().map(|t| t.id).collect();
+        let details: BTreeMap<Uuid, OrderDetails> =
+            match clients.linnworks.get_orders_by_id(&ids).await {
+                Ok(list) => list.into_iter().map(|d| (d.order_id, d)).collect(),
+                Err(e) => return Ok(Err(e.into())),
+            };
+        let (found, missing): (Vec<&Target>, Vec<&Target>) =
+            targets.iter().partition(|t| details.contains_key(&t.id));
+        for t in &missing {
+            let started = Instant::now();
+            self.audit(
+                Some(&t.order.order_id),
+                AuditOutcome::Skipped,
+                format!("{label}: the order is no longer in Linnworks; not applied"),
+                started,
+            )
+            .await;
+        }
+        if !missing.is_empty() {
+            notes.push(format!(
+                "not found in Linnworks: {}",
+                missing
+                    .iter()
+                    .map(|t| t.reference.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if found.is_empty() {
+            return Ok(Ok(Applied::skipped(format!(
+                "{label}: {}",
+                notes.join("; ")
+            ))));
+        }
+        let result = match kind {
+            Kind::Delivery => self.deliver(clients, &parsed, &found, &details).await,
+            Kind::Planning => self.plan(clients, &parsed, &found, &details).await,
+        };
+        let per_order = match result {
+            Ok(per_order) => per_order,
+            Err(e) => return Ok(Err(e)),
+        };
+        for (order_id, message) in &per_order {
+            self.audit(
+                Some(order_id),
+                AuditOutcome::Success,
+                format!("{label}: {message}"),
+                Instant::now(),
+            )
+            .await;
+        }
+        let mut message = format!("{label}: applied to {} order(s)", per_order.len());
+        if !notes.is_empty() {
+            message.push_str("; ");
+            message.push_str(&notes.join("; "));
+        }
+        Ok(Ok(Applied {
+            changed: true,
+            message,
+        }))
+    }
+
+    /// The queue orders the event names, by consignment number, else Stream order number;
+    /// and the references no order of this installation has.
+    async fn resolve(&self, event: &WebhookEvent) -> Result<(Vec<Target>, Vec<String>), JobError> {
+        let store = self.engine.store();
+        let installation = self.inst.key.id();
+        let mut targets: Vec<Target> = Vec::new();
+        let mut unknown = Vec::new();
+        for r in &event.orders {
+            let mut order = store
+                .order_by_consignment(&installation, &r.reference)
+                .await?;
+            if order.is_none() {
+                let page = store
+                    .list_orders(&OrderQuery {
+                        installation: installation.clone(),
+                        search: Some(r.reference.clone()),
+                        limit: 20,
+                        ..OrderQuery::default()
+                    })
+                    .await?;
+                order = page
+                    .orders
+                    .into_iter()
+                    .find(|o| o.stream_order_id.as_deref() == Some(r.reference.as_str()));
+            }
+            match order.and_then(|o| Uuid::parse_str(&o.order_id).ok().map(|id| (o, id))) {
+                Some((order, id)) if !targets.iter().any(|t| t.id == id) => targets.push(Target {
+                    order,
+                    id,
+                    reference: r.reference.clone(),
+                    sequence: r.sequence,
+                }),
+                Some(_) => {}
+                None => unknown.push(r.reference.clone()),
+            }
+        }
+        Ok((targets, unknown))
+    }
+
+    /// DELIVERED, PARTDELVRD, COLLECTED, PARTCOLLECTED: a note with the event's details;
+    /// DELIVERED and COLLECTED also process the order when its mapping has
+    /// `processedOnDelivered`.
+    async fn deliver(
+        &self,
+        clients: &Clients,
+        event: &WebhookEvent,
+        targets: &[&Target],
+        details: &BTreeMap<Uuid, OrderDetails>,
+    ) -> Result<Vec<(String, String)>, ApplyError> {
+        let mut done = Vec::new();
+        for t in targets {
+            let Some(detail) = details.get(&t.id) else {
+                continue;
+            };
+            let text = note_text(event, &t.reference);
+            let mut steps = Vec::new();
+            // A retried event must not add its note a second time.
+            if detail.notes.iter().any(|n| n.note == text) {
+                steps.push("note already present".to_string());
+            } else {
+                clients
+                    .linnworks
+                    .add_orders_note(&AddOrdersNoteRequest {
+                        order_ids: vec![t.id],
+                        note_text: text,
+                        is_internal: true,
+                        is_processing_note: false,
+                    })
+                    .await?;
+                steps.push("note added".to_string());
+            }
+            if event.completes_order() && self.processes_on_delivery(t, detail) {
+                if detail.processed {
+                    steps.push("already processed".to_string());
+                } else {
+                    let location = detail
+                        .general_info
+                        .location
+                        .or(detail.fulfilment_location_id);
+                    let result = clients
+                        .linnworks
+                        .process_order(t.id, false, location)
+                        .await?;
+                    if !result.processed {
+                        return Err(ApplyError::Refused(format!(
+                            "Linnworks did not process order {}: {}",
+                            t.order.order_id,
+                            result.error.as_deref().unwrap_or("no reason given")
+                        )));
+                    }
+                    steps.push("order marked processed".to_string());
+                }
+            }
+            done.push((t.order.order_id.clone(), steps.join(", ")));
+        }
+        Ok(done)
+    }
+
+    /// Whether the order's postal service mapping marks it processed on delivery; the
+    /// service is read from the order as Linnworks has it now, else as it was queued.
+    fn processes_on_delivery(&self, t: &Target, detail: &OrderDetails) -> bool {
+        let s = &detail.shipping_info;
+        let id = s.postal_service_id.map(|id| id.to_string());
+        self.inst
+            .mapping_for(id.as_deref(), s.postal_service_name.as_deref())
+            .or_else(|| {
+                self.inst.mapping_for(
+                    t.order.postal_service_id.as_deref(),
+                    t.order.postal_service_name.as_deref(),
+                )
+            })
+            .is_some_and(|m| m.spec.processed_on_delivered)
+    }
+
+    /// Planning events: RUN nn, the day of the delivery date, and (when
+    /// `groupSequenceIdentifiers`) SEQ-nn; RUN, SEQ and day identifiers they replace are
+    /// removed. One Linnworks call per identifier changed, for all orders of the event.
+    async fn plan(
+        &self,
+        clients: &Clients,
+        event: &WebhookEvent,
+        targets: &[&Target],
+        details: &BTreeMap<Uuid, OrderDetails>,
+    ) -> Result<Vec<(String, String)>, ApplyError> {
+        let Some(run) = event.run_number else {
+            return Ok(Vec::new());
+        };
+        let sequences_on = self.inst.spec.webhooks.group_sequence_identifiers;
+        let day = event.delivery_date.map(day_identifier);
+        let mut assign: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+        let mut unassign: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+        let mut done = Vec::new();
+        for t in targets {
+            let Some(detail) = details.get(&t.id) else {
+                continue;
+            };
+            let mut wanted = vec![run_tag(run)];
+            let mut shown = vec![run_name(run)];
+            let mut remarks = Vec::new();
+            if let Some(day) = day {
+                wanted.push(day.to_string());
+                shown.push(day.to_string());
+            }
+            match t.sequence {
+                Some(seq) if sequences_on && (1..=MAX_SEQUENCES).contains(&seq) => {
+                    wanted.push(seq_tag(seq));
+                    shown.push(seq_name(seq));
+                }
+                Some(seq) if sequences_on => {
+                    remarks.push(format!("sequence {seq} is outside SEQ-01-SEQ-20"));
+                }
+                _ => {}
+            }
+            let current: Vec<String> = detail
+                .general_info
+                .identifiers
+                .iter()
+                .map(|i| i.tag.trim().to_ascii_uppercase())
+                .collect();
+            // SEQ identifiers go with the run they were set for: a new plan removes them even
+            // when sequences are off, so no order shows a sequence of an earlier run. Day
+            // identifiers are only replaced when the event names a day.
+            let replaced = |tag: &str| {
+                is_run_tag(tag) || is_seq_tag(tag) || (day.is_some() && is_day_tag(tag))
+            };
+            let mut removed = Vec::new();
+            for tag in current
+                .iter()
+                .filter(|t| replaced(t) && !wanted.contains(t))
+            {
+                unassign.entry(tag.clone()).or_default().push(t.id);
+                removed.push(display_name(tag));
+            }
+            for tag in wanted.iter().filter(|t| !current.contains(t)) {
+                assign.entry(tag.clone()).or_default().push(t.id);
+            }
+            let mut message = format!("identifiers {}", shown.join(", "));
+            if !removed.is_empty() {
+                message.push_str(&format!(" (replacing {})", removed.join(", ")));
+            }
+            for r in remarks {
+                message.push_str(&format!("; {r}"));
+            }
+            done.push((t.order.order_id.clone(), message));
+        }
+        for (tag, ids) in &unassign {
+            clients
+                .linnworks
+                .unassign_order_identifier(ids, tag)
+                .await?;
+        }
+        for (tag, ids) in &assign {
+            clients.linnworks.assign_order_identifier(ids, tag).await?;
+        }
+        Ok(done)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Delivery,
+    Planning,
+}
+
+/// Why a planning event cannot be applied, if it cannot.
+fn planning_not_applicable(event: &WebhookEvent) -> Option<String> {
+    match event.run_number {
+        None => Some("the event names no run number".into()),
+        Some(n) if !(1..=MAX_RUNS).contains(&n) => Some(format!(
+            "run {n} is outside RUN 01-RUN {MAX_RUNS:02}, the runs Linnworks identifiers exist for"
+        )),
+        Some(_) => None,
+    }
+}
+
+/// How an identifier tag is shown on orders.
+fn display_name(tag: &str) -> String {
+    let number = |prefix: &str| tag.strip_prefix(prefix).and_then(|n| n.parse::<u32>().ok());
+    if let Some(n) = number("RUN_") {
+        run_name(n)
+    } else if let Some(n) = number("SEQ_") {
+        seq_name(n)
+    } else {
+        tag.to_string()
+    }
+}
+
+/// The note a delivery event adds; the same event always gives the same text, which is
+/// how a retry recognises a note it already added.
+pub fn note_text(event: &WebhookEvent, reference: &str) -> String {
+    let what = event
+        .description
+        .clone()
+        .unwrap_or_else(|| event.code.clone());
+    let mut text = format!("Stream: {what} ({})", event.code);
+    match (&event.event_date, &event.event_time) {
+        (Some(d), Some(t)) => text.push_str(&format!(" on {d} at {t}")),
+        (Some(d), None) => text.push_str(&format!(" on {d}")),
+        _ => {}
+    }
+    text.push_str(&format!(". Consignment {reference}."));
+    if let Some(detail) = event.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        text.push_str(&format!(" {}", detail.trim()));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_and_names_read_well() {
+        let event = webhook_event::parse(
+            br#"{"webhook": {"event": {"event_code": "DELIVERED", "event_code_desc": "Delivered",
+                "event_date": "2026-06-20", "event_time": "14:05:00", "event_text": "Left with neighbour"},
+                "order": {"id": "CN1"}}}"#,
+        )
+        .expect("parse");
+        assert_eq!(
+            note_text(&event, "CN1"),
+            "Stream: Delivered (DELIVERED) on 2026-06-20 at 14:05:00. Consignment CN1. Left with neighbour"
+        );
+        assert_eq!(display_name("RUN_03"), "RUN 03");
+        assert_eq!(display_name("SEQ_11"), "SEQ-11");
+        assert_eq!(display_name("FRIDAY"), "FRIDAY");
+    }
+
+    #[test]
+    fn runs_outside_the_identifiers_are_not_applied() {
+        let mut event = webhook_event::parse(
+            br#"{"event": {"event_code": "LOCKPLANNING"}, "run": {"description": "RUN 21"},
+                "orders": [{"sequence": 1, "order": "CN1"}]}"#,
+        )
+        .expect("parse");
+        assert!(planning_not_applicable(&event).is_some_and(|r| r.contains("run 21")));
+        event.run_number = Some(20);
+        assert_eq!(planning_not_applicable(&event), None);
+        event.run_number = None;
+        assert!(planning_not_applicable(&event).is_some());
+    }
+
+    #[test]
+    fn the_stored_event_keeps_the_references_and_the_dedupe_key() {
+        let event = webhook_event::parse(
+            br#"{"event": {"event_code": "OPENPLANNING", "event_date": "2026-06-20"},
+                "run": {"loadId": "L1", "description": "RUN 04"},
+                "orders": [{"sequence": 2, "order": "CN1"}, {"sequence": 1, "order": "CN2"}]}"#,
+        )
+        .expect("parse");
+        let stored = new_stored_event("ns/a", &event, "{}", Utc::now());
+        assert_eq!(stored.order_refs, ["CN1", "CN2"]);
+        assert_eq!(stored.consignment_no, None);
+        assert_eq!(stored.dedup_key, event.dedupe_key);
+        assert_eq!(
+            stored.run.as_ref().map(|r| r["runNumber"].clone()),
+            Some(json!(4))
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! When each job of an installation runs: fixed intervals (with the send job's offset) for
+//! fetch, send and webhook processing; cron times in the installation's time zone for the
+//! nightly master data. Pure functions over a clock value, so they are tested exactly.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::crd::installation::Schedule;
+use crate::crd::validate::{parse_cron, parse_duration, parse_time_zone};
+
+/// The scheduled jobs, with the names shown on the scheduler dashboard and in the audit log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Job {
+    Fetch,
+    Send,
+    Webhooks,
+    Identifiers,
+    PostalServices,
+}
+
+impl Job {
+    pub const ALL: [Job; 5] = [
+        Job::Fetch,
+        Job::Send,
+        Job::Webhooks,
+        Job::Identifiers,
+        Job::PostalServices,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Fetch => "fetch-orders",
+            Job::Send => "send-orders",
+            Job::Webhooks => "process-webhooks",
+            Job::Identifiers => "sync-master-data-identifiers",
+            Job::PostalServices => "sync-master-data-postal-services",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Job> {
+        Job::ALL.into_iter().find(|j| j.name() == name)
+    }
+}
+
+/// A parsed, validated schedule.
+#[derive(Clone, Debug)]
+pub struct JobTimes {
+    pub fetch_interval: Duration,
+    pub send_interval: Duration,
+    pub send_offset: Duration,
+    pub webhook_interval: Duration,
+    identifiers: cron::Schedule,
+    postal_services: cron::Schedule,
+    time_zone: chrono_tz::Tz,
+}
+
+impl JobTimes {
+    pub fn from_spec(spec: &Schedule) -> Result<Self, String> {
+        let field = |name: &str, r: Result<Duration, String>| {
+            r.map_err(|e| format!("schedule.{name}: {e}"))
+        };
+        Ok(Self {
+            fetch_interval: field("fetchInterval", parse_duration(&spec.fetch_interval))?,
+            send_interval: field("sendInterval", parse_duration(&spec.send_interval))?,
+            send_offset: field("sendOffset", parse_duration(&spec.send_offset))?,
+            webhook_interval: field("webhookInterval", parse_duration(&spec.webhook_interval))?,
+            identifiers: parse_cron(&spec.identifiers_schedule)
+                .map_err(|e| format!("schedule.identifiersSchedule: {e}"))?,
+            postal_services: parse_cron(&spec.postal_services_schedule)
+                .map_err(|e| format!("schedule.postalServicesSchedule: {e}"))?,
+            time_zone: parse_time_zone(&spec.time_zone)
+                .map_err(|e| format!("schedule.timeZone: {e}"))?,
+        })
+    }
+
+    /// The first run of `job` strictly after `now`. Interval jobs are anchored at `anchor`
+    /// (when the scheduler started): fetch at anchor + k*interval, send at anchor + offset +
+    /// k*interval, so sends stay staggered after fetches as the guide describes.
+    pub fn next_run(&self, job: Job, anchor: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+        match job {
+            Job::Fetch => next_tick(anchor, Duration::ZERO, self.fetch_interval, now),
+            Job::Send => next_tick(anchor, self.send_offset, self.send_interval, now),
+            Job::Webhooks => next_tick(anchor, Duration::ZERO, self.webhook_interval, now),
+            Job::Identifiers => self.next_cron(&self.identifiers, now),
+            Job::PostalServices => self.next_cron(&self.postal_services, now),
+        }
+    }
+
+    fn next_cron(&self, schedule: &cron::Schedule, now: DateTime<Utc>) -> DateTime<Utc> {
+        schedule
+            .after(&now.with_timezone(&self.time_zone))
+            .next()
+            .map(|t| t.with_timezone(&Utc))
+            // A valid five-field expression always has a next time; a year away is a safe
+            // fallback that keeps the scheduler alive if the cron crate ever disagrees.
+            .unwrap_or(now + chrono::Duration::days(366))
+    }
+
+    /// The expected period of a job, used to flag it overdue when its last run is older
+    /// than twice this.
+    pub fn period(&self, job: Job, now: DateTime<Utc>) -> Duration {
+        match job {
+            Job::Fetch => self.fetch_interval,
+            Job::Send => self.send_interval,
+            Job::Webhooks => self.webhook_interval,
+            Job::Identifiers | Job::PostalServices => {
+                let first = self.next_run(job, now, now);
+                let second = self.next_run(job, now, first);
+                (second - first)
+                    .to_std()
+                    .unwrap_or(Duration::from_secs(86_400))
+            }
+        }
+    }
+}
+
+fn next_tick(
+    anchor: DateTime<Utc>,
+    offset: Duration,
+    interval: Duration,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let start = anchor + chrono::Duration::from_std(offset).unwrap_or_default();
+    if now < start {
+        return start;
+    }
+    let interval_ms = i64::try_from(interval.as_millis())
+        .unwrap_or(i64::MAX)
+        .max(1);
+    let elapsed_ms = (now - start).num_milliseconds();
+    let ticks = elapsed_ms / interval_ms + 1;
+    start + chrono::Duration::milliseconds(ticks.saturating_mul(interval_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 15, h, m, s)
+            .single()
+            .expect("valid time")
+    }
+
+    #[test]
+    fn guide_defaults_fetch_every_five_minutes_and_send_two_minutes_later() {
+        let times = JobTimes::from_spec(&Schedule::default()).expect("defaults parse");
+        let anchor = at(10, 0, 0);
+        assert_eq!(times.next_run(Job::Fetch, anchor, anchor), at(10, 5, 0));
+        assert_eq!(times.next_run(Job::Send, anchor, anchor), at(10, 2, 0));
+        assert_eq!(
+            times.next_run(Job::Send, anchor, at(10, 2, 0)),
+            at(10, 7, 0)
+        );
+        assert_eq!(
+            times.next_run(Job::Fetch, anchor, at(10, 4, 59)),
+            at(10, 5, 0)
+        );
+        assert_eq!(
+            times.next_run(Job::Webhooks, anchor, at(10, 3, 0)),
+            at(10, 4, 0)
+        );
+    }
+
+    #[test]
+    fn master_data_runs_at_three_and_four_in_the_installations_zone() {
+        let times = JobTimes::from_spec(&Schedule::default()).expect("defaults parse");
+        assert_eq!(
+            times.next_run(Job::Identifiers, at(0, 0, 0), at(10, 0, 0)),
+            Utc.with_ymd_and_hms(2026, 1, 16, 3, 0, 0)
+                .single()
+                .expect("t")
+        );
+        assert_eq!(
+            times.next_run(Job::PostalServices, at(0, 0, 0), at(3, 30, 0)),
+            at(4, 0, 0)
+        );
+        // London is UTC+1 in summer: 03:00 local is 02:00 UTC.
+        let london = Schedule {
+            time_zone: "Europe/London".into(),
+            ..Schedule::default()
+        };
+        let times = JobTimes::from_spec(&london).expect("parse");
+        let july = Utc
+            .with_ymd_and_hms(2026, 7, 1, 0, 0, 0)
+            .single()
+            .expect("t");
+        assert_eq!(
+            times.next_run(Job::Identifiers, july, july),
+            Utc.with_ymd_and_hms(2026, 7, 1, 2, 0, 0)
+                .single()
+                .expect("t")
+        );
+        assert_eq!(
+            times.period(Job::Identifiers, july),
+            Duration::from_secs(86_400)
+        );
+    }
+
+    #[test]
+    fn job_names_round_trip() {
+        for job in Job::ALL {
+            assert_eq!(Job::from_name(job.name()), Some(job));
+        }
+        assert_eq!(
+            Job::PostalServices.name(),
+            "sync-master-data-postal-services"
+        );
+    }
+
+    #[test]
+    fn a_bad_schedule_names_the_field() {
+        let bad = Schedule {
+            time_zone: "Nowhere/Special".into(),
+            ..Schedule::default()
+        };
+        let err = JobTimes::from_spec(&bad).expect_err("bad zone");
+        assert!(err.starts_with("schedule.timeZone:"), "{err}");
+    }
+}

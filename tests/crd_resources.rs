@@ -1,0 +1,167 @@
+//! The generated CRDs, the examples and the broken examples, through the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_linnstream"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn crd_output_matches_the_committed_file() {
+    let out = bin().arg("crd").output().expect("run linnstream crd");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let generated = String::from_utf8(out.stdout).expect("utf-8");
+    let committed = std::fs::read_to_string(root().join("crds/linnstream.yaml"))
+        .expect("crds/linnstream.yaml exists");
+    assert!(
+        generated == committed,
+        "crds/linnstream.yaml is stale: run `cargo run -- crd -o crds/linnstream.yaml`"
+    );
+}
+
+#[test]
+fn crd_has_printer_columns_short_names_and_category() {
+    let out = bin().arg("crd").output().expect("run linnstream crd");
+    let yaml = String::from_utf8(out.stdout).expect("utf-8");
+    for needle in [
+        "shortNames:\n    - lsi",
+        "shortNames:\n    - lspsm",
+        "categories:\n    - linnstream",
+        "name: Last Sync",
+        "jsonPath: .status.queue.pending",
+        "jsonPath: .spec.deliveryMethod",
+        "anyOf:\n                - required:\n                  - id",
+        "subresources:\n      status: {}",
+    ] {
+        assert!(yaml.contains(needle), "CRD YAML lacks {needle:?}");
+    }
+    // Server-side apply on Kubernetes before 1.25 refuses CRDs with CEL rules, and 1.20
+    // refuses an empty-string default; the cross-field rules are structural `anyOf`.
+    assert!(!yaml.contains("x-kubernetes-validations"));
+    assert!(!yaml.contains("default: ''"));
+}
+
+#[test]
+fn examples_pass_check() {
+    let out = bin()
+        .args(["check", "-f"])
+        .arg(root().join("examples"))
+        .output()
+        .expect("run check");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "check rejected the examples:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("checked 5 resources in 4 files: 0 errors, 0 warnings"),
+        "{stderr}"
+    );
+}
+
+fn expectations(file: &Path) -> Vec<String> {
+    std::fs::read_to_string(file)
+        .expect("read broken example")
+        .lines()
+        .filter_map(|l| l.strip_prefix("# expect: "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_broken_example_is_rejected_with_its_message() {
+    let dir = root().join("examples/broken");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("examples/broken")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "expected at least 10 broken examples");
+    for file in files {
+        let expected = expectations(&file);
+        assert!(
+            !expected.is_empty(),
+            "{} has no `# expect:` line",
+            file.display()
+        );
+        let out = bin()
+            .args(["check", "-f"])
+            .arg(&file)
+            .output()
+            .expect("run check");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{} was accepted:\n{stderr}",
+            file.display()
+        );
+        for message in expected {
+            assert!(
+                stderr.contains(&message),
+                "{}: expected {message:?} in:\n{stderr}",
+                file.display()
+            );
+        }
+        // Every finding names the file and the resource.
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        assert!(
+            stderr
+                .lines()
+                .filter(|l| l.starts_with("error:"))
+                .all(|l| l.contains(name))
+        );
+    }
+}
+
+#[test]
+fn check_reports_missing_files_clearly() {
+    let out = bin()
+        .args(["check", "-f", "/no/such/place.yaml"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("/no/such/place.yaml: no such file or folder")
+    );
+}
+
+#[test]
+fn check_warns_about_a_secret_key_that_is_not_there() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inst = std::fs::read_to_string(root().join("examples/installation.yaml")).expect("read");
+    let secrets = std::fs::read_to_string(root().join("examples/secrets.yaml"))
+        .expect("read")
+        .replace("client-secret:", "client-secrt:");
+    std::fs::write(dir.path().join("a.yaml"), inst).expect("write");
+    std::fs::write(dir.path().join("b.yaml"), secrets).expect("write");
+    let out = bin()
+        .args(["check", "-f"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "a warning must not fail the check: {stderr}"
+    );
+    assert!(
+        stderr.contains("warning:")
+            && stderr.contains(
+                "spec.stream.clientSecret: Secret \"acme-stream\" has no key \"client-secret\""
+            ),
+        "{stderr}"
+    );
+}

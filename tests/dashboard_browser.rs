@@ -1,0 +1,251 @@
+//! The support dashboard end to end in headless Chromium, against `linnstream run`: this test
+//! starts the Linnworks and Stream simulators, runs the `linnstream` binary on settings files
+//! pointing at them (a SQLite queue, an admin token), seeds orders through the admin API and
+//! job runs in the database, then runs tests/browser/dashboard.mjs (playwright-core driving
+//! /usr/bin/chromium), which signs in, filters, resends, is refused a delete, follows a
+//! correlation id, sees an overdue job, and writes a screenshot of each view to
+//! target/screenshots/.
+//! `scripts/test.sh` installs Chromium and playwright-core (`ensure_browser`); without them
+//! this test FAILS.
+
+#[path = "admin/support.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use linnstream::store::{JobOutcome, Store};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use support::{AdminApi, NAME, NAMESPACE, Sims, TOKEN, write_settings};
+
+fn browser_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// Where the screenshots go: LINNSTREAM_SCREENSHOTS, else target/screenshots/ of the checkout.
+fn screenshot_dir() -> PathBuf {
+    std::env::var_os("LINNSTREAM_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots"))
+}
+
+fn chromium() -> String {
+    std::env::var("LINNSTREAM_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string())
+}
+
+/// Fails (never skips) with what to run when the browser tooling is missing.
+fn require_browser_tooling() {
+    let missing: Vec<String> = [
+        (PathBuf::from(chromium()), "Chromium"),
+        (
+            browser_dir().join("node_modules/playwright-core/package.json"),
+            "playwright-core (npm ci in tests/browser)",
+        ),
+    ]
+    .into_iter()
+    .filter(|(path, _)| !path.exists())
+    .map(|(path, what)| format!("{what} at {}", path.display()))
+    .collect();
+    assert!(
+        missing.is_empty(),
+        "the dashboard browser test needs {}; run scripts/test.sh (ensure_browser in \
+         scripts/lib/services.sh installs them)",
+        missing.join(" and ")
+    );
+}
+
+/// `linnstream run` on a free loopback port, stopped when dropped.
+struct RunProcess {
+    child: tokio::process::Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl RunProcess {
+    async fn start(config: &Path, database_url: &str, log: PathBuf) -> RunProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_linnstream"))
+            .arg("run")
+            .arg("-f")
+            .arg(config)
+            .args([
+                "--database-url",
+                database_url,
+                "--listen",
+                &listen,
+                "--no-master-data",
+            ])
+            .env("LINNSTREAM_ADMIN_TOKEN", TOKEN)
+            .env("LINNSTREAM_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start linnstream run");
+        let mut run = RunProcess {
+            child,
+            base: format!("http://{listen}"),
+            log,
+        };
+        run.wait_until_serving().await;
+        run
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn wait_until_serving(&mut self) {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("linnstream run exited ({status}):\n{}", self.log());
+            }
+            if let Ok(r) = http.get(format!("{}/admin/login", self.base)).send().await
+                && r.status() == StatusCode::OK
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "linnstream run did not serve the dashboard within 60 s:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_works_end_to_end_in_headless_chromium() {
+    require_browser_tooling();
+    let sims = Sims::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config).expect("config folder");
+    // Order sync off: the scheduler leaves the queue alone; every send here is a manual one.
+    write_settings(&config, &sims.linnworks.url(), &sims.stream.url(), false);
+    let database_url = format!("sqlite:{}", dir.path().join("queue.db").display());
+    let run = RunProcess::start(&config, &database_url, dir.path().join("run.log")).await;
+    let h = AdminApi::new(run.base.clone());
+
+    // The queue support staff will look at: one order Stream refused, one waiting, one
+    // missing its postcode, one sent, and one more waiting.
+    let (failed, _) = sims.add_order(json!({"reference": "WEB-1001"})).await;
+    let (pending, pending_number) = sims.add_order(json!({"reference": "WEB-1002"})).await;
+    let (invalid, _) = sims
+        .add_order(json!({"reference": "WEB-1003", "customer": {
+            "fullName": "Pat Jones", "address1": "2 Mill Lane", "town": "Leeds",
+            "postCode": "", "country": "United Kingdom", "email": "pat@example.com"}}))
+        .await;
+    let (completed, _) = sims.add_order(json!({"reference": "WEB-1004"})).await;
+    sims.add_order(json!({"reference": "WEB-1005"})).await;
+    h.refetch().await;
+    sims.refuse_stream_orders(400, 1).await;
+    let (status, body) = h
+        .post(&h.inst("orders/send"), json!({"orderIds": [failed]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = h
+        .post(&h.inst("orders/send"), json!({"orderIds": [completed]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(h.status_of(&failed).await, "Failed");
+    assert_eq!(h.status_of(&completed).await, "Completed");
+
+    // The scheduler's history: identifiers last succeeded three days ago and failed last
+    // night; postal services ran a minute ago.
+    let inst = format!("{NAMESPACE}/{NAME}");
+    let now = Utc::now();
+    let store = Store::connect(&database_url)
+        .await
+        .expect("open the queue linnstream run uses");
+    for (job, ago, outcome, message) in [
+        (
+            "sync-master-data-identifiers",
+            Duration::days(3),
+            JobOutcome::Succeeded,
+            "49 identifiers registered",
+        ),
+        (
+            "sync-master-data-identifiers",
+            Duration::hours(8),
+            JobOutcome::Failed,
+            "Linnworks answered 503",
+        ),
+        (
+            "sync-master-data-postal-services",
+            Duration::minutes(1),
+            JobOutcome::Succeeded,
+            "3 depots, 12 postal services up to date",
+        ),
+    ] {
+        store
+            .record_job_run(
+                &inst,
+                job,
+                now - ago,
+                now - ago + Duration::seconds(4),
+                outcome,
+                message,
+            )
+            .await
+            .expect("record a job run");
+    }
+
+    let shots = screenshot_dir();
+    let orders = json!({
+        "failed": failed, "pending": pending, "invalid": invalid, "completed": completed,
+        "pendingReference": "WEB-1002", "pendingNumber": pending_number,
+    });
+    let output = tokio::process::Command::new("node")
+        .arg("dashboard.mjs")
+        .current_dir(browser_dir())
+        .env("BASE_URL", &run.base)
+        .env("ADMIN_TOKEN", TOKEN)
+        .env("SCREENSHOT_DIR", &shots)
+        .env("ORDERS", orders.to_string())
+        .env("CHROMIUM", chromium())
+        .output()
+        .await
+        .expect("run node (scripts/test.sh installs it)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "the browser test failed (screenshots in {}):\n{stdout}\n{stderr}\nlinnstream run:\n{}",
+        shots.display(),
+        run.log()
+    );
+    assert!(stdout.contains("13 passed, 0 failed"), "{stdout}");
+
+    // What the browser did is what the queue holds.
+    assert_eq!(h.status_of(&failed).await, "Completed");
+    assert_eq!(h.status_of(&pending).await, "Pending");
+    assert_eq!(h.status_of(&invalid).await, "Validation Failed");
+    for name in [
+        "01-sign-in",
+        "03-order-queue",
+        "05-order-detail-validation-failed",
+        "09-delete-refused",
+        "11-audit-correlation",
+        "13-scheduler",
+        "14-tablet-orders",
+    ] {
+        assert!(
+            shots.join(format!("{name}.png")).exists(),
+            "screenshot {name}"
+        );
+    }
+}

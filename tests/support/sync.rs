@@ -1,0 +1,494 @@
+//! A whole engine in one test: both simulators served on loopback ports, a real store
+//! (PostgreSQL or SQLite, see `db`), one installation pointed at the simulators, an
+//! `Engine` over them, and the webhook receiver served on a loopback port and subscribed in
+//! the Stream simulator, so Stream's own notifications reach it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use linnstream::config::{
+    Credentials, InstallationConfig, InstallationKey, MappingConfig, Snapshot,
+};
+use linnstream::remote::{RemoteOptions, RetryPolicy};
+use linnstream::server::webhooks::{WebhookAuth, webhook_path, webhook_router};
+use linnstream::settings::SystemSettings;
+use linnstream::sim::kit::{RunningServer, serve_loopback};
+use linnstream::sim::linnworks::{
+    DEMO_APPLICATION_ID, DEMO_APPLICATION_SECRET, DEMO_INSTALLATION_TOKEN, LinnworksSim, NewOrder,
+    NewPostalService,
+};
+use linnstream::sim::stream::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, StreamSim, StreamSimConfig};
+use linnstream::store::{Order, OrderStatus, WebhookEvent};
+use linnstream::stream::WebhookSubscription;
+use linnstream::sync::Engine;
+use linnstream::sync::process_webhooks::{WebhookSummary, process_webhooks};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::db::{Backend, TestDb};
+
+/// A mapped service whose orders stay open on delivery.
+pub const PLAIN_SERVICE: &str = "Stream Standard";
+/// A mapped service with `processedOnDelivered`.
+pub const PROCESSING_SERVICE: &str = "Stream Signed";
+pub const WEBHOOK_SECRET: &[u8] = b"test-webhook-secret";
+pub const ACTOR: &str = "test";
+
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// `spec.webhooks.groupSequenceIdentifiers`.
+    pub sequences: bool,
+    /// Run both master-data syncs at start (identifiers must exist before orders can be
+    /// tagged; depots validate mappings).
+    pub master_data: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            sequences: false,
+            master_data: true,
+        }
+    }
+}
+
+pub struct Harness {
+    pub db: TestDb,
+    pub linnworks: LinnworksSim,
+    pub stream: StreamSim,
+    pub linnworks_url: String,
+    pub stream_url: String,
+    pub receiver_url: String,
+    pub key: InstallationKey,
+    pub auth: WebhookAuth,
+    pub engine: Engine,
+    pub http: reqwest::Client,
+    config: watch::Sender<Arc<Snapshot>>,
+    // Kept for their lifetime: dropping one stops it.
+    _servers: Vec<RunningServer>,
+}
+
+pub fn installation_config(
+    key: &InstallationKey,
+    linnworks_url: &str,
+    stream_url: &str,
+    options: Options,
+) -> InstallationConfig {
+    let secret = |key: &str| json!({"secretKeyRef": {"name": "acme-secrets", "key": key}});
+    let spec = serde_json::from_value(json!({
+        "stream": {
+            "clientUrl": format!("{stream_url}/api"),
+            "clientId": secret("stream-client-id"),
+            "clientSecret": secret("stream-client-secret"),
+        },
+        "linnworks": {
+            "apiBaseUrl": linnworks_url,
+            "applicationId": secret("application-id"),
+            "applicationSecret": secret("application-secret"),
+            "installationToken": secret("installation-token"),
+        },
+        "sender": {
+            "contactName": "Dispatch Desk", "companyName": "Acme Homewares Ltd",
+            "addressLine1": "Unit 4, Riverside Park", "city": "Leeds", "countryCode": "GB",
+            "postCode": "LS10 1AB", "contactPhoneNo": "+44 113 496 0000",
+        },
+        "sync": {"orderSyncEnabled": true, "orderLookbackDays": 7, "orderNumPrefix": "T-"},
+        "webhooks": {
+            "enabled": true,
+            "groupSequenceIdentifiers": options.sequences,
+            "publicBaseUrl": "http://127.0.0.1",
+        },
+    }))
+    .expect("installation spec");
+    let mapping = |name: &str, service: &str, processed: bool| MappingConfig {
+        name: name.into(),
+        spec: serde_json::from_value(json!({
+            "installationRef": {"name": key.name},
+            "postalService": {"name": service},
+            "depot": "NORTH",
+            "deliveryMethod": "NTH-2MAN",
+            "processedOnDelivered": processed,
+        }))
+        .expect("mapping spec"),
+    };
+    InstallationConfig {
+        key: key.clone(),
+        spec,
+        credentials: Credentials {
+            stream_client_id: DEMO_CLIENT_ID.into(),
+            stream_client_secret: DEMO_CLIENT_SECRET.into(),
+            linnworks_application_id: DEMO_APPLICATION_ID.into(),
+            linnworks_application_secret: DEMO_APPLICATION_SECRET.into(),
+            linnworks_installation_token: DEMO_INSTALLATION_TOKEN.into(),
+            gateway_token: None,
+        },
+        mappings: vec![
+            mapping("standard", PLAIN_SERVICE, false),
+            mapping("signed", PROCESSING_SERVICE, true),
+        ],
+    }
+}
+
+/// No HTTP-level retries and short delays, so injected faults reach the job at once.
+pub fn test_remote_options() -> RemoteOptions {
+    RemoteOptions {
+        timeout: Duration::from_secs(10),
+        retry: RetryPolicy {
+            max_retries: 0,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(1),
+            jitter: false,
+        },
+    }
+}
+
+impl Harness {
+    pub async fn start(backend: Backend) -> Harness {
+        Self::start_with(backend, Options::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, options: Options) -> Harness {
+        let db = TestDb::new(backend).await;
+        let linnworks = LinnworksSim::default();
+        let lw_server = linnworks.start_loopback().await.expect("serve Linnworks");
+        let service = |name: &str| NewPostalService {
+            id: None,
+            name: name.into(),
+            vendor: Some("STREAM TECH".into()),
+            tag: None,
+            code: None,
+            country: Some("GB".into()),
+        };
+        linnworks
+            .add_postal_services(vec![service(PLAIN_SERVICE), service(PROCESSING_SERVICE)])
+            .expect("postal services");
+        let stream = StreamSim::new(StreamSimConfig {
+            webhook_retry_delay: Duration::from_millis(50),
+            ..StreamSimConfig::default()
+        })
+        .expect("Stream simulator");
+        let stream_server = stream.serve_loopback().await.expect("serve Stream");
+        let key = InstallationKey::new("shop", "acme");
+        let inst = installation_config(&key, &lw_server.url(), &stream_server.url(), options);
+        let mut snapshot = Snapshot::default();
+        snapshot.installations.insert(key.clone(), inst.clone());
+        let (config, receiver) = watch::channel(Arc::new(snapshot));
+        let engine = Engine::with_remote_options(
+            db.store.clone(),
+            SystemSettings::default(),
+            receiver,
+            test_remote_options(),
+        );
+        let auth = WebhookAuth::derived(WEBHOOK_SECRET.to_vec());
+        let receiver_server = serve_loopback(webhook_router(engine.clone(), auth.clone()))
+            .await
+            .expect("serve the receiver");
+        let harness = Harness {
+            linnworks_url: lw_server.url(),
+            stream_url: stream_server.url(),
+            receiver_url: receiver_server.url(),
+            db,
+            linnworks,
+            stream,
+            key,
+            auth,
+            engine,
+            http: reqwest::Client::new(),
+            config,
+            _servers: vec![lw_server, stream_server, receiver_server],
+        };
+        harness.subscribe("*").await;
+        if options.master_data {
+            harness.master_data().await;
+        }
+        harness
+    }
+
+    pub fn installation(&self) -> InstallationConfig {
+        self.engine
+            .installation(&self.key)
+            .expect("the installation is configured")
+    }
+
+    /// Publishes changed settings, as a config watcher would.
+    pub fn update_installation(&self, change: impl FnOnce(&mut InstallationConfig)) {
+        let mut inst = self.installation();
+        change(&mut inst);
+        let mut snapshot = Snapshot::default();
+        snapshot.installations.insert(self.key.clone(), inst);
+        self.config.send_replace(Arc::new(snapshot));
+    }
+
+    /// The receiver's URL for this installation.
+    pub fn webhook_url(&self) -> String {
+        format!("{}{}", self.receiver_url, webhook_path(&self.key))
+    }
+
+    pub fn token(&self) -> String {
+        self.auth.token_for(&self.key).expect("a token")
+    }
+
+    /// Subscribes the receiver in the Stream simulator, with the installation's token.
+    pub async fn subscribe(&self, event: &str) {
+        let clients = self.engine.clients(&self.installation()).expect("clients");
+        clients
+            .stream
+            .subscribe(&WebhookSubscription::post_json(
+                event,
+                &self.webhook_url(),
+                Some(self.token()),
+            ))
+            .await
+            .expect("subscribe");
+    }
+
+    pub async fn master_data(&self) {
+        linnstream::sync::master_data::sync_identifiers(&self.engine, &self.key, "setup", ACTOR)
+            .await
+            .expect("identifiers");
+        linnstream::sync::master_data::sync_postal_services(
+            &self.engine,
+            &self.key,
+            "setup",
+            ACTOR,
+        )
+        .await
+        .expect("postal services");
+    }
+
+    /// Puts `n` open orders on `service` into Linnworks, then fetches and sends them:
+    /// they come back Completed, with Stream order and consignment numbers.
+    pub async fn ship(&self, service: &str, n: usize) -> Vec<Order> {
+        let ids = self
+            .linnworks
+            .add_orders(
+                (0..n)
+                    .map(|_| NewOrder {
+                        postal_service_name: Some(service.into()),
+                        ..NewOrder::default()
+                    })
+                    .collect(),
+            )
+            .expect("add orders");
+        linnstream::sync::fetch::fetch(&self.engine, &self.key, "setup", ACTOR)
+            .await
+            .expect("fetch");
+        let summary = linnstream::sync::send::send_cycle(&self.engine, &self.key, "setup", ACTOR)
+            .await
+            .expect("send");
+        assert!(summary.completed >= n, "send: {summary:?}");
+        let mut orders = Vec::new();
+        for id in ids {
+            let order = self
+                .db
+                .store
+                .order(&self.key.id(), &id.to_string())
+                .await
+                .expect("store")
+                .expect("queued");
+            assert_eq!(order.status, OrderStatus::Completed, "{order:?}");
+            assert!(order.consignment_no.is_some(), "{order:?}");
+            orders.push(order);
+        }
+        orders
+    }
+
+    /// `POST /_sim/events` on the Stream simulator.
+    pub async fn sim_event(&self, body: Value) -> Value {
+        let reply = self
+            .http
+            .post(format!("{}/_sim/events", self.stream_url))
+            .json(&body)
+            .send()
+            .await
+            .expect("sim events");
+        let status = reply.status();
+        let value: Value = reply.json().await.expect("sim reply");
+        assert!(status.is_success(), "{status}: {value}");
+        value
+    }
+
+    /// Plans `consignments` (in sequence order) into `run` for `date`, with the given
+    /// planning events (the simulator's three by default).
+    pub async fn plan(&self, orders: &[&Order], run: u32, date: &str, events: Option<&[&str]>) {
+        let list: Vec<Value> = orders
+            .iter()
+            .map(|o| json!({"orderNo": o.stream_order_id}))
+            .collect();
+        let mut body =
+            json!({"action": "plan", "orders": list, "runNumber": run, "deliveryDate": date});
+        if let Some(events) = events {
+            body["events"] = json!(events);
+        }
+        self.sim_event(body).await;
+    }
+
+    /// Waits until the store holds `n` events of the installation (Stream delivers in the
+    /// background) and every delivery the simulator made was acknowledged.
+    pub async fn wait_for_events(&self, n: usize) -> Vec<WebhookEvent> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let events = self.events().await;
+            let deliveries: Value = self
+                .http
+                .get(format!("{}/_sim/webhooks", self.stream_url))
+                .send()
+                .await
+                .expect("sim webhooks")
+                .json()
+                .await
+                .expect("json");
+            let settled = deliveries["deliveries"]
+                .as_array()
+                .is_some_and(|d| d.iter().all(|d| d["state"] != "pending"));
+            if events.len() >= n && settled {
+                assert_eq!(events.len(), n, "more events than expected: {events:?}");
+                return events;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} events arrived; deliveries: {deliveries}",
+                events.len()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The installation's stored events, oldest first.
+    pub async fn events(&self) -> Vec<WebhookEvent> {
+        let mut events = self
+            .db
+            .store
+            .list_webhook_events(&self.key.id(), None, 1000)
+            .await
+            .expect("events");
+        events.reverse();
+        events
+    }
+
+    pub async fn process(&self) -> WebhookSummary {
+        process_webhooks(&self.engine, &self.key, "test-run", ACTOR)
+            .await
+            .expect("process webhooks")
+    }
+
+    /// Runs the processing job until it claims nothing (at most 20 times).
+    pub async fn process_all(&self) -> WebhookSummary {
+        let mut total = WebhookSummary::default();
+        for _ in 0..20 {
+            let s = self.process().await;
+            if s.claimed == 0 {
+                return total;
+            }
+            total.claimed += s.claimed;
+            total.applied += s.applied;
+            total.skipped += s.skipped;
+            total.retrying += s.retrying;
+            total.failed += s.failed;
+        }
+        panic!("the webhook job still claims events after 20 runs: {total:?}");
+    }
+
+    /// POSTs a body straight to the receiver, with `token` in the Authorization header.
+    pub async fn post_webhook(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.receiver_url))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(token) = token {
+            request = request.header("authorization", token);
+        }
+        let reply = request.send().await.expect("receiver");
+        let status = reply.status().as_u16();
+        let text = reply.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    /// The Linnworks order as the simulator holds it.
+    pub fn lw_order(&self, order: &Order) -> Value {
+        self.linnworks
+            .order(&order.order_id)
+            .expect("order in Linnworks")
+    }
+
+    /// The identifier tags on the Linnworks order, sorted.
+    pub fn tags(&self, order: &Order) -> Vec<String> {
+        let mut tags: Vec<String> = self.lw_order(order)["GeneralInfo"]["Identifiers"]
+            .as_array()
+            .expect("identifiers")
+            .iter()
+            .filter_map(|i| i["Tag"].as_str().map(str::to_string))
+            .collect();
+        tags.sort();
+        tags
+    }
+
+    /// The tags the webhook job manages (RUN, SEQ, day), sorted.
+    pub fn planning_tags(&self, order: &Order) -> Vec<String> {
+        self.tags(order)
+            .into_iter()
+            .filter(|t| {
+                linnstream::sync::identifiers::is_run_tag(t)
+                    || linnstream::sync::identifiers::is_seq_tag(t)
+                    || linnstream::sync::identifiers::is_day_tag(t)
+            })
+            .collect()
+    }
+
+    pub fn notes(&self, order: &Order) -> Vec<String> {
+        self.lw_order(order)["Notes"]
+            .as_array()
+            .expect("notes")
+            .iter()
+            .filter_map(|n| n["Note"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    pub fn processed(&self, order: &Order) -> bool {
+        self.lw_order(order)["Processed"] == json!(true)
+    }
+
+    /// Linnworks calls made to `path` so far.
+    pub fn linnworks_calls(&self, path: &str) -> usize {
+        self.linnworks
+            .kit()
+            .recorder()
+            .requests()
+            .iter()
+            .filter(|r| r.path == path)
+            .count()
+    }
+}
+
+/// Runs each named `async fn(Backend)` of the test crate once on PostgreSQL and once on
+/// SQLite.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::db::Backend::Postgres).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::db::Backend::Sqlite).await;
+                }
+            )*
+        }
+    };
+}

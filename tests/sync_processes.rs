@@ -1,0 +1,208 @@
+//! `linnstream run` as real processes against the simulators: killed with SIGKILL in the
+//! middle of sending and restarted, and two of them on one PostgreSQL database. Every order
+//! must end Completed with exactly one Stream order.
+
+#[path = "support/db.rs"]
+mod db;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
+use linnstream::store::Store;
+use serde_json::{Value, json};
+
+fn spawn_run(resources: &Path, database_url: &str, log: &Path) -> Child {
+    let log = std::fs::File::create(log).expect("log file");
+    Command::new(env!("CARGO_BIN_EXE_linnstream"))
+        .args(["run", "-f"])
+        .arg(resources)
+        .args([
+            "--database-url",
+            database_url,
+            "--listen",
+            "127.0.0.1:0",
+            "--no-master-data",
+        ])
+        // Short timeouts and lease, so a killed worker's claims come back within seconds.
+        .args([
+            "--stream-api-timeout-seconds",
+            "2",
+            "--stream-api-max-retry-attempts",
+            "1",
+            "--claim-lease-seconds",
+            "6",
+        ])
+        .args([
+            "--max-batch-size-per-installation",
+            "10",
+            "--max-retry-attempts",
+            "20",
+        ])
+        .env("LINNSTREAM_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start linnstream run")
+}
+
+async fn setup(orders: i64, first: i64) -> (World, tempfile::TempDir) {
+    let world = World::start().await.expect("simulators");
+    let dir = tempfile::tempdir().expect("tempdir");
+    world
+        .write_resources(&dir.path().join("resources"), &WorldSettings::default())
+        .expect("resources");
+    world
+        .add_orders(
+            (first..first + orders)
+                .map(|n| order(n, NEXT_DAY))
+                .collect(),
+        )
+        .expect("orders");
+    (world, dir)
+}
+
+async fn stream_orders(world: &World) -> Vec<Value> {
+    let body: Value = reqwest::get(format!("{}/_sim/orders", world.stream_server.url()))
+        .await
+        .expect("sim")
+        .json()
+        .await
+        .expect("json");
+    body["orders"].as_array().cloned().unwrap_or_default()
+}
+
+/// How many create calls Stream received per order number (retries of a lost reply count).
+async fn creates_per_order(world: &World) -> HashMap<String, usize> {
+    let body: Value = reqwest::get(format!("{}/_sim/requests", world.stream_server.url()))
+        .await
+        .expect("sim")
+        .json()
+        .await
+        .expect("json");
+    let mut counts = HashMap::new();
+    for r in body.as_array().cloned().unwrap_or_default() {
+        if r["method"] == "POST"
+            && r["path"] == "/api/orders/orders"
+            && r["status"] != 409
+            && let Some(no) = r["json"]["header"]["orderNo"].as_str()
+        {
+            *counts.entry(no.to_string()).or_default() += 1;
+        }
+    }
+    counts
+}
+
+async fn wait_all_completed(store: &Store, n: u64, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let counts = store.queue_counts("default/acme").await.expect("counts");
+        if counts.completed == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not all {n} orders Completed in {secs} s: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+async fn fault(world: &World, body: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/_sim/faults", world.stream_server.url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("sim");
+    assert!(r.status().is_success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_send_and_restarted_loses_and_duplicates_nothing() {
+    let pg = db::create_postgres_database().await;
+    let (world, dir) = setup(60, 7001).await;
+    // Slow creates, some failing in every way a network can fail.
+    fault(&world, json!({"path": "/api/orders/orders", "method": "POST", "kind": "latency", "latencyMs": 150})).await;
+    fault(&world, json!({"path": "/api/orders/orders", "method": "POST", "kind": "status", "status": 503, "rate": 0.15})).await;
+    fault(
+        &world,
+        json!({"path": "/api/orders/orders", "method": "POST", "kind": "drop", "rate": 0.1}),
+    )
+    .await;
+    fault(&world, json!({"path": "/api/orders/orders", "method": "POST", "kind": "rateLimited", "retryAfterSeconds": 1, "rate": 0.1})).await;
+    fault(&world, json!({"path": "/api/orders/orders", "method": "POST", "kind": "timeout", "hangMs": 3000, "rate": 0.05})).await;
+    let resources = dir.path().join("resources");
+    let first = spawn_run(&resources, &pg.url, &dir.path().join("first.log"));
+    let store = Store::connect(&pg.url).await.expect("store");
+    // Kill it while it is sending: some orders done, some claimed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let c = store.queue_counts("default/acme").await.unwrap_or_default();
+        if c.completed >= 5 && c.in_progress > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first worker never got going: {c:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop(first);
+    let at_kill = store.queue_counts("default/acme").await.expect("counts");
+    assert!(
+        at_kill.completed < 60,
+        "killed too late to prove anything: {at_kill:?}"
+    );
+
+    let second = spawn_run(&resources, &pg.url, &dir.path().join("second.log"));
+    wait_all_completed(&store, 60, 120).await;
+    stop(second);
+
+    let stream = stream_orders(&world).await;
+    assert_eq!(
+        stream.len(),
+        60,
+        "exactly one Stream order per Linnworks order"
+    );
+    let mut numbers: Vec<&str> = stream
+        .iter()
+        .filter_map(|o| o["orderNo"].as_str())
+        .collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 60, "no order number twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_run_processes_on_one_database_never_send_an_order_twice() {
+    let pg = db::create_postgres_database().await;
+    let (world, dir) = setup(120, 8001).await;
+    fault(
+        &world,
+        json!({"path": "/api/orders/orders", "method": "POST", "kind": "latency", "latencyMs": 30}),
+    )
+    .await;
+    let resources = dir.path().join("resources");
+    let a = spawn_run(&resources, &pg.url, &dir.path().join("a.log"));
+    let b = spawn_run(&resources, &pg.url, &dir.path().join("b.log"));
+    let store = Store::connect(&pg.url).await.expect("store");
+    wait_all_completed(&store, 120, 120).await;
+    stop(a);
+    stop(b);
+    let creates = creates_per_order(&world).await;
+    assert_eq!(creates.len(), 120);
+    let twice: Vec<_> = creates.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "orders sent more than once: {twice:?}");
+    assert_eq!(stream_orders(&world).await.len(), 120);
+    // Both processes took part (each has its own heartbeat).
+    let workers = store.workers().await.expect("heartbeats");
+    assert!(workers.len() >= 2, "{workers:?}");
+}
