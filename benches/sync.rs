@@ -2,6 +2,7 @@
 //!
 //!   cargo bench --bench sync                       # 10,000 orders
 //!   LINNSTREAM_BENCH_ORDERS=2000 cargo bench --bench sync
+//!   LINNSTREAM_BENCH_PACE=0 cargo bench --bench sync  # Linnworks calls not paced
 //!
 //! Under `cargo test` (no `--bench` argument) it runs a small smoke round: 50 orders, 20
 //! trickled, so the test suite proves the benchmark still works without spending minutes.
@@ -99,6 +100,7 @@ async fn engine_for(
     dir: &std::path::Path,
     store: Store,
     settings: &WorldSettings,
+    scale: u32,
 ) -> (
     Engine,
     tokio::sync::watch::Sender<Arc<linnstream::config::Snapshot>>,
@@ -110,7 +112,14 @@ async fn engine_for(
         max_batch_size_per_installation: 50,
         ..SystemSettings::default()
     };
-    let remote = RemoteOptions::from_settings(&system);
+    let mut remote = RemoteOptions::from_settings(&system);
+    // The client keeps to the published limits as the simulators scale them
+    // (LINNSTREAM_BENCH_PACE=0: it does not, and learns of them from 429s only).
+    remote.linnworks_pace_scale = if env_usize("LINNSTREAM_BENCH_PACE", 1) == 0 {
+        0.0
+    } else {
+        f64::from(scale)
+    };
     (Engine::with_remote_options(store, system, rx, remote), tx)
 }
 
@@ -142,6 +151,7 @@ async fn main() {
         &tmp.path().join("res"),
         store,
         &WorldSettings::default(),
+        scale,
     )
     .await;
     let permits = tokio::sync::Semaphore::new(1);
@@ -188,6 +198,7 @@ async fn main() {
         &tmp.path().join("res"),
         store,
         &WorldSettings::default(),
+        scale,
     )
     .await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -212,10 +212,10 @@ async fn examples_become_owned_children_and_a_ready_status_with_the_stores_count
         owned_by_acme(&env, &job.metadata).await;
     }
 
-    // Stream delivers the seven events to the receiver's public URL; status has the ids.
+    // Stream delivers the subscribed events to the receiver's public URL; status has the ids.
     let subs = env.stream_subscriptions().await;
     let url = format!("{PUBLIC_BASE_URL}/webhooks/{}/acme", env.ns.name);
-    assert_eq!(subs.len(), 7, "{subs:?}");
+    assert_eq!(subs.len(), EVENTS.len(), "{subs:?}");
     for event in EVENTS {
         assert!(
             subs.iter().any(|s| s.event == event && s.url_path == url),
@@ -227,7 +227,7 @@ async fn examples_become_owned_children_and_a_ready_status_with_the_stores_count
         .as_ref()
         .and_then(|s| s.webhook_subscriptions.clone())
         .expect("recorded subscriptions");
-    assert_eq!(recorded.subscriptions.len(), 7);
+    assert_eq!(recorded.subscriptions.len(), EVENTS.len());
     assert!(
         recorded
             .subscriptions
@@ -512,7 +512,7 @@ async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_
     env.apply_examples(|_| {}).await;
     let operator = env.start_operator(env.config("only")).await;
     env.wait_condition("acme", "Ready", TRUE, "Running").await;
-    assert_eq!(env.stream_subscriptions().await.len(), 7);
+    assert_eq!(env.stream_subscriptions().await.len(), EVENTS.len());
     let inst = env.installation("acme").await;
     assert!(
         inst.metadata

@@ -35,6 +35,7 @@ fn options(timeout: Duration) -> RemoteOptions {
         retry: RetryPolicy::default()
             .with_base_delay(Duration::from_millis(5))
             .with_max_retries(3),
+        linnworks_pace_scale: 1.0,
     }
 }
 

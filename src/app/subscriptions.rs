@@ -3,21 +3,11 @@
 //! the same URL (an earlier run, an old token) are replaced, so Stream never holds two.
 
 use crate::config::InstallationConfig;
-use crate::server::webhooks::{WebhookAuth, webhook_path};
+use crate::server::webhooks::WebhookAuth;
 use crate::stream::WebhookSubscription;
 use crate::sync::Engine;
 
-/// The guide's delivery and planning events, plus the per-order planning notice.
-pub const EVENTS: [&str; 8] = [
-    "DELIVERED",
-    "PARTDELVRD",
-    "COLLECTED",
-    "PARTCOLLECTED",
-    "OPENPLANNING",
-    "LOCKPLANNING",
-    "CLOSEPLANNING",
-    "PLANNEDGROUP",
-];
+pub use crate::sync::webhook_event::SUBSCRIBED_EVENTS as EVENTS;
 
 /// Where Stream sends an installation's webhooks, when they are enabled.
 pub fn webhook_url(inst: &InstallationConfig) -> Option<String> {
@@ -25,7 +15,7 @@ pub fn webhook_url(inst: &InstallationConfig) -> Option<String> {
     inst.spec
         .webhooks
         .enabled
-        .then(|| format!("{}{}", base.trim_end_matches('/'), webhook_path(&inst.key)))
+        .then(|| crate::server::webhooks::webhook_url(base, &inst.key))
 }
 
 /// Subscribes one installation; returns how many subscriptions it now has.

@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 
 use super::model::{AuthorizeByApplicationRequest, BaseSession};
 use crate::remote::{
-    Idempotency, RemoteError, RemoteOptions, RetryPolicy, parse_retry_after, read_reply,
+    Idempotency, Pacer, RemoteError, RemoteOptions, RetryPolicy, parse_retry_after, read_reply,
 };
 
 pub const SERVICE: &str = "Linnworks";
@@ -72,6 +72,7 @@ struct Inner {
     auth_base: String,
     credentials: Credentials,
     retry: RetryPolicy,
+    pacer: Pacer,
     /// The current session. Held across a login, so concurrent callers wait for one
     /// login instead of each starting their own.
     session: Mutex<Option<Arc<Session>>>,
@@ -119,6 +120,7 @@ impl LinnworksClient {
                 auth_base,
                 credentials,
                 retry: options.retry.clone(),
+                pacer: Pacer::new(super::PUBLISHED_RATE_LIMITS, options.linnworks_pace_scale),
                 session: Mutex::new(None),
             }),
         })
@@ -162,13 +164,17 @@ impl LinnworksClient {
             .inner
             .retry
             .run(Idempotency::Idempotent, |_| {
+                let pace = self.inner.pacer.wait(CALL);
                 let request = self
                     .inner
                     .http
                     .post(&url)
                     .header(ACCEPT, "application/json")
                     .json(&body);
-                async move { self.finish(CALL, request, None).await }
+                async move {
+                    pace.await;
+                    self.finish(CALL, request, None).await
+                }
             })
             .await?;
         if reply.token.trim().is_empty() {
@@ -271,6 +277,7 @@ impl LinnworksClient {
         self.inner
             .retry
             .run(idempotency, |_| {
+                let pace = self.inner.pacer.wait(call);
                 let mut request = self
                     .inner
                     .http
@@ -282,7 +289,10 @@ impl LinnworksClient {
                         .header(CONTENT_TYPE, "application/json")
                         .body(body.to_vec());
                 }
-                async move { self.finish(call, request, Some(&session.token)).await }
+                async move {
+                    pace.await;
+                    self.finish(call, request, Some(&session.token)).await
+                }
             })
             .await
     }

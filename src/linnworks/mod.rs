@@ -14,5 +14,26 @@ mod serde_util;
 pub use client::{Credentials, LinnworksClient, SERVICE, Session};
 pub use model::*;
 
+/// Linnworks' published per-minute limits for the calls the integration makes (from the
+/// spec). The client paces itself to them; the simulator enforces them.
+pub const PUBLISHED_RATE_LIMITS: &[(&str, u32)] = &[
+    ("Auth/AuthorizeByApplication", 150),
+    ("Orders/GetOpenOrders", 250),
+    ("Orders/GetOrdersById", 250),
+    ("Orders/SetOrderShippingInfo", 250),
+    ("Orders/SetOrderGeneralInfo", 250),
+    ("Orders/AddOrdersNote", 150),
+    ("Orders/AddExtendedProperties", 150),
+    ("Orders/SetExtendedProperties", 250),
+    ("Orders/ProcessOrder", 250),
+    ("OpenOrders/GetIdentifiers", 150),
+    ("OpenOrders/SaveIdentifier", 150),
+    ("OpenOrders/AssignOrderIdentifier", 250),
+    ("OpenOrders/UnassignOrderIdentifier", 250),
+    ("PostalServices/GetPostalServices", 150),
+    ("PostalServices/CreatePostalService", 150),
+    ("PostalServices/UpdatePostalService", 150),
+];
+
 /// Linnworks' public API host, where AuthorizeByApplication is called.
 pub const DEFAULT_API_BASE_URL: &str = "https://api.linnworks.net";

@@ -18,35 +18,17 @@ use serde_json::json;
 use super::build::WebhookToken;
 use super::context::{Context, Error};
 use super::status::Finding;
-use crate::config::InstallationKey;
 use crate::crd::Installation;
 use crate::crd::installation::{WebhookSubscriptionRef, WebhookSubscriptions};
 use crate::remote::RemoteOptions;
 use crate::stream::{StreamClient, StreamCredentials, WebhookSubscription};
 
-/// The events the guide's webhook features use: delivery outcomes and run planning.
-pub const EVENTS: [&str; 7] = [
-    "DELIVERED",
-    "PARTDELVRD",
-    "COLLECTED",
-    "PARTCOLLECTED",
-    "OPENPLANNING",
-    "LOCKPLANNING",
-    "CLOSEPLANNING",
-];
+pub use crate::sync::webhook_event::SUBSCRIBED_EVENTS as EVENTS;
 
 /// Holds deletion until the subscriptions are removed (or given up on).
 pub const FINALIZER: &str = "linnstream.io/webhook-subscriptions";
 
-/// `spec.webhooks.publicBaseUrl` + the receiver's path for the Installation (as
-/// `server::webhooks` serves it).
-pub fn webhook_url(public_base_url: &str, key: &InstallationKey) -> String {
-    format!(
-        "{}{}",
-        public_base_url.trim_end_matches('/'),
-        crate::server::webhooks::webhook_path(key)
-    )
-}
+pub use crate::server::webhooks::webhook_url;
 
 /// What status records of the token: enough to notice a new one, nothing to guess it by.
 pub fn token_fingerprint(token: &WebhookToken) -> String {

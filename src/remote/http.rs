@@ -13,6 +13,10 @@ pub struct RemoteOptions {
     /// Whole-request timeout (StreamApiTimeout).
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// Linnworks calls are paced to the published per-minute limits times this (0: not
+    /// paced). 1 in production; tests and benchmarks whose simulator scales its limits
+    /// scale this alike.
+    pub linnworks_pace_scale: f64,
 }
 
 impl Default for RemoteOptions {
@@ -26,6 +30,7 @@ impl RemoteOptions {
         Self {
             timeout: settings.stream_api_timeout(),
             retry: RetryPolicy::from_settings(settings),
+            linnworks_pace_scale: 1.0,
         }
     }
 

@@ -8,8 +8,10 @@
 
 mod error;
 mod http;
+mod pacer;
 mod retry;
 
 pub use error::{RemoteError, RemoteErrorKind};
 pub use http::{RemoteOptions, build_http_client, read_reply};
+pub use pacer::Pacer;
 pub use retry::{Idempotency, RetryPolicy, parse_retry_after};

@@ -37,6 +37,15 @@ pub fn webhook_path(key: &InstallationKey) -> String {
     format!("/webhooks/{}/{}", key.namespace, key.name)
 }
 
+/// The public base URL (`spec.webhooks.publicBaseUrl`) plus the installation's path.
+pub fn webhook_url(public_base_url: &str, key: &InstallationKey) -> String {
+    format!(
+        "{}{}",
+        public_base_url.trim_end_matches('/'),
+        webhook_path(key)
+    )
+}
+
 type TokenLookup = dyn Fn(&InstallationKey) -> Option<String> + Send + Sync;
 
 /// How the receiver knows the token each installation's notifications must carry: the

@@ -231,16 +231,28 @@ pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: 
     }
 }
 
-/// Sends batch after batch until a batch comes back short (the queue is drained).
+/// Sends batch after batch until a batch comes back short (the queue is drained). Two
+/// batches are under way at once, so one batch's slowest orders and its write-back calls
+/// do not leave the remote idle before the next batch is claimed.
 async fn drain(engine: &Engine, key: &InstallationKey) {
     let batch = engine.settings().max_batch_size_per_installation as usize;
-    loop {
-        let claimed = run_recorded(engine, key, Job::Send).await;
-        if claimed < batch {
-            return;
+    let lane = || async {
+        loop {
+            let claimed = run_recorded(engine, key, Job::Send).await;
+            if claimed < batch {
+                return;
+            }
         }
+    };
+    // A queue that fits in one batch is sent by one cycle, as before.
+    if run_recorded(engine, key, Job::Send).await < batch {
+        return;
     }
+    futures::future::join_all((0..DRAIN_LANES).map(|_| lane())).await;
 }
+
+/// Batches of one installation sent side by side while draining.
+const DRAIN_LANES: usize = 2;
 
 /// Runs a job and records it in job_runs; returns how many orders it queued (fetch) or
 /// claimed (send), for the caller's follow-up decisions.

@@ -45,6 +45,19 @@ pub const PLANNING_CODES: [&str; 3] = ["OPENPLANNING", "LOCKPLANNING", "CLOSEPLA
 /// Delivery events that add a note to the Linnworks order.
 pub const DELIVERY_CODES: [&str; 4] = ["DELIVERED", "PARTDELVRD", "COLLECTED", "PARTCOLLECTED"];
 
+/// What an installation subscribes to in Stream (standalone and operator alike): the
+/// delivery outcomes, run planning, and the per-group sequence notice.
+pub const SUBSCRIBED_EVENTS: [&str; 8] = [
+    "DELIVERED",
+    "PARTDELVRD",
+    "COLLECTED",
+    "PARTCOLLECTED",
+    "OPENPLANNING",
+    "LOCKPLANNING",
+    "CLOSEPLANNING",
+    "PLANNEDGROUP",
+];
+
 impl WebhookEvent {
     pub fn is_planning(&self) -> bool {
         PLANNING_CODES.contains(&self.code.as_str()) || self.code == "PLANNEDGROUP"

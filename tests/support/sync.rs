@@ -141,6 +141,7 @@ pub fn test_remote_options() -> RemoteOptions {
             max_retry_after: Duration::from_secs(1),
             jitter: false,
         },
+        linnworks_pace_scale: 1.0,
     }
 }
 

@@ -45,6 +45,7 @@ impl Harness {
         let remote = RemoteOptions {
             timeout: Duration::from_secs(5),
             retry: RetryPolicy::from_settings(&settings).with_base_delay(Duration::from_millis(10)),
+            linnworks_pace_scale: 1.0,
         };
         let engine = Engine::with_remote_options(db.store.clone(), settings, rx, remote);
         let key = InstallationKey::new(NAMESPACE, NAME);

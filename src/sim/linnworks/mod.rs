@@ -99,27 +99,10 @@ impl Default for LinnworksSimConfig {
 
 /// Linnworks' published per-minute limits for the endpoints simulated (from the spec).
 pub fn default_rate_limits() -> Vec<RateLimitRule> {
-    [
-        ("/api/Auth/AuthorizeByApplication", 150),
-        ("/api/Orders/GetOpenOrders", 250),
-        ("/api/Orders/GetOrdersById", 250),
-        ("/api/Orders/SetOrderShippingInfo", 250),
-        ("/api/Orders/SetOrderGeneralInfo", 250),
-        ("/api/Orders/AddOrdersNote", 150),
-        ("/api/Orders/AddExtendedProperties", 150),
-        ("/api/Orders/SetExtendedProperties", 250),
-        ("/api/Orders/ProcessOrder", 250),
-        ("/api/OpenOrders/GetIdentifiers", 150),
-        ("/api/OpenOrders/SaveIdentifier", 150),
-        ("/api/OpenOrders/AssignOrderIdentifier", 250),
-        ("/api/OpenOrders/UnassignOrderIdentifier", 250),
-        ("/api/PostalServices/GetPostalServices", 150),
-        ("/api/PostalServices/CreatePostalService", 150),
-        ("/api/PostalServices/UpdatePostalService", 150),
-    ]
-    .into_iter()
-    .map(|(path, limit)| RateLimitRule::new(path, limit))
-    .collect()
+    crate::linnworks::PUBLISHED_RATE_LIMITS
+        .iter()
+        .map(|(call, limit)| RateLimitRule::new(format!("/api/{call}"), *limit))
+        .collect()
 }
 
 /// One simulated Linnworks account; clones share state.
