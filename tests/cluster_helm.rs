@@ -91,7 +91,11 @@ fn helm(args: &[&str]) -> Output {
 
 fn helm_ok(args: &[&str]) -> String {
     let out = helm(args);
-    assert!(out.status.success(), "helm {args:?} failed:\n{}", text(&out));
+    assert!(
+        out.status.success(),
+        "helm {args:?} failed:\n{}",
+        text(&out)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -229,10 +233,19 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
     .collect();
     assert_eq!(kinds(&docs), expected);
     for d in &docs {
-        if d["kind"] != "CustomResourceDefinition" && !d["kind"].as_str().unwrap_or("").starts_with("Cluster") {
-            assert_eq!(d["metadata"]["namespace"], "linnstream-system", "{}", d["metadata"]["name"]);
+        if d["kind"] != "CustomResourceDefinition"
+            && !d["kind"].as_str().unwrap_or("").starts_with("Cluster")
+        {
+            assert_eq!(
+                d["metadata"]["namespace"], "linnstream-system",
+                "{}",
+                d["metadata"]["name"]
+            );
         }
-        assert_eq!(d["metadata"]["labels"]["app.kubernetes.io/instance"], "acme");
+        assert_eq!(
+            d["metadata"]["labels"]["app.kubernetes.io/instance"],
+            "acme"
+        );
     }
 
     // The CRDs: exactly the committed ones, kept on uninstall.
@@ -393,9 +406,7 @@ fn every_toggle_on_renders_ingress_service_monitor_network_policies_and_pdbs() {
             env_of(d, "LINNSTREAM_DATABASE_URL")["valueFrom"]["secretKeyRef"],
             json!({"name": "acme-linnstream-database", "key": "url"})
         );
-        assert!(
-            d["spec"]["template"]["metadata"]["annotations"]["checksum/database"].is_string()
-        );
+        assert!(d["spec"]["template"]["metadata"]["annotations"]["checksum/database"].is_string());
         assert_restricted_and_probed(d);
     }
 
@@ -520,10 +531,19 @@ fn the_schema_refuses_bad_values_naming_them() {
             "settings.streamApiMaxRetryAttempts=6",
             "settings.streamApiMaxRetryAttempts: Must be less than or equal to 5",
         ),
-        ("image.pullPolicy=Sometimes", "image.pullPolicy: image.pullPolicy must be one of"),
-        ("operator.lease.duration=15sec", "operator.lease.duration: Does not match pattern"),
+        (
+            "image.pullPolicy=Sometimes",
+            "image.pullPolicy: image.pullPolicy must be one of",
+        ),
+        (
+            "operator.lease.duration=15sec",
+            "operator.lease.duration: Does not match pattern",
+        ),
         ("operator.replicas=0", "operator.replicas"),
-        ("operator.replica=2", "operator: Additional property replica is not allowed"),
+        (
+            "operator.replica=2",
+            "operator: Additional property replica is not allowed",
+        ),
         ("database.url=mysql://db/x", "database.url"),
         ("gateway.service.type=External", "gateway.service.type"),
     ] {
@@ -537,7 +557,13 @@ fn the_schema_refuses_bad_values_naming_them() {
         );
     }
     // A rule across settings, checked by the chart as the binary checks it.
-    let out = helm(&["template", "x", chart, "--set", "settings.claimLeaseSeconds=120"]);
+    let out = helm(&[
+        "template",
+        "x",
+        chart,
+        "--set",
+        "settings.claimLeaseSeconds=120",
+    ]);
     assert!(!out.status.success());
     assert!(
         text(&out).contains("settings.claimLeaseSeconds is 120; it must exceed the longest send"),
@@ -581,7 +607,10 @@ fn help_default(help: &str, flag: &str) -> String {
         .unwrap_or_else(|| panic!("{flag} not in the help"));
     let rest = &help[start + flag.len()..];
     let next_option = regex::Regex::new(r"\n\s+-").expect("regex");
-    let end = next_option.find(rest).map(|m| m.start()).unwrap_or(rest.len());
+    let end = next_option
+        .find(rest)
+        .map(|m| m.start())
+        .unwrap_or(rest.len());
     let section = &rest[..end];
     let at = section
         .find("[default: ")
@@ -625,7 +654,10 @@ fn the_values_defaults_and_ranges_are_the_binarys() {
             values["settings"][name].to_string(),
             "{name}: values.yaml default"
         );
-        assert_eq!(s["default"], values["settings"][name], "{name}: schema default");
+        assert_eq!(
+            s["default"], values["settings"][name],
+            "{name}: schema default"
+        );
         // In range, the binary goes on to the next problem (the missing folder).
         for ok in [lo, hi] {
             let out = run(
@@ -642,7 +674,11 @@ fn the_values_defaults_and_ranges_are_the_binarys() {
             assert!(t.contains("no such folder"), "{flag}={ok}: {t}");
         }
         let mut beyond = vec![(hi + 1).to_string()];
-        beyond.push(if lo == 0 { "-1".into() } else { (lo - 1).to_string() });
+        beyond.push(if lo == 0 {
+            "-1".into()
+        } else {
+            (lo - 1).to_string()
+        });
         for bad in beyond {
             let out = run(
                 {
@@ -677,11 +713,20 @@ fn the_values_defaults_and_ranges_are_the_binarys() {
         ("--resync-interval", &op["resyncInterval"]),
         ("--concurrency", &op["concurrency"]),
         ("--finalizer-timeout", &op["finalizerTimeout"]),
-        ("--database-secret-name", &values["database"]["childSecret"]["name"]),
-        ("--database-secret-key", &values["database"]["childSecret"]["key"]),
+        (
+            "--database-secret-name",
+            &values["database"]["childSecret"]["name"],
+        ),
+        (
+            "--database-secret-key",
+            &values["database"]["childSecret"]["key"],
+        ),
         ("--image-pull-policy", &values["image"]["pullPolicy"]),
     ] {
-        let want = value.as_str().map(str::to_string).unwrap_or(value.to_string());
+        let want = value
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or(value.to_string());
         assert_eq!(help_default(&help, flag), want, "{flag}");
     }
     let pull = schema["properties"]["image"]["properties"]["pullPolicy"]["enum"].clone();
@@ -760,10 +805,7 @@ fn the_readme_documents_every_value_and_only_those() {
     for (path, node) in &all {
         let cells = &documented[path];
         assert_eq!(cells[1], schema_type(node), "{path}: type");
-        let default = path
-            .split('.')
-            .fold(&values, |v, k| &v[k])
-            .clone();
+        let default = path.split('.').fold(&values, |v, k| &v[k]).clone();
         let cell = cells[2].trim_matches('`');
         let shown: Value =
             serde_json::from_str(cell).unwrap_or_else(|e| panic!("{path}: default {cell}: {e}"));
@@ -831,7 +873,10 @@ async fn the_gateway_runs_with_its_rendered_arguments_on_a_mounted_secret() {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_linnstream"))
         .args(&args)
         .env("LINNSTREAM_DATABASE_URL", db)
-        .env("LINNSTREAM_LOG", env_of(gw, "LINNSTREAM_LOG")["value"].as_str().expect("log"))
+        .env(
+            "LINNSTREAM_LOG",
+            env_of(gw, "LINNSTREAM_LOG")["value"].as_str().expect("log"),
+        )
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -853,7 +898,10 @@ async fn the_gateway_runs_with_its_rendered_arguments_on_a_mounted_secret() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(answered, "the gateway's /healthz did not answer within 15 s");
+    assert!(
+        answered,
+        "the gateway's /healthz did not answer within 15 s"
+    );
     let log = terminate(child, "gateway").await;
     assert!(log.contains("serving 1 installation(s)"), "{log}");
 }
@@ -916,21 +964,39 @@ async fn the_rendered_chart_passes_a_server_side_dry_run() {
     // The ServiceMonitor's schema belongs to the Prometheus operator, whose CRD the test
     // cluster lacks; a stand-in CRD would accept anything and prove nothing, so it is left
     // out here (its shape is asserted by the rendering test).
-    let (monitors, docs): (Vec<Value>, Vec<Value>) =
-        docs.into_iter().partition(|d| d["kind"] == "ServiceMonitor");
+    let (monitors, docs): (Vec<Value>, Vec<Value>) = docs
+        .into_iter()
+        .partition(|d| d["kind"] == "ServiceMonitor");
     assert_eq!(monitors.len(), 1);
     let out = server_dry_run(&ns.name, &docs, dir.path(), "all-on");
     for (kind, name) in [
         ("deployment.apps", format!("{release}-linnstream-operator")),
         ("deployment.apps", format!("{release}-linnstream-gateway")),
-        ("ingress.networking.k8s.io", format!("{release}-linnstream-gateway")),
-        ("poddisruptionbudget.policy", format!("{release}-linnstream-operator")),
-        ("networkpolicy.networking.k8s.io", format!("{release}-linnstream-gateway")),
-        ("clusterrole.rbac.authorization.k8s.io", format!("{release}-linnstream-operator")),
-        ("customresourcedefinition.apiextensions.k8s.io", "installations.linnstream.io".into()),
+        (
+            "ingress.networking.k8s.io",
+            format!("{release}-linnstream-gateway"),
+        ),
+        (
+            "poddisruptionbudget.policy",
+            format!("{release}-linnstream-operator"),
+        ),
+        (
+            "networkpolicy.networking.k8s.io",
+            format!("{release}-linnstream-gateway"),
+        ),
+        (
+            "clusterrole.rbac.authorization.k8s.io",
+            format!("{release}-linnstream-operator"),
+        ),
+        (
+            "customresourcedefinition.apiextensions.k8s.io",
+            "installations.linnstream.io".into(),
+        ),
     ] {
         assert!(
-            out.contains(&format!("{kind}/{name} serverside-applied (server dry run)")),
+            out.contains(&format!(
+                "{kind}/{name} serverside-applied (server dry run)"
+            )),
             "{kind}/{name}: {out}"
         );
     }
@@ -982,7 +1048,10 @@ async fn helm_install_runs_the_example_to_ready_as_the_charts_service_account() 
         &db_url,
     ]);
     assert!(out.contains("STATUS: deployed"), "{out}");
-    assert!(out.contains("kubectl -n NAMESPACE apply -f examples/installation.yaml"), "NOTES: {out}");
+    assert!(
+        out.contains("kubectl -n NAMESPACE apply -f examples/installation.yaml"),
+        "NOTES: {out}"
+    );
     let status = helm_ok(&["status", &release, "--namespace", &release_ns.name]);
     assert!(status.contains("STATUS: deployed"), "{status}");
 
@@ -991,10 +1060,15 @@ async fn helm_install_runs_the_example_to_ready_as_the_charts_service_account() 
     // so the chart's RBAC must be enough.
     let deployments: Api<Deployment> = Api::namespaced(admin.clone(), &release_ns.name);
     let name = format!("{release}-linnstream-operator");
-    let operator = deployments.get(&name).await.expect("the operator Deployment");
+    let operator = deployments
+        .get(&name)
+        .await
+        .expect("the operator Deployment");
     let operator = serde_json::to_value(operator).expect("json");
     let pod = &operator["spec"]["template"]["spec"];
-    let sa = pod["serviceAccountName"].as_str().expect("serviceAccountName");
+    let sa = pod["serviceAccountName"]
+        .as_str()
+        .expect("serviceAccountName");
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = kubeconfig_as(
         dir.path(),
@@ -1032,10 +1106,22 @@ async fn helm_install_runs_the_example_to_ready_as_the_charts_service_account() 
     env.wait_condition("acme", "Ready", ConditionStatus::True, "Running")
         .await;
     let children: Api<Deployment> = Api::namespaced(admin.clone(), &env.ns.name);
-    assert!(children.get_opt("acme-worker").await.expect("get").is_some());
+    assert!(
+        children
+            .get_opt("acme-worker")
+            .await
+            .expect("get")
+            .is_some()
+    );
     // The operator could create the children's Role: it holds what the Role grants.
     let roles: Api<Role> = Api::namespaced(admin.clone(), &env.ns.name);
-    assert!(roles.get_opt("acme-config-reader").await.expect("get").is_some());
+    assert!(
+        roles
+            .get_opt("acme-config-reader")
+            .await
+            .expect("get")
+            .is_some()
+    );
     let inst: Installation = env.installation("acme").await;
     let subs = inst
         .status
@@ -1065,17 +1151,29 @@ async fn helm_install_runs_the_example_to_ready_as_the_charts_service_account() 
         .text()
         .await
         .expect("body");
-    assert!(metrics.contains("linnstream_operator_leader 1"), "{metrics}");
+    assert!(
+        metrics.contains("linnstream_operator_leader 1"),
+        "{metrics}"
+    );
     // The Lease in the release namespace, held by this "pod".
     let lease = support::operator::kubectl(
         &release_ns.name,
-        &["get", "lease", "linnstream-operator", "-o", "jsonpath={.spec.holderIdentity}"],
+        &[
+            "get",
+            "lease",
+            "linnstream-operator",
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+        ],
     );
     assert_eq!(lease, format!("{name}-local"));
 
     let log_text = terminate(child, "operator").await;
     let _ = reader.await;
-    let full = format!("{}{log_text}", log.lock().map(|l| l.clone()).unwrap_or_default());
+    let full = format!(
+        "{}{log_text}",
+        log.lock().map(|l| l.clone()).unwrap_or_default()
+    );
     let refused = forbidden_lines(&full);
     assert!(
         refused.is_empty(),
@@ -1097,8 +1195,14 @@ async fn helm_install_runs_the_example_to_ready_as_the_charts_service_account() 
     })
     .await;
     let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
-    for crd in ["installations.linnstream.io", "postalservicemappings.linnstream.io"] {
-        let kept = crds.get(crd).await.unwrap_or_else(|e| panic!("{crd} was deleted: {e}"));
+    for crd in [
+        "installations.linnstream.io",
+        "postalservicemappings.linnstream.io",
+    ] {
+        let kept = crds
+            .get(crd)
+            .await
+            .unwrap_or_else(|e| panic!("{crd} was deleted: {e}"));
         assert_eq!(
             kept.metadata
                 .annotations
