@@ -288,6 +288,7 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
         "metadata.name"
     );
     let pod = &op["spec"]["template"]["spec"];
+    assert!(pod["affinity"].is_null(), "one replica: no anti-affinity");
     assert_eq!(pod["serviceAccountName"], "acme-linnstream-operator");
     assert_eq!(pod["automountServiceAccountToken"], true);
     assert_restricted_and_probed(op);
@@ -394,6 +395,16 @@ fn every_toggle_on_renders_ingress_service_monitor_network_policies_and_pdbs() {
     let gw = one(&docs, "Deployment", "acme-linnstream-gateway");
     assert_eq!(op["spec"]["replicas"], 2);
     assert_eq!(gw["spec"]["replicas"], 2);
+    // Replicas prefer different nodes.
+    for d in [op, gw] {
+        let term = &d["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+            [0]["podAffinityTerm"];
+        assert_eq!(term["topologyKey"], "kubernetes.io/hostname");
+        assert_eq!(
+            term["labelSelector"]["matchLabels"],
+            d["spec"]["selector"]["matchLabels"]
+        );
+    }
 
     // The trial database: a Secret the chart makes, read by both, rolled on change.
     let secret = one(&docs, "Secret", "acme-linnstream-database");
