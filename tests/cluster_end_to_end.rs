@@ -8,133 +8,20 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Secret;
-use kube::Client;
 use kube::api::Api;
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
 
 use linnstream::crd::{ConditionStatus, PostalServiceMapping};
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
 use linnstream::store::{OrderStatus, Store, WebhookStatus};
 use support::db::create_postgres_database;
 use support::operator::{DATABASE_SECRET, RunningOperator, kubectl, operator_config};
+use support::pods::{free_port, kubeconfig_as, output, pod_command, terminate};
 use support::{TestNamespace, apply, client, eventually, install_crds, yaml_docs};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// The test cluster's kubeconfig, acting as `user` (impersonated), written into `dir`.
-fn kubeconfig_as(dir: &Path, user: &str) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(support::kubeconfig_path()).expect("kubeconfig");
-    let mut config: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
-    for u in config["users"].as_sequence_mut().expect("users") {
-        u["user"]["as"] = serde_yaml::Value::from(user);
-    }
-    let path = dir.join("kubeconfig");
-    std::fs::write(&path, serde_yaml::to_string(&config).expect("yaml")).expect("write");
-    path
-}
-
-/// The command line and environment of a pod's container, as a kubelet would run it:
-/// `secretKeyRef`s read from the API, the pod name from the `fieldRef`. Listen addresses
-/// move to free loopback ports (a pod has a network of its own; this process does not);
-/// `--listen` becomes `listen` when given.
-async fn pod_command(
-    client: &Client,
-    ns: &str,
-    pod: &Value,
-    pod_name: &str,
-    kubeconfig: &Path,
-    listen: Option<u16>,
-) -> Command {
-    let container = &pod["containers"][0];
-    let mut args: Vec<String> = container["args"]
-        .as_array()
-        .expect("args")
-        .iter()
-        .map(|a| a.as_str().expect("arg").to_string())
-        .collect();
-    for i in 0..args.len().saturating_sub(1) {
-        match args[i].as_str() {
-            "--health-listen" => args[i + 1] = format!("127.0.0.1:{}", free_port()),
-            "--listen" => {
-                args[i + 1] = format!("127.0.0.1:{}", listen.expect("a port for --listen"))
-            }
-            _ => {}
-        }
-    }
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_linnstream"));
-    command
-        .args(&args)
-        .env_clear()
-        .env("KUBECONFIG", kubeconfig)
-        .env("HOSTNAME", pod_name)
-        .env("LINNSTREAM_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for var in container["env"].as_array().expect("env") {
-        let name = var["name"].as_str().expect("name");
-        let value = if let Some(v) = var["value"].as_str() {
-            v.to_string()
-        } else if let Some(r) = var["valueFrom"].get("secretKeyRef") {
-            let secret = secrets
-                .get(r["name"].as_str().expect("secret name"))
-                .await
-                .expect("the referenced Secret");
-            let bytes = secret
-                .data
-                .as_ref()
-                .and_then(|d| d.get(r["key"].as_str().expect("key")))
-                .map(|b| b.0.clone())
-                .unwrap_or_else(|| panic!("{name}: no such key"));
-            String::from_utf8(bytes).expect("utf-8")
-        } else if var["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name" {
-            pod_name.to_string()
-        } else {
-            panic!("{name}: unexpected {var}");
-        };
-        command.env(name, value);
-    }
-    command
-}
-
-async fn output(child: Child, what: &str) -> String {
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not finish within 60 s"))
-        .expect(what);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{what} failed: {text}");
-    text
-}
-
-/// Stops a long-running child the way Kubernetes does (SIGTERM), returning its log.
-async fn terminate(child: Child, what: &str) -> String {
-    if let Some(pid) = child.id() {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
-    }
-    output(child, what).await
-}
 
 fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)

@@ -29,6 +29,47 @@ fn crd_output_matches_the_committed_file() {
 }
 
 #[test]
+fn helm_crd_template_matches_the_committed_file() {
+    let out = bin()
+        .args(["crd", "--helm"])
+        .output()
+        .expect("run linnstream crd --helm");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let generated = String::from_utf8(out.stdout).expect("utf-8");
+    let committed = std::fs::read_to_string(root().join("charts/linnstream/templates/crds.yaml"))
+        .expect("charts/linnstream/templates/crds.yaml exists");
+    assert!(
+        generated == committed,
+        "charts/linnstream/templates/crds.yaml is stale: run \
+         `cargo run -- crd --helm -o charts/linnstream/templates/crds.yaml`"
+    );
+    // Behind crds.enabled, kept with crds.keep, and otherwise the plain CRDs.
+    assert!(generated.contains("{{- if .Values.crds.enabled }}"));
+    assert!(generated.contains(
+        "{{- if .Values.crds.keep }}\n  annotations:\n    helm.sh/resource-policy: keep"
+    ));
+    let plain = bin().arg("crd").output().expect("run linnstream crd");
+    let plain = String::from_utf8(plain.stdout).expect("utf-8");
+    let body = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| {
+                !l.contains("{{")
+                    && !l.starts_with('#')
+                    && !l.contains("helm.sh/resource-policy")
+                    && *l != "  annotations:"
+                    && *l != "  labels:"
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(body(&generated), body(&plain));
+}
+
+#[test]
 fn crd_has_printer_columns_short_names_and_category() {
     let out = bin().arg("crd").output().expect("run linnstream crd");
     let yaml = String::from_utf8(out.stdout).expect("utf-8");

@@ -154,6 +154,35 @@ mod tests {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples")
     }
 
+    /// A Secret mounted as a volume, as the kubelet writes it: the files in a hidden
+    /// timestamped folder, `..data` pointing at it, and a visible symlink per key.
+    #[cfg(unix)]
+    #[test]
+    fn loads_a_mounted_secret_folder_once() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let stamp = dir.path().join("..2026_11_22_18_00_00.123456789");
+        std::fs::create_dir(&stamp).expect("mkdir");
+        for file in [
+            "installation.yaml",
+            "secrets.yaml",
+            "mapping-delivery.yaml",
+            "mapping-collection.yaml",
+        ] {
+            std::fs::copy(examples().join(file), stamp.join(file)).expect("copy");
+            symlink(format!("..data/{file}"), dir.path().join(file)).expect("symlink");
+        }
+        symlink(stamp.file_name().expect("name"), dir.path().join("..data")).expect("..data");
+        let files = collect_files(dir.path(), true).expect("list");
+        assert_eq!(files.len(), 4, "{files:?}");
+        let snapshot = load_dir(dir.path()).expect("the mounted folder loads");
+        assert_eq!(snapshot.installations.len(), 1);
+        let inst = snapshot
+            .get(&InstallationKey::new("default", "acme"))
+            .expect("acme installation");
+        assert_eq!(inst.mappings.len(), 2);
+    }
+
     #[test]
     fn loads_the_examples_with_credentials_and_mappings() {
         // The broken examples live in a sub-folder; load only the top level here.

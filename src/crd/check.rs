@@ -57,13 +57,18 @@ impl Report {
 
 /// Collects `.yaml`/`.yml` files in `path`, sorted. Like `kubectl apply -f`, sub-folders
 /// are only searched when `recursive` is set (so `examples/broken/` stays out of
-/// `check -f examples/`).
+/// `check -f examples/`). Hidden entries (names starting with `.`) are skipped: a mounted
+/// Secret or ConfigMap keeps each file a second and third time under `..data/` and
+/// `..<timestamp>/`, behind the visible symlinks (the chart's gateway reads such a folder).
 pub fn collect_files(path: &Path, recursive: bool) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     if path.is_dir() {
         let mut entries: Vec<_> = std::fs::read_dir(path)?.collect::<Result<_, _>>()?;
         entries.sort_by_key(|e| e.path());
         for entry in entries {
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
             let p = entry.path();
             if p.is_dir() {
                 if recursive {

@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod operator;
+pub mod pods;
 pub mod sync;
 
 use std::path::{Path, PathBuf};
