@@ -1138,7 +1138,11 @@ async fn helm_install_runs_the_example_to_ready_as_the_charts_service_account() 
         .and_then(|s| s.webhook_subscriptions)
         .map(|w| w.subscriptions.len())
         .unwrap_or(0);
-    assert_eq!(subs, 7, "the seven Stream webhook subscriptions");
+    assert_eq!(
+        subs,
+        linnstream::sync::webhook_event::SUBSCRIBED_EVENTS.len(),
+        "every Stream webhook subscription"
+    );
     let events = env.event_reasons("acme").await;
     assert!(
         events.iter().any(|(r, _)| r == "ChildrenApplied"),

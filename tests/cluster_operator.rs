@@ -557,7 +557,7 @@ async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_
     env.patch_installation("acme", json!({"spec": {"webhooks": {"enabled": true}}}))
         .await;
     eventually(30, "subscribed again", || async {
-        env.stream_subscriptions().await.len() == 7
+        env.stream_subscriptions().await.len() == EVENTS.len()
     })
     .await;
     let installations: Api<Installation> = Api::namespaced(env.client.clone(), &env.ns.name);

@@ -28,6 +28,7 @@ fn options(timeout: Duration) -> RemoteOptions {
                 .with_base_delay(Duration::from_millis(5))
                 .with_max_retries(3)
         },
+        linnworks_pace_scale: 1.0,
     }
 }
 

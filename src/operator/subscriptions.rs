@@ -488,6 +488,7 @@ pub async fn cleanup(ctx: &Context, inst: &Installation) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::InstallationKey;
 
     #[test]
     fn the_url_is_the_public_base_and_the_receiver_path() {
