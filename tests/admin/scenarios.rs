@@ -149,6 +149,10 @@ pub async fn an_order_shows_its_audit_trail(backend: Backend) {
             "{field} is shown: {order}"
         );
     }
+    // This Linnworks has no "Sent to Stream" identifier (master data never ran), so the
+    // write-back cannot finish: the order says so, and a later send cycle retries it.
+    assert_eq!(order["writeBackPending"], true, "{order}");
+    assert!(order["writtenBackAt"].is_null(), "{order}");
     assert_eq!(
         order["linnworks"]["OrderId"],
         order_id.as_str(),
