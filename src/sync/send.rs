@@ -509,12 +509,13 @@ async fn tag(
     errored: &[Uuid],
 ) -> TagResult {
     let mut result = TagResult::default();
+    // (assign or unassign, orders, tag, whether it is part of the sent orders' write-back)
     let changes = [
-        (true, sent, SENT_TO_STREAM.0),
-        (false, sent, ERROR_FROM_STREAM.0),
-        (true, errored, ERROR_FROM_STREAM.0),
+        (true, sent, SENT_TO_STREAM.0, true),
+        (false, sent, ERROR_FROM_STREAM.0, true),
+        (true, errored, ERROR_FROM_STREAM.0, false),
     ];
-    for (i, (assign, ids, tag)) in changes.into_iter().enumerate() {
+    for (assign, ids, tag, write_back) in changes {
         if ids.is_empty() {
             continue;
         }
@@ -525,7 +526,7 @@ async fn tag(
         };
         if let Err(e) = done {
             tracing::warn!(installation = %key, tag, "could not update identifiers: {e}");
-            if i < 2 && result.sent_failed.is_none() {
+            if write_back && result.sent_failed.is_none() {
                 let verb = if assign { "assign" } else { "unassign" };
                 result.sent_failed = Some(format!("could not {verb} identifier {tag}: {e}"));
             }
