@@ -25,7 +25,7 @@ use linnstream::store::{
 use serde_json::{Value, json};
 
 use support::db::Backend;
-use support::sync::{Harness, PLAIN_SERVICE};
+use support::sync::{Harness, Options, PLAIN_SERVICE};
 
 const TOKEN: &str = "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f";
 const OTHER_WORKER: &str = "another-worker";
@@ -33,6 +33,7 @@ const OTHER_WORKER: &str = "another-worker";
 on_both_backends!(
     a_completed_order_is_labelled_at_once,
     an_unsynced_order_is_sent_to_stream_first,
+    a_label_finishes_an_abandoned_write_back,
     an_order_in_progress_elsewhere_is_waited_for,
     an_order_that_stays_in_progress_times_out,
     a_failing_sync_answers_the_reason,
@@ -52,7 +53,11 @@ struct Gateway {
 
 impl Gateway {
     async fn start(backend: Backend) -> Gateway {
-        let h = Harness::start(backend).await;
+        Gateway::start_with(backend, Options::default()).await
+    }
+
+    async fn start_with(backend: Backend, options: Options) -> Gateway {
+        let h = Harness::start_with(backend, options).await;
         h.update_installation(|i| i.credentials.gateway_token = Some(TOKEN.into()));
         let server = serve_loopback(gateway_router(h.engine.clone()))
             .await
@@ -431,6 +436,100 @@ async fn a_completed_order_is_labelled_at_once(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A label for a Completed order whose write-back to Linnworks failed and was given up by
+/// its sender (older than the claim lease) writes it back in full, as a send cycle would.
+async fn a_label_finishes_an_abandoned_write_back(backend: Backend) {
+    const LEASE: u64 = 5;
+    let g = Gateway::start_with(
+        backend,
+        Options {
+            settings: linnstream::settings::SystemSettings {
+                claim_lease_seconds: LEASE as u32,
+                ..Default::default()
+            },
+            ..Options::default()
+        },
+    )
+    .await;
+    let order = g.linnworks_order();
+    let shipping_info = json!({"path": "/api/Orders/SetOrderShippingInfo", "method": "POST",
+        "kind": "status", "status": 500});
+    let added =
+        g.h.http
+            .post(format!("{}/_sim/faults", g.h.linnworks_url))
+            .json(&shipping_info)
+            .send()
+            .await
+            .expect("sim");
+    assert!(added.status().is_success());
+    // The first label sends the order; its tracking number does not reach Linnworks.
+    assert_ok(&g.label(&g.label_request(&order, &[1])).await);
+    let queued = g.queued(&order.order_id).await;
+    assert_eq!(queued.status, OrderStatus::Completed);
+    assert!(queued.write_back_pending(), "{queued:?}");
+    let lw = g.h.linnworks.order(&order.order_id).expect("in Linnworks");
+    assert_eq!(lw["ShippingInfo"]["TrackingNumber"], json!(""), "{lw}");
+
+    g.h.http
+        .delete(format!("{}/_sim/faults", g.h.linnworks_url))
+        .send()
+        .await
+        .expect("sim");
+    tokio::time::sleep(Duration::from_secs(LEASE) + Duration::from_millis(500)).await;
+    assert_ok(&g.label(&g.label_request(&order, &[1])).await);
+    let write_back_audit = || async {
+        g.h.db
+            .store
+            .audit_entries(&AuditQuery {
+                installation: Some(g.h.key.id()),
+                action: Some(AuditAction::WriteBack),
+                ..AuditQuery::default()
+            })
+            .await
+            .expect("audit")
+    };
+    // Done in the background, after the reply: recorded, then audited.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (done, audit) = loop {
+        let now = g.queued(&order.order_id).await;
+        let audit = write_back_audit().await;
+        if !now.write_back_pending() && !audit.is_empty() {
+            break (now, audit);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "write-back still pending: {now:?} {audit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(done.written_back_at.is_some());
+    let lw = g.h.linnworks.order(&order.order_id).expect("in Linnworks");
+    assert_eq!(
+        lw["ShippingInfo"]["TrackingNumber"].as_str(),
+        done.tracking_number.as_deref(),
+        "{lw}"
+    );
+    let urls: Vec<&Value> = lw["ExtendedProperties"]
+        .as_array()
+        .expect("properties")
+        .iter()
+        .filter(|p| p["Name"] == "StreamTrackingURL")
+        .collect();
+    assert_eq!(urls.len(), 1, "{lw}");
+    assert!(
+        lw["GeneralInfo"]["Identifiers"]
+            .as_array()
+            .expect("identifiers")
+            .iter()
+            .any(|t| t["Tag"] == "SENT_TO_STREAM"),
+        "{lw}"
+    );
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].outcome, AuditOutcome::Success);
+    assert_eq!(audit[0].actor, "linnworks");
+    assert_eq!(g.stream_orders().await.len(), 1, "sent once");
 }
 
 async fn an_unsynced_order_is_sent_to_stream_first(backend: Backend) {

@@ -1,6 +1,7 @@
 //! `linnstream run` as real processes against the simulators: killed with SIGKILL in the
-//! middle of sending and restarted, and two of them on one PostgreSQL database. Every order
-//! must end Completed with exactly one Stream order.
+//! middle of sending and restarted, killed between Stream accepting an order and the
+//! tracking write-back to Linnworks, and two of them on one PostgreSQL database. Every order
+//! must end Completed with exactly one Stream order, and its tracking in Linnworks.
 
 #[path = "support/db.rs"]
 mod db;
@@ -11,21 +12,20 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
-use linnstream::store::Store;
+use linnstream::store::{OrderQuery, OrderStatus, Store};
 use serde_json::{Value, json};
 
 fn spawn_run(resources: &Path, database_url: &str, log: &Path) -> Child {
+    spawn_run_with(resources, database_url, log, &["--no-master-data"])
+}
+
+fn spawn_run_with(resources: &Path, database_url: &str, log: &Path, extra: &[&str]) -> Child {
     let log = std::fs::File::create(log).expect("log file");
     Command::new(env!("CARGO_BIN_EXE_linnstream"))
         .args(["run", "-f"])
         .arg(resources)
-        .args([
-            "--database-url",
-            database_url,
-            "--listen",
-            "127.0.0.1:0",
-            "--no-master-data",
-        ])
+        .args(["--database-url", database_url, "--listen", "127.0.0.1:0"])
+        .args(extra)
         // Short timeouts and lease, so a killed worker's claims come back within seconds.
         .args([
             "--stream-api-timeout-seconds",
@@ -125,6 +125,16 @@ async fn fault(world: &World, body: Value) {
     assert!(r.status().is_success());
 }
 
+async fn linnworks_fault(world: &World, body: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/_sim/faults", world.linnworks_server.url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("sim");
+    assert!(r.status().is_success());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_send_and_restarted_loses_and_duplicates_nothing() {
     let pg = db::create_postgres_database().await;
@@ -205,4 +215,116 @@ async fn two_run_processes_on_one_database_never_send_an_order_twice() {
     // Both processes took part (each has its own heartbeat).
     let workers = store.workers().await.expect("heartbeats");
     assert!(workers.len() >= 2, "{workers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_before_the_write_back_leaves_it_to_the_restarted_one() {
+    const ORDERS: i64 = 3;
+    let pg = db::create_postgres_database().await;
+    let (world, dir) = setup(ORDERS, 9001).await;
+    // Linnworks hangs on the tracking number, so the worker is killed after Stream accepted
+    // an order and the store marked it Completed, before its write-back is done.
+    linnworks_fault(&world, json!({"path": "/api/Orders/SetOrderShippingInfo", "method": "POST", "kind": "timeout", "hangMs": 60000})).await;
+    let resources = dir.path().join("resources");
+    // With master data, so the identifiers the write-back assigns exist in Linnworks.
+    let first = spawn_run_with(&resources, &pg.url, &dir.path().join("first.log"), &[]);
+    let store = Store::connect(&pg.url).await.expect("store");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let c = store.queue_counts("default/acme").await.unwrap_or_default();
+        if c.completed >= 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first worker never completed an order: {c:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop(first);
+    let orders = store
+        .list_orders(&OrderQuery {
+            installation: "default/acme".into(),
+            status: Some(OrderStatus::Completed),
+            ..OrderQuery::default()
+        })
+        .await
+        .expect("orders")
+        .orders;
+    let pending: Vec<_> = orders.iter().filter(|o| o.write_back_pending()).collect();
+    assert!(
+        !pending.is_empty(),
+        "killed after the write-back: {orders:?}"
+    );
+    for o in &pending {
+        let num = o.num_order_id.expect("number").to_string();
+        let lw = world.linnworks.order(&num).expect("in Linnworks");
+        assert_eq!(lw["ShippingInfo"]["TrackingNumber"], json!(""), "{lw}");
+    }
+
+    reqwest::Client::new()
+        .delete(format!("{}/_sim/faults", world.linnworks_server.url()))
+        .send()
+        .await
+        .expect("sim");
+    let second = spawn_run_with(&resources, &pg.url, &dir.path().join("second.log"), &[]);
+    // The restarted worker retries the write-back once the dead one's lease has passed.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let orders = store
+            .list_orders(&OrderQuery {
+                installation: "default/acme".into(),
+                ..OrderQuery::default()
+            })
+            .await
+            .expect("orders")
+            .orders;
+        let done = orders.len() as i64 == ORDERS
+            && orders
+                .iter()
+                .all(|o| o.status == OrderStatus::Completed && !o.write_back_pending());
+        if done {
+            for o in &orders {
+                let num = o.num_order_id.expect("number").to_string();
+                let lw = world.linnworks.order(&num).expect("in Linnworks");
+                assert_eq!(
+                    lw["ShippingInfo"]["TrackingNumber"].as_str(),
+                    o.tracking_number.as_deref(),
+                    "{lw}"
+                );
+                let urls: Vec<&Value> = lw["ExtendedProperties"]
+                    .as_array()
+                    .expect("properties")
+                    .iter()
+                    .filter(|p| p["Name"] == "StreamTrackingURL")
+                    .collect();
+                assert_eq!(urls.len(), 1, "{lw}");
+                assert_eq!(urls[0]["Value"].as_str(), o.tracking_url.as_deref());
+                let tags = &lw["GeneralInfo"]["Identifiers"];
+                assert!(
+                    tags.as_array()
+                        .expect("identifiers")
+                        .iter()
+                        .any(|t| t["Tag"] == "SENT_TO_STREAM"),
+                    "{lw}"
+                );
+            }
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "write-backs not done after the restart: {:?}",
+            orders
+                .iter()
+                .map(|o| (o.num_order_id, o.status, o.written_back_at))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    stop(second);
+    assert_eq!(
+        stream_orders(&world).await.len() as i64,
+        ORDERS,
+        "exactly one Stream order per Linnworks order"
+    );
 }

@@ -17,7 +17,8 @@ pub struct AuditArgs {
     /// Only entries of this job run or action.
     #[arg(long)]
     pub correlation_id: Option<String>,
-    /// Only this action: Fetch, Validate, Send, Resend, Label, Webhook, "Master Data", Delete.
+    /// Only this action: Fetch, Validate, Send, Resend, Label, Webhook, "Master Data", Delete,
+    /// "Write Back".
     #[arg(long)]
     pub action: Option<String>,
     /// From this time (RFC 3339, or a date), inclusive.

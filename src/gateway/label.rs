@@ -22,6 +22,7 @@ use crate::linnworks::{
 use crate::store::{AuditAction, AuditOutcome, Order, OrderStatus};
 use crate::sync::engine::{Audit, correlation_id};
 use crate::sync::manual::send_selected;
+use crate::sync::send::write_back;
 
 use super::contract::{GenerateLabelRequest, GenerateLabelResponse, LabelPackage};
 use super::services::{label_type_name, mapping_by_service_id, service_name};
@@ -148,14 +149,25 @@ async fn label(
         )
     })?;
     if !path.synced {
-        // The send wrote the tracking number moments ago; otherwise make sure Linnworks has it,
-        // off the path warehouse staff wait on.
+        // The send wrote the tracking details moments ago; otherwise make sure Linnworks has
+        // them, off the path warehouse staff wait on. A pending write-back its sender has
+        // given up on (older than a claim lease) is done in full here, as a send cycle would;
+        // a fresh one is left to its sender, and only the tracking number is checked.
         let gw = gw.clone();
         let inst = inst.clone();
-        let (order_id, tracking) = (order.order_id.clone(), tracking.clone());
-        tokio::spawn(
-            async move { ensure_tracking_written(&gw, &inst, &order_id, &tracking).await },
-        );
+        let correlation = correlation.to_string();
+        let lease = crate::store::chrono_duration(gw.engine.lease());
+        let abandoned =
+            order.write_back_pending() && order.updated_at < crate::store::now() - lease;
+        let order = order.clone();
+        let tracking = tracking.clone();
+        tokio::spawn(async move {
+            if abandoned {
+                write_back(&gw.engine, &inst, vec![order], &correlation, ACTOR).await;
+            } else {
+                ensure_tracking_written(&gw, &inst, &order.order_id, &tracking).await;
+            }
+        });
     }
     let mut message = format!(
         "label for {}: {} package(s), {}, {} cop{} each, tracking {tracking}",

@@ -127,6 +127,9 @@ text_enum! {
         Webhook => "Webhook",
         MasterData => "Master Data",
         Delete => "Delete",
+        /// A sent order's tracking number, tracking URL and identifiers written to Linnworks
+        /// by a later send cycle, after the write-back right after the send failed or was cut off.
+        WriteBack => "Write Back",
     }
 }
 
@@ -205,9 +208,17 @@ pub struct Order {
     /// When an expired claim last returned it to the queue.
     pub released_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// When the send's result (tracking number, tracking URL, identifiers) reached Linnworks;
+    /// `None` on a Completed order means that write-back is still pending.
+    pub written_back_at: Option<DateTime<Utc>>,
 }
 
 impl Order {
+    /// Completed, but Linnworks does not have the tracking details yet: a send cycle retries.
+    pub fn write_back_pending(&self) -> bool {
+        self.status == OrderStatus::Completed && self.written_back_at.is_none()
+    }
+
     /// The claim this order is held under, if it is In Progress.
     pub fn claim(&self) -> Option<OrderClaim> {
         match (&self.status, &self.claim_owner) {

@@ -22,7 +22,7 @@ const ORDER_COLUMNS: &str = "id, installation, order_id, num_order_id, reference
     postal_service_id, postal_service_name, order_type, status, attempts, last_http_status, \
     last_error, stream_order_id, consignment_no, tracking_number, tracking_url, snapshot, \
     version, claim_owner, lease_expires_at, created_at, updated_at, claimed_at, completed_at, \
-    failed_at, validation_failed_at, retry_ready_at, released_at, deleted_at";
+    failed_at, validation_failed_at, retry_ready_at, released_at, deleted_at, written_back_at";
 
 /// How often a single-order change re-reads the row after losing a race to another writer.
 const OPTIMISTIC_TRIES: usize = 5;
@@ -137,11 +137,47 @@ sql!(
     COMPLETE_CLAIM = "UPDATE orders SET status = '{to}', completed_at = $4, updated_at = $4, \
         last_http_status = $5, last_error = NULL, stream_order_id = $6, consignment_no = $7, \
         tracking_number = $8, tracking_url = $9, claim_owner = NULL, lease_expires_at = NULL, \
-        claimed_from = NULL, version = version + 1 \
+        claimed_from = NULL, written_back_at = NULL, version = version + 1 \
     WHERE id = $1 AND claim_owner = $2 AND version = $3 AND status IN ({from}) \
     RETURNING {ORDER_COLUMNS}",
     to = Completed.as_str(),
     from = from_list(Completed, Cause::Complete)
+);
+
+/// Takes the oldest pending write-backs of one installation: Completed orders not yet written
+/// back to Linnworks and untouched for the grace period (`$2` is now minus the grace). Taking
+/// one stamps `updated_at`, so no other caller takes it again for a grace period: concurrent
+/// retriers never share a write-back, and one that keeps failing goes to the back of the line.
+fn take_write_backs_sql(kind: BackendKind) -> String {
+    let lock = match kind {
+        BackendKind::Postgres => " FOR UPDATE SKIP LOCKED",
+        BackendKind::Sqlite => "",
+    };
+    // The pick is a CTE, which runs once: as an `IN (subquery)` PostgreSQL may rescan the
+    // subquery, which then skips the rows this statement already updated and hands out more
+    // than the limit.
+    format!(
+        "WITH picked AS (SELECT id FROM orders WHERE installation = $1 \
+            AND status = '{completed}' AND written_back_at IS NULL AND updated_at < $2 \
+            ORDER BY updated_at, id LIMIT $4{lock}) \
+        UPDATE orders SET updated_at = $3, version = version + 1 \
+        WHERE id IN (SELECT id FROM picked) \
+          AND status = '{completed}' AND written_back_at IS NULL AND updated_at < $2 \
+        RETURNING {ORDER_COLUMNS}",
+        completed = Completed.as_str(),
+    )
+}
+static TAKE_WRITE_BACKS_PG: LazyLock<String> =
+    LazyLock::new(|| take_write_backs_sql(BackendKind::Postgres));
+static TAKE_WRITE_BACKS_SQLITE: LazyLock<String> =
+    LazyLock::new(|| take_write_backs_sql(BackendKind::Sqlite));
+
+sql!(
+    MARK_WRITTEN_BACK = "UPDATE orders SET written_back_at = $3, updated_at = $3, \
+        version = version + 1 \
+    WHERE installation = $1 AND order_id = $2 AND status = '{}' AND written_back_at IS NULL \
+    RETURNING {ORDER_COLUMNS}",
+    Completed.as_str()
 );
 
 sql!(
@@ -505,6 +541,70 @@ impl Store {
         }
     }
 
+    /// Records that a Completed order's write-back to Linnworks (tracking number, tracking
+    /// URL, identifiers) is done. Returns the order, or `None` when it is not Completed or was
+    /// already written back (so at most one caller sees `Some`).
+    pub async fn mark_written_back(
+        &self,
+        installation: &str,
+        order_id: &str,
+    ) -> StoreResult<Option<Order>> {
+        require("installation", installation)?;
+        require("Linnworks order id", order_id)?;
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(&MARK_WRITTEN_BACK)
+                .bind(installation)
+                .bind(order_id)
+                .bind(now())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row)
+    }
+
+    /// Takes up to `n` (0: the default limit) Completed orders of `installation` whose
+    /// write-back to Linnworks is pending and that nobody has touched for `grace` (their
+    /// sender, or an earlier retry, has given up on them), oldest first. Each taken order is
+    /// stamped (`updated_at`), so no caller takes it again before another `grace` has passed:
+    /// concurrent retriers never get the same order, and one that keeps failing is retried
+    /// once per `grace`, behind the others.
+    pub async fn take_pending_write_backs(
+        &self,
+        installation: &str,
+        grace: Duration,
+        n: u32,
+    ) -> StoreResult<Vec<Order>> {
+        require("installation", installation)?;
+        let at = now();
+        let cutoff = at - chrono_duration(grace);
+        let limit = sql_limit(n);
+        let mut taken: Vec<Order> = match &self.pool {
+            super::Pool::Postgres(pool) => {
+                sqlx::query_as(&TAKE_WRITE_BACKS_PG)
+                    .bind(installation)
+                    .bind(cutoff)
+                    .bind(at)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+            }
+            super::Pool::Sqlite(pool) => {
+                let mut tx = pool.begin_write().await?;
+                let rows = sqlx::query_as(&TAKE_WRITE_BACKS_SQLITE)
+                    .bind(installation)
+                    .bind(cutoff)
+                    .bind(at)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows
+            }
+        };
+        taken.sort_by_key(|o| (o.completed_at, o.id));
+        Ok(taken)
+    }
+
     /// Moves Failed orders of `installation` to Ready for Retry while they have had fewer than
     /// `max_retry_attempts` retries (an order is sent at most 1 + MaxRetryAttempts times);
     /// returns how many moved.
@@ -830,5 +930,8 @@ mod tests {
         assert!(PROMOTE_FAILED.contains("status IN ('Failed')"));
         assert!(RELEASE_EXPIRED.contains("status IN ('InProgress')"));
         assert!(COMPLETE_CLAIM.contains("status IN ('InProgress')"));
+        assert!(COMPLETE_CLAIM.contains("written_back_at = NULL"));
+        assert!(TAKE_WRITE_BACKS_PG.contains("FOR UPDATE SKIP LOCKED"));
+        assert!(!TAKE_WRITE_BACKS_SQLITE.contains("SKIP LOCKED"));
     }
 }

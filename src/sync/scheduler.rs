@@ -273,7 +273,7 @@ async fn run_recorded(engine: &Engine, key: &InstallationKey, job: Job) -> usize
             Err(e) => (JobOutcome::Failed, e.to_string(), 0),
         },
         Job::Send => match super::send::send_cycle(engine, key, &correlation, SCHEDULER).await {
-            Ok(s) if s.claimed == 0 => (JobOutcome::Succeeded, "nothing to send".to_string(), 0),
+            Ok(s) if s.is_empty() => (JobOutcome::Succeeded, "nothing to send".to_string(), 0),
             Ok(s) => (JobOutcome::Succeeded, s.to_string(), s.claimed),
             Err(e) => (JobOutcome::Failed, e.to_string(), 0),
         },

@@ -32,6 +32,17 @@ pub struct SendSummary {
     pub completed: usize,
     pub failed: usize,
     pub invalid: usize,
+    /// Pending write-backs (orders sent earlier) this cycle wrote to Linnworks.
+    pub written_back: usize,
+    /// Pending write-backs tried again this cycle that are still pending.
+    pub write_back_failed: usize,
+}
+
+impl SendSummary {
+    /// Whether the cycle did anything at all.
+    pub fn is_empty(&self) -> bool {
+        self.claimed == 0 && self.written_back == 0 && self.write_back_failed == 0
+    }
 }
 
 impl std::fmt::Display for SendSummary {
@@ -40,7 +51,15 @@ impl std::fmt::Display for SendSummary {
             f,
             "{} claimed ({} queued for retry): {} completed, {} failed, {} failed validation",
             self.claimed, self.retried, self.completed, self.failed, self.invalid
-        )
+        )?;
+        if self.written_back + self.write_back_failed > 0 {
+            write!(
+                f,
+                "; earlier write-backs retried: {} written to Linnworks, {} still pending",
+                self.written_back, self.write_back_failed
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -70,6 +89,9 @@ pub async fn send_cycle(
     }
     let store = engine.store();
     let installation = key.id();
+    // Orders sent earlier whose tracking details never reached Linnworks go first: they are
+    // already in Stream, and warehouse staff look for their tracking numbers.
+    let write_backs = retry_write_backs(engine, &inst, correlation, actor).await;
     store.release_expired().await?;
     let retried = store
         .promote_failed(&installation, engine.settings().max_retry_attempts)
@@ -84,6 +106,8 @@ pub async fn send_cycle(
         .await?;
     let (mut summary, _) = send_claimed(engine, &inst, claimed, correlation, actor).await?;
     summary.retried = retried;
+    summary.written_back = write_backs.written;
+    summary.write_back_failed = write_backs.pending;
     Ok(summary)
 }
 
@@ -160,12 +184,18 @@ pub async fn send_claimed(
         .await;
     let mut tagged_sent = Vec::new();
     let mut errored = Vec::new();
+    // Completed orders whose tracking number and URL reached Linnworks: written back once
+    // their identifiers are set too.
+    let mut written = Vec::new();
     for result in results {
         let sent = result?;
         match sent.result {
             SentAs::Completed => {
                 summary.completed += 1;
                 tagged_sent.extend(sent.linnworks_id);
+                if sent.tracking_written {
+                    written.push(sent.outcome.order_id.clone());
+                }
             }
             SentAs::Failed => {
                 summary.failed += 1;
@@ -178,8 +208,23 @@ pub async fn send_claimed(
         }
         outcomes.push(sent.outcome);
     }
-    tag(&clients, key, &tagged_sent, &errored).await;
+    let tags = tag(&clients, key, &tagged_sent, &errored).await;
+    if tags.sent_ok() {
+        for order_id in &written {
+            mark_written_back(engine, key, order_id).await;
+        }
+    } else if !written.is_empty() {
+        tracing::warn!(installation = %key, orders = written.len(), "identifiers not set; the write-back stays pending and a later send cycle retries it");
+    }
     Ok((summary, outcomes))
+}
+
+/// Records a finished write-back; a store failure leaves it pending (a later cycle finds
+/// everything in place and records it then).
+async fn mark_written_back(engine: &Engine, key: &InstallationKey, order_id: &str) {
+    if let Err(e) = engine.store().mark_written_back(&key.id(), order_id).await {
+        tracing::warn!(installation = %key, order_id, "could not record the write-back: {e}");
+    }
 }
 
 /// At most this many orders of one installation are in flight at once.
@@ -206,6 +251,8 @@ struct Sent {
     result: SentAs,
     linnworks_id: Option<Uuid>,
     outcome: OrderOutcome,
+    /// Completed and its tracking number and URL are in Linnworks.
+    tracking_written: bool,
 }
 
 /// Sends one claimed order and records the result; the order's claim ends here.
@@ -216,6 +263,7 @@ async fn send_one(ctx: &SendContext<'_>, order: &Order) -> Result<Sent, JobError
         result: SentAs::Invalid,
         linnworks_id: id,
         outcome: outcome(order, "Validation Failed", &e),
+        tracking_written: false,
     };
     let Some(claim) = order.claim() else {
         return Ok(invalid("the order is not claimed".into(), None));
@@ -297,18 +345,21 @@ async fn send_one(ctx: &SendContext<'_>, order: &Order) -> Result<Sent, JobError
                 started,
             )
             .await;
-            write_tracking(
+            let written = write_tracking(
                 ctx.clients,
-                key,
-                detail.order_id,
+                detail,
                 &created.tracking_id,
                 &created.tracking_url,
             )
             .await;
+            if let Err(e) = &written {
+                tracing::warn!(installation = %key, order_id = %detail.order_id, "{e}; the write-back stays pending and a later send cycle retries it");
+            }
             Ok(Sent {
                 result: SentAs::Completed,
                 linnworks_id: Some(detail.order_id),
                 outcome: outcome(order, "Completed", &message),
+                tracking_written: written.is_ok(),
             })
         }
         Err(e) => {
@@ -320,6 +371,7 @@ async fn send_one(ctx: &SendContext<'_>, order: &Order) -> Result<Sent, JobError
                 result: SentAs::Failed,
                 linnworks_id: Some(detail.order_id),
                 outcome: outcome(order, "Failed", &e.to_string()),
+                tracking_written: false,
             })
         }
     }
@@ -379,60 +431,358 @@ async fn fail(
     Ok(())
 }
 
-/// Tracking number and URL onto a sent order. A write-back failure does not undo the send
-/// (the order exists in Stream); it is logged, and a label request or resend writes it again.
+/// The name of the extended property that holds the Stream tracking link.
+pub const TRACKING_URL_PROPERTY: &str = "StreamTrackingURL";
+
+/// Tracking number and URL onto a sent order, as Linnworks had it when `detail` was read;
+/// parts Linnworks already has are not written again. Both are tried; the error names each
+/// part that failed. A failure does not undo the send (the order exists in Stream): the
+/// order's write-back stays pending and a later send cycle retries it.
 async fn write_tracking(
     clients: &Clients,
-    key: &InstallationKey,
-    order_id: Uuid,
+    detail: &OrderDetails,
     tracking: &str,
     url: &str,
-) {
-    let info = UpdateOrderShippingInfoRequest {
-        tracking_number: Some(tracking.to_string()),
-        ..UpdateOrderShippingInfoRequest::default()
-    };
-    if let Err(e) = clients
-        .linnworks
-        .set_order_shipping_info(order_id, &info)
-        .await
-    {
-        tracing::warn!(installation = %key, %order_id, "could not write the tracking number: {e}");
+) -> Result<(), String> {
+    let mut problems = Vec::new();
+    let current = detail
+        .shipping_info
+        .tracking_number
+        .as_deref()
+        .unwrap_or("");
+    if !tracking.trim().is_empty() && current.trim() != tracking.trim() {
+        let info = UpdateOrderShippingInfoRequest {
+            tracking_number: Some(tracking.to_string()),
+            ..UpdateOrderShippingInfoRequest::from_current(&detail.shipping_info)
+        };
+        if let Err(e) = clients
+            .linnworks
+            .set_order_shipping_info(detail.order_id, &info)
+            .await
+        {
+            problems.push(format!("could not write the tracking number: {e}"));
+        }
     }
-    let props = vec![BasicExtendedProperty {
-        name: "StreamTrackingURL".into(),
-        value: url.to_string(),
-        r#type: "Info".into(),
-    }];
-    if let Err(e) = clients
-        .linnworks
-        .add_extended_properties(order_id, props)
-        .await
-    {
-        tracing::warn!(installation = %key, %order_id, "could not write the tracking URL: {e}");
+    let has_url = detail
+        .extended_properties
+        .iter()
+        .any(|p| p.name == TRACKING_URL_PROPERTY && p.value == url);
+    if !url.trim().is_empty() && !has_url {
+        let props = vec![BasicExtendedProperty {
+            name: TRACKING_URL_PROPERTY.into(),
+            value: url.to_string(),
+            r#type: "Info".into(),
+        }];
+        if let Err(e) = clients
+            .linnworks
+            .add_extended_properties(detail.order_id, props)
+            .await
+        {
+            problems.push(format!("could not write the tracking URL: {e}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// Which identifier changes of a batch failed.
+#[derive(Default)]
+struct TagResult {
+    /// Why "Sent to Stream" could not be assigned or "Error from Stream" unassigned.
+    sent_failed: Option<String>,
+}
+
+impl TagResult {
+    fn sent_ok(&self) -> bool {
+        self.sent_failed.is_none()
     }
 }
 
 /// The status identifiers of a whole batch, one call per tag.
-async fn tag(clients: &Clients, key: &InstallationKey, sent: &[Uuid], errored: &[Uuid]) {
+async fn tag(
+    clients: &Clients,
+    key: &InstallationKey,
+    sent: &[Uuid],
+    errored: &[Uuid],
+) -> TagResult {
+    let mut result = TagResult::default();
+    // (assign or unassign, orders, tag, whether it is part of the sent orders' write-back)
     let changes = [
-        (true, sent, SENT_TO_STREAM.0),
-        (false, sent, ERROR_FROM_STREAM.0),
-        (true, errored, ERROR_FROM_STREAM.0),
+        (true, sent, SENT_TO_STREAM.0, true),
+        (false, sent, ERROR_FROM_STREAM.0, true),
+        (true, errored, ERROR_FROM_STREAM.0, false),
     ];
-    for (assign, ids, tag) in changes {
+    for (assign, ids, tag, write_back) in changes {
         if ids.is_empty() {
             continue;
         }
-        let result = if assign {
+        let done = if assign {
             clients.linnworks.assign_order_identifier(ids, tag).await
         } else {
             clients.linnworks.unassign_order_identifier(ids, tag).await
         };
-        if let Err(e) = result {
+        if let Err(e) = done {
             tracing::warn!(installation = %key, tag, "could not update identifiers: {e}");
+            if write_back && result.sent_failed.is_none() {
+                let verb = if assign { "assign" } else { "unassign" };
+                result.sent_failed = Some(format!("could not {verb} identifier {tag}: {e}"));
+            }
         }
     }
+    result
+}
+
+/// What retrying the pending write-backs of one installation did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteBackSummary {
+    /// Written to Linnworks (or found there already), now recorded as written back.
+    pub written: usize,
+    /// Tried and failed; still pending.
+    pub pending: usize,
+    /// The order is gone from Linnworks or processed there: nothing left to write to.
+    pub skipped: usize,
+}
+
+/// Retries the write-backs of `inst`'s Completed orders whose tracking details never reached
+/// Linnworks (the write-back after the send failed, or the worker died before it), up to
+/// MaxBatchSizePerInstallation of them. Only orders untouched for a claim lease are taken, so
+/// a write-back another worker is still doing is not duplicated. Every order is audited
+/// (`Write Back`); failures stay pending for a later cycle and never fail the caller.
+pub async fn retry_write_backs(
+    engine: &Engine,
+    inst: &InstallationConfig,
+    correlation: &str,
+    actor: &str,
+) -> WriteBackSummary {
+    let key = &inst.key;
+    let taken = engine
+        .store()
+        .take_pending_write_backs(
+            &key.id(),
+            engine.lease(),
+            engine.settings().max_batch_size_per_installation,
+        )
+        .await;
+    match taken {
+        Ok(orders) => write_back(engine, inst, orders, correlation, actor).await,
+        Err(e) => {
+            tracing::warn!(installation = %key, "could not read the pending write-backs: {e}");
+            WriteBackSummary::default()
+        }
+    }
+}
+
+/// Writes the tracking number, tracking URL and "Sent to Stream" identifier of Completed
+/// `orders` to Linnworks, checking first what Linnworks already has so nothing is written
+/// twice, and records each order that ends fully written back. Audited per order.
+pub async fn write_back(
+    engine: &Engine,
+    inst: &InstallationConfig,
+    orders: Vec<Order>,
+    correlation: &str,
+    actor: &str,
+) -> WriteBackSummary {
+    let mut summary = WriteBackSummary::default();
+    if orders.is_empty() {
+        return summary;
+    }
+    let started = Instant::now();
+    let key = &inst.key;
+    let audit = |order: &Order, outcome: AuditOutcome, message: String| {
+        let order_id = order.order_id.clone();
+        async move {
+            engine
+                .audit(Audit {
+                    installation: key,
+                    order_id: Some(&order_id),
+                    correlation_id: correlation,
+                    action: AuditAction::WriteBack,
+                    outcome,
+                    message,
+                    started,
+                    actor,
+                })
+                .await;
+        }
+    };
+    let retry_note = format!(
+        "; still pending, retried by a send cycle in {} s or later",
+        engine.lease().as_secs()
+    );
+    let everyone_failed = |e: String| {
+        let orders = &orders;
+        let retry_note = &retry_note;
+        async move {
+            for order in orders {
+                audit(
+                    order,
+                    AuditOutcome::Failure,
+                    format!("retried write-back to Linnworks failed: {e}{retry_note}"),
+                )
+                .await;
+            }
+        }
+    };
+    let clients = match engine.clients(inst) {
+        Ok(c) => c,
+        Err(e) => {
+            everyone_failed(e.to_string()).await;
+            summary.pending = orders.len();
+            return summary;
+        }
+    };
+    let ids: Vec<Uuid> = orders
+        .iter()
+        .filter_map(|o| Uuid::parse_str(&o.order_id).ok())
+        .collect();
+    let details: HashMap<String, OrderDetails> =
+        match clients.linnworks.get_orders_by_id(&ids).await {
+            Ok(list) => list
+                .into_iter()
+                .map(|d| (d.order_id.to_string(), d))
+                .collect(),
+            Err(e) => {
+                everyone_failed(format!("could not read the orders from Linnworks: {e}")).await;
+                summary.pending = orders.len();
+                return summary;
+            }
+        };
+    // Tracking number and URL, order by order (side by side, as sends go).
+    let writes: Vec<_> = orders
+        .iter()
+        .map(|order| {
+            let detail = details.get(&order.order_id);
+            let clients = &clients;
+            async move {
+                let Some(detail) = detail else {
+                    return Err(None);
+                };
+                if detail.processed {
+                    return Err(None);
+                }
+                write_tracking(
+                    clients,
+                    detail,
+                    order.tracking_number.as_deref().unwrap_or(""),
+                    order.tracking_url.as_deref().unwrap_or(""),
+                )
+                .await
+                .map_err(Some)
+            }
+        })
+        .collect();
+    let written: Vec<Result<(), Option<String>>> = futures::stream::iter(writes)
+        .buffered(SEND_CONCURRENCY)
+        .collect()
+        .await;
+    // Then the identifiers of those written, one call per change.
+    let has_tag = |order: &Order, tag: &str| {
+        details.get(&order.order_id).is_some_and(|d| {
+            d.general_info
+                .identifiers
+                .iter()
+                .any(|i| i.tag.eq_ignore_ascii_case(tag))
+        })
+    };
+    let ok: Vec<&Order> = orders
+        .iter()
+        .zip(&written)
+        .filter(|(_, w)| w.is_ok())
+        .map(|(o, _)| o)
+        .collect();
+    let uuid = |o: &&Order| Uuid::parse_str(&o.order_id).ok();
+    let to_assign: Vec<Uuid> = ok
+        .iter()
+        .filter(|o| !has_tag(o, SENT_TO_STREAM.0))
+        .filter_map(uuid)
+        .collect();
+    let to_unassign: Vec<Uuid> = ok
+        .iter()
+        .filter(|o| has_tag(o, ERROR_FROM_STREAM.0))
+        .filter_map(uuid)
+        .collect();
+    let mut tag_failure = None;
+    if !to_assign.is_empty()
+        && let Err(e) = clients
+            .linnworks
+            .assign_order_identifier(&to_assign, SENT_TO_STREAM.0)
+            .await
+    {
+        tag_failure = Some(format!(
+            "could not assign identifier {}: {e}",
+            SENT_TO_STREAM.0
+        ));
+    }
+    if tag_failure.is_none()
+        && !to_unassign.is_empty()
+        && let Err(e) = clients
+            .linnworks
+            .unassign_order_identifier(&to_unassign, ERROR_FROM_STREAM.0)
+            .await
+    {
+        tag_failure = Some(format!(
+            "could not unassign identifier {}: {e}",
+            ERROR_FROM_STREAM.0
+        ));
+    }
+    for (order, result) in orders.iter().zip(written) {
+        let tracking = order.tracking_number.as_deref().unwrap_or("");
+        match result {
+            Err(None) => {
+                let why = if details.contains_key(&order.order_id) {
+                    "the order is processed in Linnworks, which no longer accepts changes to it"
+                } else {
+                    "Linnworks no longer has the order"
+                };
+                summary.skipped += 1;
+                mark_written_back(engine, key, &order.order_id).await;
+                audit(
+                    order,
+                    AuditOutcome::Skipped,
+                    format!("retried write-back of tracking {tracking} skipped: {why}"),
+                )
+                .await;
+            }
+            Err(Some(e)) => {
+                summary.pending += 1;
+                audit(
+                    order,
+                    AuditOutcome::Failure,
+                    format!("retried write-back to Linnworks failed: {e}{retry_note}"),
+                )
+                .await;
+            }
+            Ok(()) => {
+                if let Some(e) = &tag_failure {
+                    summary.pending += 1;
+                    audit(
+                        order,
+                        AuditOutcome::Failure,
+                        format!(
+                            "retried write-back: tracking {tracking} and its URL are in Linnworks, but {e}{retry_note}"
+                        ),
+                    )
+                    .await;
+                    continue;
+                }
+                summary.written += 1;
+                mark_written_back(engine, key, &order.order_id).await;
+                audit(
+                    order,
+                    AuditOutcome::Success,
+                    format!(
+                        "retried write-back: tracking {tracking}, its {TRACKING_URL_PROPERTY} and the {} identifier are in Linnworks",
+                        SENT_TO_STREAM.1
+                    ),
+                )
+                .await;
+            }
+        }
+    }
+    summary
 }
 
 fn outcome(order: &Order, status: &str, message: &str) -> OrderOutcome {

@@ -149,6 +149,20 @@ pub async fn an_order_shows_its_audit_trail(backend: Backend) {
             "{field} is shown: {order}"
         );
     }
+    // This Linnworks has no "Sent to Stream" identifier (master data never ran), so the
+    // write-back cannot finish: the order says so, and a later send cycle retries it.
+    assert_eq!(order["writeBackPending"], true, "{order}");
+    assert!(order["writtenBackAt"].is_null(), "{order}");
+    let lw: Value = reqwest::get(format!("{}/_sim/orders/{order_id}", h.sims.linnworks.url()))
+        .await
+        .expect("sim reachable")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        lw["ShippingInfo"]["TrackingNumber"], order["trackingNumber"],
+        "the tracking number itself did reach Linnworks: {lw}"
+    );
     assert_eq!(
         order["linnworks"]["OrderId"],
         order_id.as_str(),

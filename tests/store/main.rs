@@ -8,6 +8,7 @@ mod concurrency;
 mod crash;
 mod suite;
 mod support;
+mod upgrade;
 
 on_both_backends!(
     fetched_orders_are_stored_pending_and_refreshed,
@@ -28,4 +29,5 @@ on_both_backends!(
     bad_arguments_are_refused_with_a_reason,
     orders_are_found_by_number_and_reference,
     manifests_are_stored_per_installation,
+    write_backs_stay_pending_until_marked,
 );

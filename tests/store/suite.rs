@@ -1323,7 +1323,7 @@ pub async fn heartbeats_tell_live_workers_from_dead_ones(store: &Store) {
 pub async fn migrating_again_changes_nothing(store: &Store) {
     let report = store.migrate().await.unwrap();
     assert!(report.applied.is_empty(), "{report:?}");
-    assert_eq!(report.latest_version, Some(2));
+    assert_eq!(report.latest_version, Some(3));
     store.ping().await.unwrap();
 }
 
@@ -1473,4 +1473,126 @@ pub async fn manifests_are_stored_per_installation(store: &Store) {
     let later = now() + chrono::Duration::seconds(1);
     assert_eq!(store.prune_manifests(later).await.unwrap(), 2);
     assert!(store.manifests(INST, 10).await.unwrap().is_empty());
+}
+
+/// Completes `order_id` (claimed by `worker`) with tracking `TRK-<order_id>`.
+async fn complete(store: &Store, installation: &str, order_id: &str) -> Order {
+    let claim = store
+        .claim_order(installation, order_id, "worker-1", LEASE)
+        .await
+        .expect("claim order")
+        .claim()
+        .expect("claimed order carries its claim");
+    store
+        .complete_claim(
+            &claim,
+            &SendSuccess {
+                http_status: Some(200),
+                stream_order_id: Some(format!("LS-{order_id}")),
+                consignment_no: Some(format!("CN-{order_id}")),
+                tracking_number: Some(format!("TRK-{order_id}")),
+                tracking_url: Some(format!("https://track.example/TRK-{order_id}")),
+            },
+        )
+        .await
+        .expect("complete claim")
+}
+
+fn ids(orders: &[Order]) -> Vec<&str> {
+    orders.iter().map(|o| o.order_id.as_str()).collect()
+}
+
+pub async fn write_backs_stay_pending_until_marked(store: &Store) {
+    const OTHER: &str = "default/other";
+    const GRACE: Duration = Duration::from_secs(1);
+    seed_orders(store, INST, 4).await;
+    seed_orders(store, OTHER, 1).await;
+    for id in ["ORD-0", "ORD-1", "ORD-2"] {
+        let done = complete(store, INST, id).await;
+        assert!(done.written_back_at.is_none(), "{done:?}");
+        assert!(done.write_back_pending());
+    }
+    complete(store, OTHER, "ORD-0").await;
+    let pending = store.order(INST, "ORD-3").await.unwrap().unwrap();
+    assert!(
+        !pending.write_back_pending(),
+        "a Pending order has nothing to write back"
+    );
+
+    // Within the grace period the sender may still be writing back: nothing is taken.
+    let none = store
+        .take_pending_write_backs(INST, GRACE, 10)
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "{:?}", ids(&none));
+
+    tokio::time::sleep(GRACE + Duration::from_millis(100)).await;
+    let first = store
+        .take_pending_write_backs(INST, GRACE, 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(&first), ["ORD-0", "ORD-1"], "oldest first, at most n");
+    assert!(first.iter().all(|o| o.installation == INST));
+    assert_eq!(first[0].tracking_number.as_deref(), Some("TRK-ORD-0"));
+    // Taken ones are not handed out again within the grace period; the rest are.
+    let second = store
+        .take_pending_write_backs(INST, GRACE, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&second), ["ORD-2"]);
+    let third = store
+        .take_pending_write_backs(INST, GRACE, 10)
+        .await
+        .unwrap();
+    assert!(third.is_empty(), "{:?}", ids(&third));
+
+    let marked = store
+        .mark_written_back(INST, "ORD-0")
+        .await
+        .unwrap()
+        .expect("a pending write-back is marked");
+    assert!(marked.written_back_at.is_some());
+    assert!(!marked.write_back_pending());
+    assert_eq!(marked.status, OrderStatus::Completed);
+    // Marking is once only, and only for Completed orders.
+    assert!(
+        store
+            .mark_written_back(INST, "ORD-0")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .mark_written_back(INST, "ORD-3")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .mark_written_back(INST, "NOPE")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let err = store.mark_written_back(INST, " ").await.unwrap_err();
+    assert!(err.to_string().contains("order id"), "{err}");
+
+    // After another grace period, those still pending (and only those) come back.
+    tokio::time::sleep(GRACE + Duration::from_millis(100)).await;
+    let again = store
+        .take_pending_write_backs(INST, GRACE, 0)
+        .await
+        .unwrap();
+    assert_eq!(ids(&again), ["ORD-1", "ORD-2"]);
+    let other = store
+        .take_pending_write_backs(OTHER, GRACE, 0)
+        .await
+        .unwrap();
+    assert_eq!(ids(&other), ["ORD-0"], "per installation");
+
+    // A written-back order that is deleted stays written back; nothing is pending for it.
+    let deleted = store.mark_deleted(INST, "ORD-0").await.unwrap();
+    assert!(!deleted.write_back_pending() && deleted.written_back_at.is_some());
 }

@@ -35,13 +35,15 @@ pub const PROCESSING_SERVICE: &str = "Stream Signed";
 pub const WEBHOOK_SECRET: &[u8] = b"test-webhook-secret";
 pub const ACTOR: &str = "test";
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// `spec.webhooks.groupSequenceIdentifiers`.
     pub sequences: bool,
     /// Run both master-data syncs at start (identifiers must exist before orders can be
     /// tagged; depots validate mappings).
     pub master_data: bool,
+    /// The engine's system settings.
+    pub settings: SystemSettings,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
         Self {
             sequences: false,
             master_data: true,
+            settings: SystemSettings::default(),
         }
     }
 }
@@ -172,13 +175,14 @@ impl Harness {
         .expect("Stream simulator");
         let stream_server = stream.serve_loopback().await.expect("serve Stream");
         let key = InstallationKey::new("shop", "acme");
+        let (settings, master_data) = (options.settings.clone(), options.master_data);
         let inst = installation_config(&key, &lw_server.url(), &stream_server.url(), options);
         let mut snapshot = Snapshot::default();
         snapshot.installations.insert(key.clone(), inst.clone());
         let (config, receiver) = watch::channel(Arc::new(snapshot));
         let engine = Engine::with_remote_options(
             db.store.clone(),
-            SystemSettings::default(),
+            settings,
             receiver,
             test_remote_options(),
         );
@@ -201,7 +205,7 @@ impl Harness {
             _servers: vec![lw_server, stream_server, receiver_server],
         };
         harness.subscribe("*").await;
-        if options.master_data {
+        if master_data {
             harness.master_data().await;
         }
         harness

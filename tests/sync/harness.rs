@@ -34,6 +34,10 @@ pub fn settings() -> SystemSettings {
 
 impl Harness {
     pub async fn new(db: TestDb) -> Harness {
+        Harness::with_settings(db, settings()).await
+    }
+
+    pub async fn with_settings(db: TestDb, settings: SystemSettings) -> Harness {
         let world = World::start().await.expect("simulators start");
         let dir = tempfile::tempdir().expect("temp dir");
         world
@@ -41,7 +45,6 @@ impl Harness {
             .expect("resources written");
         let snapshot = load_dir(dir.path()).expect("generated resources are valid");
         let (config, rx) = tokio::sync::watch::channel(Arc::new(snapshot));
-        let settings = settings();
         let remote = RemoteOptions {
             timeout: Duration::from_secs(5),
             retry: RetryPolicy::from_settings(&settings).with_base_delay(Duration::from_millis(10)),
@@ -116,6 +119,34 @@ impl Harness {
                     .filter_map(|i| i["Tag"].as_str().map(str::to_string))
                     .collect()
             })
+            .unwrap_or_default()
+    }
+
+    /// The values of the order's `name` extended properties in Linnworks.
+    pub fn extended_property(&self, num: i64, name: &str) -> Vec<String> {
+        self.linnworks_order(num)["ExtendedProperties"]
+            .as_array()
+            .map(|props| {
+                props
+                    .iter()
+                    .filter(|p| p["Name"] == name)
+                    .filter_map(|p| p["Value"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Linnworks calls the simulator has received on `path`.
+    pub async fn linnworks_calls(&self, path: &str) -> usize {
+        let url = format!("{}/_sim/requests", self.world.linnworks_server.url());
+        let body: Value = reqwest::get(url)
+            .await
+            .expect("sim reachable")
+            .json()
+            .await
+            .expect("json");
+        body.as_array()
+            .map(|r| r.iter().filter(|r| r["path"] == path).count())
             .unwrap_or_default()
     }
 

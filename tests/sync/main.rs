@@ -1,11 +1,13 @@
 //! The sync engine end to end through both simulators, on PostgreSQL and on SQLite: orders
 //! fetched from Linnworks, validated, created in Stream, tracking written back; failures,
-//! retries, manual resend and delete; a lost reply that must not double-create.
+//! retries, manual resend and delete; a lost reply that must not double-create; a failed
+//! write-back to Linnworks retried by a later cycle.
 
 #[path = "../support/db.rs"]
 mod db;
 mod harness;
 mod lifecycle;
+mod write_back;
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {

@@ -50,6 +50,11 @@ pub struct OrderView {
     pub failed_at: Option<DateTime<Utc>>,
     pub validation_failed_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// When the tracking details reached Linnworks.
+    pub written_back_at: Option<DateTime<Utc>>,
+    /// Completed, but the tracking details have not reached Linnworks yet (a send cycle
+    /// retries the write-back).
+    pub write_back_pending: bool,
     /// The Linnworks order as last fetched (detail view only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub linnworks: Option<Value>,
@@ -57,6 +62,7 @@ pub struct OrderView {
 
 impl OrderView {
     pub fn new(o: Order, with_snapshot: bool) -> Self {
+        let write_back_pending = o.write_back_pending();
         Self {
             order_id: o.order_id,
             num_order_id: o.num_order_id,
@@ -81,6 +87,8 @@ impl OrderView {
             failed_at: o.failed_at,
             validation_failed_at: o.validation_failed_at,
             deleted_at: o.deleted_at,
+            written_back_at: o.written_back_at,
+            write_back_pending,
             linnworks: if with_snapshot { o.snapshot } else { None },
         }
     }

@@ -14,8 +14,8 @@
     Pending: 'pending', InProgress: 'inProgress', Completed: 'completed', Failed: 'failed',
     ValidationFailed: 'validationFailed', ReadyForRetry: 'readyForRetry', Deleted: 'deleted',
   };
-  const ACTIONS = ['Fetch', 'Validate', 'Send', 'Resend', 'Label', 'Webhook', 'MasterData', 'Delete'];
-  const ACTION_LABELS = { MasterData: 'Master Data' };
+  const ACTIONS = ['Fetch', 'Validate', 'Send', 'Resend', 'Label', 'Webhook', 'MasterData', 'Delete', 'WriteBack'];
+  const ACTION_LABELS = { MasterData: 'Master Data', WriteBack: 'Write Back' };
   // How often each view refreshes itself, so a queue can be watched as it drains.
   const POLL_MS = { orders: 3000, order: 3000, audit: 10000, jobs: 10000 };
 
@@ -447,6 +447,7 @@
           fact('Consignment', dash(o.consignmentNo), 'mono'),
           fact('Tracking number', dash(o.trackingNumber), 'mono'),
           fact('Tracking link', tracking),
+          o.writeBackPending ? fact('Linnworks write-back', el('span', { id: 'write-back-pending' }, 'Pending: a send cycle writes the tracking details to Linnworks')) : null,
           fact('Queued', fmtTime(o.createdAt)),
           fact('Updated', fmtTime(o.updatedAt)),
           fact('Completed', fmtTime(o.completedAt)),
