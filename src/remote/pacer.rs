@@ -80,7 +80,10 @@ impl Pacer {
         let limit = limit as usize;
         let mut starts = self.inner.starts.lock().unwrap_or_else(|p| p.into_inner());
         let times = starts.entry(call).or_default();
-        while times.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= WINDOW)
+        {
             times.pop_front();
         }
         // Never before a reserved start: the list stays sorted, and a start only has to be

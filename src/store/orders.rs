@@ -86,16 +86,19 @@ sql!(
 /// rows another claimer has locked, so concurrent claimers never wait for or share an order;
 /// SQLite runs it inside an IMMEDIATE transaction, which serialises claimers.
 fn claim_batch_sql(kind: BackendKind) -> String {
-    let lock = match kind {
-        BackendKind::Postgres => " FOR UPDATE SKIP LOCKED",
-        BackendKind::Sqlite => "",
+    let (materialized, lock) = match kind {
+        BackendKind::Postgres => (" MATERIALIZED", " FOR UPDATE SKIP LOCKED"),
+        BackendKind::Sqlite => ("", ""),
     };
+    // The pick is a materialised CTE, run once: as an `IN (subquery)` PostgreSQL may rescan
+    // it, skip the rows this statement already updated, and claim more than the limit.
     format!(
-        "UPDATE orders SET status = '{in_progress}', claimed_from = status, claim_owner = $2, \
+        "WITH picked AS{materialized} (SELECT id FROM orders WHERE installation = $1 \
+            AND status IN ({claimable}) ORDER BY created_at, id LIMIT $5{lock}) \
+        UPDATE orders SET status = '{in_progress}', claimed_from = status, claim_owner = $2, \
             lease_expires_at = $3, claimed_at = $4, updated_at = $4, attempts = attempts + 1, \
             version = version + 1 \
-        WHERE id IN (SELECT id FROM orders WHERE installation = $1 AND status IN ({claimable}) \
-            ORDER BY created_at, id LIMIT $5{lock}) \
+        WHERE id IN (SELECT id FROM picked) AND status IN ({claimable}) \
         RETURNING {ORDER_COLUMNS}",
         in_progress = InProgress.as_str(),
         claimable = from_list(InProgress, Cause::Claim),
@@ -149,15 +152,15 @@ sql!(
 /// one stamps `updated_at`, so no other caller takes it again for a grace period: concurrent
 /// retriers never share a write-back, and one that keeps failing goes to the back of the line.
 fn take_write_backs_sql(kind: BackendKind) -> String {
-    let lock = match kind {
-        BackendKind::Postgres => " FOR UPDATE SKIP LOCKED",
-        BackendKind::Sqlite => "",
+    let (materialized, lock) = match kind {
+        BackendKind::Postgres => (" MATERIALIZED", " FOR UPDATE SKIP LOCKED"),
+        BackendKind::Sqlite => ("", ""),
     };
     // The pick is a CTE, which runs once: as an `IN (subquery)` PostgreSQL may rescan the
     // subquery, which then skips the rows this statement already updated and hands out more
     // than the limit.
     format!(
-        "WITH picked AS (SELECT id FROM orders WHERE installation = $1 \
+        "WITH picked AS{materialized} (SELECT id FROM orders WHERE installation = $1 \
             AND status = '{completed}' AND written_back_at IS NULL AND updated_at < $2 \
             ORDER BY updated_at, id LIMIT $4{lock}) \
         UPDATE orders SET updated_at = $3, version = version + 1 \

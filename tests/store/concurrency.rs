@@ -53,6 +53,11 @@ async fn drain(db: &TestDb, claimers: usize, batch: u32) -> Vec<String> {
                     .claim(INST, batch, &worker, Duration::from_secs(300))
                     .await
                     .expect("claim");
+                assert!(
+                    claimed.len() <= batch as usize,
+                    "{worker} claimed {} orders with a limit of {batch}",
+                    claimed.len()
+                );
                 if claimed.is_empty() {
                     empty_rounds += 1;
                     tokio::time::sleep(Duration::from_millis(20)).await;
