@@ -141,26 +141,18 @@ pub async fn send_claimed(
             return Ok((summary, outcomes));
         }
     };
-    let ids: Vec<Uuid> = claimed
-        .iter()
-        .filter_map(|o| Uuid::parse_str(&o.order_id).ok())
-        .collect();
-    let details: HashMap<String, OrderDetails> =
-        match clients.linnworks.get_orders_by_id(&ids).await {
-            Ok(list) => list
-                .into_iter()
-                .map(|d| (d.order_id.to_string(), d))
-                .collect(),
-            Err(e) => {
-                // Linnworks could not be read: nothing was sent, so every order is retried later.
-                for order in &claimed {
-                    fail(engine, key, order, &e, correlation, actor, Instant::now()).await?;
-                    outcomes.push(outcome(order, "Failed", &e.to_string()));
-                }
-                summary.failed = claimed.len();
-                return Ok((summary, outcomes));
+    let details = match details_of(&clients, &claimed).await {
+        Ok(d) => d,
+        Err(e) => {
+            // Linnworks could not be read: nothing was sent, so every order is retried later.
+            for order in &claimed {
+                fail(engine, key, order, &e, correlation, actor, Instant::now()).await?;
+                outcomes.push(outcome(order, "Failed", &e.to_string()));
             }
-        };
+            summary.failed = claimed.len();
+            return Ok((summary, outcomes));
+        }
+    };
     let depots = store.depots(&key.id()).await?.items;
     let ctx = SendContext {
         engine,
@@ -225,6 +217,22 @@ async fn mark_written_back(engine: &Engine, key: &InstallationKey, order_id: &st
     if let Err(e) = engine.store().mark_written_back(&key.id(), order_id).await {
         tracing::warn!(installation = %key, order_id, "could not record the write-back: {e}");
     }
+}
+
+/// The orders as Linnworks has them now, by order id; orders it no longer has are absent.
+async fn details_of(
+    clients: &Clients,
+    orders: &[Order],
+) -> Result<HashMap<String, OrderDetails>, RemoteError> {
+    let ids: Vec<Uuid> = orders
+        .iter()
+        .filter_map(|o| Uuid::parse_str(&o.order_id).ok())
+        .collect();
+    let list = clients.linnworks.get_orders_by_id(&ids).await?;
+    Ok(list
+        .into_iter()
+        .map(|d| (d.order_id.to_string(), d))
+        .collect())
 }
 
 /// At most this many orders of one installation are in flight at once.
@@ -634,22 +642,14 @@ pub async fn write_back(
             return summary;
         }
     };
-    let ids: Vec<Uuid> = orders
-        .iter()
-        .filter_map(|o| Uuid::parse_str(&o.order_id).ok())
-        .collect();
-    let details: HashMap<String, OrderDetails> =
-        match clients.linnworks.get_orders_by_id(&ids).await {
-            Ok(list) => list
-                .into_iter()
-                .map(|d| (d.order_id.to_string(), d))
-                .collect(),
-            Err(e) => {
-                everyone_failed(format!("could not read the orders from Linnworks: {e}")).await;
-                summary.pending = orders.len();
-                return summary;
-            }
-        };
+    let details = match details_of(&clients, &orders).await {
+        Ok(d) => d,
+        Err(e) => {
+            everyone_failed(format!("could not read the orders from Linnworks: {e}")).await;
+            summary.pending = orders.len();
+            return summary;
+        }
+    };
     // Tracking number and URL, order by order (side by side, as sends go).
     let writes: Vec<_> = orders
         .iter()
