@@ -187,17 +187,26 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     step("Where every order ended up");
     summary(&app, &world, &key.id()).await?;
 
+    println!("\nDone in {:.1} s.", started.elapsed().as_secs_f64());
     println!(
-        "\nDone in {:.1} s. Look next at:",
-        started.elapsed().as_secs_f64()
+        "    {}                  the resources the demo ran with",
+        resources.display()
+    );
+    println!("    docs/sync.md, docs/simulators.md   how it works");
+    if !args.keep_running {
+        println!(
+            "    linnstream demo --keep-running      to explore the dashboard, admin API and simulators"
+        );
+        app.shutdown().await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "    {}/admin                 the dashboard (sign in with the token below)",
+        app.url()
     );
     println!(
         "    {}/api/admin/installations   the admin API (Authorization: Bearer {admin_token})",
         app.url()
-    );
-    println!(
-        "    {}                  the resources the demo ran with",
-        resources.display()
     );
     println!(
         "    {}/_sim/requests   every call linnstream made to Linnworks",
@@ -207,13 +216,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "    {}/_sim/orders     the orders Stream received",
         world.stream_server.url()
     );
-    println!("    docs/sync.md, docs/simulators.md   how it works");
-    if args.keep_running {
-        println!("\nStill running on {}; Ctrl-C stops it.", app.url());
-        app.until_signal().await;
-    } else {
-        app.shutdown().await;
-    }
+    println!("\nStill running on {}; Ctrl-C stops it.", app.url());
+    app.until_signal().await;
     Ok(ExitCode::SUCCESS)
 }
 
