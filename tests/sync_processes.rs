@@ -5,6 +5,8 @@
 
 #[path = "support/db.rs"]
 mod db;
+#[path = "support/linnworks.rs"]
+mod linnworks;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
 use linnstream::store::{OrderQuery, OrderStatus, Store};
+use linnworks::assert_written_back;
 use serde_json::{Value, json};
 
 fn spawn_run(resources: &Path, database_url: &str, log: &Path) -> Child {
@@ -287,27 +290,9 @@ async fn a_worker_killed_before_the_write_back_leaves_it_to_the_restarted_one() 
             for o in &orders {
                 let num = o.num_order_id.expect("number").to_string();
                 let lw = world.linnworks.order(&num).expect("in Linnworks");
-                assert_eq!(
-                    lw["ShippingInfo"]["TrackingNumber"].as_str(),
-                    o.tracking_number.as_deref(),
-                    "{lw}"
-                );
-                let urls: Vec<&Value> = lw["ExtendedProperties"]
-                    .as_array()
-                    .expect("properties")
-                    .iter()
-                    .filter(|p| p["Name"] == "StreamTrackingURL")
-                    .collect();
-                assert_eq!(urls.len(), 1, "{lw}");
-                assert_eq!(urls[0]["Value"].as_str(), o.tracking_url.as_deref());
-                let tags = &lw["GeneralInfo"]["Identifiers"];
-                assert!(
-                    tags.as_array()
-                        .expect("identifiers")
-                        .iter()
-                        .any(|t| t["Tag"] == "SENT_TO_STREAM"),
-                    "{lw}"
-                );
+                let url = o.tracking_url.as_deref();
+                assert!(url.is_some(), "a Completed order has a tracking URL");
+                assert_written_back(&lw, o.tracking_number.as_deref(), url);
             }
             break;
         }

@@ -86,6 +86,20 @@ impl Dialect for SqlitePool {
     }
 }
 
+/// `WITH picked AS (...)`: the rows a claim-style `UPDATE ... WHERE id IN (SELECT id FROM
+/// picked)` takes. On PostgreSQL the pick skips rows other claimers have locked, and is a
+/// materialised CTE, run once: as a plain `IN (subquery)` PostgreSQL may rescan it, skip the
+/// rows the statement already updated, and take more than the `LIMIT`. SQLite callers run
+/// the statement in an IMMEDIATE transaction, which serialises them.
+pub(crate) fn picked(kind: BackendKind, select_ids: &str) -> String {
+    match kind {
+        BackendKind::Postgres => {
+            format!("WITH picked AS MATERIALIZED ({select_ids} FOR UPDATE SKIP LOCKED)")
+        }
+        BackendKind::Sqlite => format!("WITH picked AS ({select_ids})"),
+    }
+}
+
 /// The current time at the database's precision (microseconds), so that a value written and
 /// read back compares equal. All timestamps come from the application clock: replicas must
 /// keep their clocks in step (NTP), and leases should be far longer than any clock skew.

@@ -86,22 +86,22 @@ sql!(
 /// rows another claimer has locked, so concurrent claimers never wait for or share an order;
 /// SQLite runs it inside an IMMEDIATE transaction, which serialises claimers.
 fn claim_batch_sql(kind: BackendKind) -> String {
-    let (materialized, lock) = match kind {
-        BackendKind::Postgres => (" MATERIALIZED", " FOR UPDATE SKIP LOCKED"),
-        BackendKind::Sqlite => ("", ""),
-    };
-    // The pick is a materialised CTE, run once: as an `IN (subquery)` PostgreSQL may rescan
-    // it, skip the rows this statement already updated, and claim more than the limit.
+    let claimable = from_list(InProgress, Cause::Claim);
+    let pick = super::picked(
+        kind,
+        &format!(
+            "SELECT id FROM orders WHERE installation = $1 AND status IN ({claimable}) \
+            ORDER BY created_at, id LIMIT $5"
+        ),
+    );
     format!(
-        "WITH picked AS{materialized} (SELECT id FROM orders WHERE installation = $1 \
-            AND status IN ({claimable}) ORDER BY created_at, id LIMIT $5{lock}) \
+        "{pick} \
         UPDATE orders SET status = '{in_progress}', claimed_from = status, claim_owner = $2, \
             lease_expires_at = $3, claimed_at = $4, updated_at = $4, attempts = attempts + 1, \
             version = version + 1 \
         WHERE id IN (SELECT id FROM picked) AND status IN ({claimable}) \
         RETURNING {ORDER_COLUMNS}",
         in_progress = InProgress.as_str(),
-        claimable = from_list(InProgress, Cause::Claim),
     )
 }
 static CLAIM_BATCH_PG: LazyLock<String> = LazyLock::new(|| claim_batch_sql(BackendKind::Postgres));
@@ -152,22 +152,21 @@ sql!(
 /// one stamps `updated_at`, so no other caller takes it again for a grace period: concurrent
 /// retriers never share a write-back, and one that keeps failing goes to the back of the line.
 fn take_write_backs_sql(kind: BackendKind) -> String {
-    let (materialized, lock) = match kind {
-        BackendKind::Postgres => (" MATERIALIZED", " FOR UPDATE SKIP LOCKED"),
-        BackendKind::Sqlite => ("", ""),
-    };
-    // The pick is a CTE, which runs once: as an `IN (subquery)` PostgreSQL may rescan the
-    // subquery, which then skips the rows this statement already updated and hands out more
-    // than the limit.
-    format!(
-        "WITH picked AS{materialized} (SELECT id FROM orders WHERE installation = $1 \
+    let completed = Completed.as_str();
+    let pick = super::picked(
+        kind,
+        &format!(
+            "SELECT id FROM orders WHERE installation = $1 \
             AND status = '{completed}' AND written_back_at IS NULL AND updated_at < $2 \
-            ORDER BY updated_at, id LIMIT $4{lock}) \
+            ORDER BY updated_at, id LIMIT $4"
+        ),
+    );
+    format!(
+        "{pick} \
         UPDATE orders SET updated_at = $3, version = version + 1 \
         WHERE id IN (SELECT id FROM picked) \
           AND status = '{completed}' AND written_back_at IS NULL AND updated_at < $2 \
-        RETURNING {ORDER_COLUMNS}",
-        completed = Completed.as_str(),
+        RETURNING {ORDER_COLUMNS}"
     )
 }
 static TAKE_WRITE_BACKS_PG: LazyLock<String> =

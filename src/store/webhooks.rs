@@ -37,14 +37,10 @@ const SELECT_ID_BY_KEY: &str =
     "SELECT id FROM webhook_events WHERE installation = $1 AND dedup_key = $2";
 
 fn claim_sql(kind: BackendKind) -> String {
-    let lock = match kind {
-        BackendKind::Postgres => " FOR UPDATE SKIP LOCKED",
-        BackendKind::Sqlite => "",
-    };
-    format!(
-        "UPDATE webhook_events SET claim_owner = $2, lease_expires_at = $3, claimed_at = $4, \
-            updated_at = $4, version = version + 1 \
-        WHERE id IN (SELECT e.id FROM webhook_events e \
+    let pick = super::picked(
+        kind,
+        &format!(
+            "SELECT e.id FROM webhook_events e \
             WHERE e.installation = $1 AND e.status IN ({OPEN}) \
               AND (e.lease_expires_at IS NULL OR e.lease_expires_at < $4) \
               AND NOT EXISTS (SELECT 1 FROM webhook_event_refs r \
@@ -52,7 +48,14 @@ fn claim_sql(kind: BackendKind) -> String {
                    AND earlier.order_ref = r.order_ref AND earlier.event_id < r.event_id \
                   JOIN webhook_events p ON p.id = earlier.event_id \
                   WHERE r.event_id = e.id AND p.status IN ({OPEN})) \
-            ORDER BY e.id LIMIT $5{lock}) \
+            ORDER BY e.id LIMIT $5"
+        ),
+    );
+    format!(
+        "{pick} \
+        UPDATE webhook_events SET claim_owner = $2, lease_expires_at = $3, claimed_at = $4, \
+            updated_at = $4, version = version + 1 \
+        WHERE id IN (SELECT id FROM picked) \
         RETURNING {EVENT_COLUMNS}"
     )
 }

@@ -130,21 +130,17 @@ pub async fn send_claimed(
     }
     let key = &inst.key;
     let store = engine.store();
-    let clients = match engine.clients(inst) {
-        Ok(c) => c,
-        Err(e) => {
-            for order in &claimed {
-                fail(engine, key, order, &e, correlation, actor, Instant::now()).await?;
-                outcomes.push(outcome(order, "Failed", &e.to_string()));
-            }
-            summary.failed = claimed.len();
-            return Ok((summary, outcomes));
-        }
+    // Without clients, or without the orders as Linnworks has them now, nothing is sent:
+    // every order fails this attempt and is retried later.
+    let prepared = match engine.clients(inst) {
+        Ok(clients) => details_of(&clients, &claimed)
+            .await
+            .map(|details| (clients, details)),
+        Err(e) => Err(e),
     };
-    let details = match details_of(&clients, &claimed).await {
-        Ok(d) => d,
+    let (clients, details) = match prepared {
+        Ok(p) => p,
         Err(e) => {
-            // Linnworks could not be read: nothing was sent, so every order is retried later.
             for order in &claimed {
                 fail(engine, key, order, &e, correlation, actor, Instant::now()).await?;
                 outcomes.push(outcome(order, "Failed", &e.to_string()));

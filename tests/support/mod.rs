@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod linnworks;
 pub mod operator;
 pub mod pods;
 pub mod sync;

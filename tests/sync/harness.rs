@@ -138,13 +138,11 @@ impl Harness {
 
     /// Linnworks calls the simulator has received on `path`.
     pub async fn linnworks_calls(&self, path: &str) -> usize {
-        let url = format!("{}/_sim/requests", self.world.linnworks_server.url());
-        let body: Value = reqwest::get(url)
-            .await
-            .expect("sim reachable")
-            .json()
-            .await
-            .expect("json");
+        let body = sim_json(format!(
+            "{}/_sim/requests",
+            self.world.linnworks_server.url()
+        ))
+        .await;
         body.as_array()
             .map(|r| r.iter().filter(|r| r["path"] == path).count())
             .unwrap_or_default()
@@ -159,13 +157,7 @@ impl Harness {
 
     /// Every order the Stream simulator has received (deleted ones included).
     pub async fn stream_orders(&self) -> Vec<Value> {
-        let url = format!("{}/_sim/orders", self.world.stream_server.url());
-        let body: Value = reqwest::get(url)
-            .await
-            .expect("sim reachable")
-            .json()
-            .await
-            .expect("json");
+        let body = sim_json(format!("{}/_sim/orders", self.world.stream_server.url())).await;
         body["orders"].as_array().cloned().unwrap_or_default()
     }
 
@@ -197,4 +189,14 @@ impl Harness {
                 .expect("sim reachable");
         }
     }
+}
+
+/// A simulator admin endpoint's JSON.
+async fn sim_json(url: String) -> Value {
+    reqwest::get(url)
+        .await
+        .expect("sim reachable")
+        .json()
+        .await
+        .expect("json")
 }
