@@ -50,6 +50,26 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// Runs a claim-style statement (see [`picked`]) and returns its rows: on PostgreSQL as it
+/// is, on SQLite inside an IMMEDIATE transaction, which serialises claimers.
+macro_rules! fetch_all_claiming {
+    ($store:expr, $pg:expr, $sqlite:expr, [$($bind:expr),* $(,)?]) => {
+        match &$store.pool {
+            $crate::store::Pool::Postgres(pool) => {
+                sqlx::query_as($pg)$(.bind($bind))*.fetch_all(pool).await?
+            }
+            $crate::store::Pool::Sqlite(pool) => {
+                use $crate::store::Dialect as _;
+                let mut tx = pool.begin_write().await?;
+                let rows = sqlx::query_as($sqlite)$(.bind($bind))*.fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows
+            }
+        }
+    };
+}
+pub(crate) use fetch_all_claiming;
+
 /// What differs between the backends, for code written once over both pools.
 pub(crate) trait Dialect {
     type Db: sqlx::Database;

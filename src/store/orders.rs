@@ -14,8 +14,8 @@ use super::model::{
     Upserted,
 };
 use super::{
-    BackendKind, Dialect, Store, StoreError, StoreResult, chrono_duration, now, require, sql_limit,
-    with_pool,
+    BackendKind, Dialect, Store, StoreError, StoreResult, chrono_duration, fetch_all_claiming, now,
+    require, sql_limit, with_pool,
 };
 
 const ORDER_COLUMNS: &str = "id, installation, order_id, num_order_id, reference, \
@@ -580,29 +580,12 @@ impl Store {
         let at = now();
         let cutoff = at - chrono_duration(grace);
         let limit = sql_limit(n);
-        let mut taken: Vec<Order> = match &self.pool {
-            super::Pool::Postgres(pool) => {
-                sqlx::query_as(&TAKE_WRITE_BACKS_PG)
-                    .bind(installation)
-                    .bind(cutoff)
-                    .bind(at)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await?
-            }
-            super::Pool::Sqlite(pool) => {
-                let mut tx = pool.begin_write().await?;
-                let rows = sqlx::query_as(&TAKE_WRITE_BACKS_SQLITE)
-                    .bind(installation)
-                    .bind(cutoff)
-                    .bind(at)
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                rows
-            }
-        };
+        let mut taken: Vec<Order> = fetch_all_claiming!(
+            self,
+            &TAKE_WRITE_BACKS_PG,
+            &TAKE_WRITE_BACKS_SQLITE,
+            [installation, cutoff, at, limit]
+        );
         taken.sort_by_key(|o| (o.completed_at, o.id));
         Ok(taken)
     }

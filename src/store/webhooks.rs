@@ -14,8 +14,8 @@ use super::model::{
     NewWebhookEvent, WebhookClaim, WebhookCounts, WebhookEvent, WebhookInsert, WebhookStatus,
 };
 use super::{
-    BackendKind, Dialect, Store, StoreError, StoreResult, chrono_duration, now, require, sql_limit,
-    with_pool,
+    BackendKind, Dialect, Store, StoreError, StoreResult, chrono_duration, fetch_all_claiming, now,
+    require, sql_limit, with_pool,
 };
 
 const EVENT_COLUMNS: &str = "id, installation, dedup_key, received_at, body, event_code, \
@@ -176,31 +176,12 @@ impl Store {
         let at = now();
         let expires = at + chrono_duration(lease);
         let limit = sql_limit(batch);
-        let mut events: Vec<WebhookEvent> = match &self.pool {
-            super::Pool::Postgres(pool) => {
-                sqlx::query_as(&CLAIM_PG)
-                    .bind(installation)
-                    .bind(worker)
-                    .bind(expires)
-                    .bind(at)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await?
-            }
-            super::Pool::Sqlite(pool) => {
-                let mut tx = pool.begin_write().await?;
-                let rows = sqlx::query_as(&CLAIM_SQLITE)
-                    .bind(installation)
-                    .bind(worker)
-                    .bind(expires)
-                    .bind(at)
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                rows
-            }
-        };
+        let mut events: Vec<WebhookEvent> = fetch_all_claiming!(
+            self,
+            &CLAIM_PG,
+            &CLAIM_SQLITE,
+            [installation, worker, expires, at, limit]
+        );
         events.sort_by_key(|e| e.id);
         Ok(events)
     }
