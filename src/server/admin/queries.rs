@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::config::InstallationConfig;
 use crate::store::{AuditAction, AuditQuery, OrderQuery, OrderStatus, WebhookStatus};
+use crate::sync::breaker::AccountKey;
 use crate::sync::schedule::{Job, JobTimes};
 use crate::sync::scheduler::HEARTBEAT_INTERVAL;
 
@@ -72,6 +73,7 @@ pub async fn installations(State(s): State<AdminState>, RawQuery(q): RawQuery) -
                 .filter(|j| j.overdue)
                 .map(|j| j.job.to_string())
                 .collect(),
+            stream_breaker: s.engine.breakers().view(&AccountKey::of(&inst)),
             id,
         });
     }
@@ -247,6 +249,7 @@ pub async fn jobs(
         "suspended": inst.spec.suspend,
         "jobs": jobs,
         "workers": workers,
+        "streamBreaker": s.engine.breakers().view(&AccountKey::of(&inst)),
     })))
 }
 
