@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 use crate::on_both_backends;
 use crate::support::db::Backend;
 use crate::support::sync::{ACTOR, Harness, PLAIN_SERVICE};
+use linnstream::server::admin::{AdminAuth, admin_router};
+use linnstream::sim::kit::{RunningServer, serve_loopback};
 use linnstream::sim::linnworks::NewOrder;
 use linnstream::store::{Order, OrderStatus};
 use linnstream::sync::breaker::{AccountKey, BreakerPolicy, BreakerView};
@@ -92,6 +94,41 @@ async fn stream_orders(h: &Harness) -> Vec<Value> {
     body["orders"].as_array().cloned().unwrap_or_default()
 }
 
+const ADMIN_TOKEN: &str = "reliability-admin-token-0123456789";
+
+/// The admin API over the harness's engine, as `run` serves it.
+async fn admin(h: &Harness) -> RunningServer {
+    let auth = AdminAuth::single(ADMIN_TOKEN).expect("admin token");
+    serve_loopback(admin_router(h.engine.clone(), auth))
+        .await
+        .expect("serve the admin API")
+}
+
+/// The breaker as the admin API shows it: on the installations view and the scheduler view.
+async fn admin_breaker(h: &Harness, admin: &RunningServer) -> (Value, Value) {
+    let get = |path: String| async move {
+        let reply = h
+            .http
+            .get(format!("{}/api/admin{path}", admin.url()))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("admin API");
+        assert!(reply.status().is_success(), "{path}: {}", reply.status());
+        reply.json::<Value>().await.expect("json")
+    };
+    let installations = get("/installations".into()).await;
+    let jobs = get(format!(
+        "/installations/{}/{}/jobs",
+        h.key.namespace, h.key.name
+    ))
+    .await;
+    (
+        installations["installations"][0]["streamBreaker"].clone(),
+        jobs["streamBreaker"].clone(),
+    )
+}
+
 fn breaker(h: &Harness) -> BreakerView {
     h.engine.breakers().view(&AccountKey::of(&h.installation()))
 }
@@ -123,6 +160,7 @@ async fn assert_waiting(h: &Harness, ids: &[String], when: &str) {
 async fn stream_down_for_ten_cycles_then_back_completes_every_order_once(backend: Backend) {
     let h = Harness::start(backend).await;
     fast_breaker(&h);
+    let admin = admin(&h).await;
     let ids = queue_orders(&h, ORDERS).await;
     let account = h.installation();
 
@@ -144,12 +182,31 @@ async fn stream_down_for_ten_cycles_then_back_completes_every_order_once(backend
         let s = cycle(&h).await;
         assert_eq!((s.completed, s.failed), (0, 0), "cycle {n}: {s:?}");
         paused_cycles += usize::from(s.paused_until.is_some());
-        seen_open |= breaker(&h).state == "open";
+        // Two reads, so the pause may end in between: each view is judged on its own.
+        let (listed, scheduler) = admin_breaker(&h, &admin).await;
+        for view in [&listed, &scheduler] {
+            let state = view["state"].as_str().unwrap_or_default();
+            assert!(["open", "halfOpen", "closed"].contains(&state), "{view}");
+            if state == "open" {
+                seen_open = true;
+                assert!(view["openUntil"].is_string(), "{view}");
+                assert!(view["failures"].as_u64() >= Some(3), "{view}");
+                assert!(
+                    view["lastError"]
+                        .as_str()
+                        .is_some_and(|e| e.contains("503")),
+                    "{view}"
+                );
+            }
+        }
         assert_waiting(&h, &ids, &format!("503 cycle {n}")).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     let view = breaker(&h);
-    assert!(seen_open, "the breaker opened during the outage");
+    assert!(
+        seen_open,
+        "the admin API showed the breaker open during the outage"
+    );
     assert!(view.failures >= 3, "{view:?}");
     assert!(
         view.last_error
@@ -194,6 +251,11 @@ async fn stream_down_for_ten_cycles_then_back_completes_every_order_once(backend
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(breaker(&h).state, "closed", "{:?}", breaker(&h));
+    let (listed, scheduler) = admin_breaker(&h, &admin).await;
+    assert_eq!(
+        (&listed["state"], &scheduler["state"]),
+        (&json!("closed"), &json!("closed"))
+    );
 
     let in_stream = stream_orders(&h).await;
     assert_eq!(in_stream.len(), ORDERS, "exactly one Stream order each");
