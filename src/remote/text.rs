@@ -124,6 +124,12 @@ pub fn clean_json(value: &mut Value) -> Vec<TextIssue> {
     issues
 }
 
+/// One text cleaned as `clean_json` cleans strings, for a value stored on its own; the send
+/// job judges the whole order.
+pub fn storable(text: Option<String>) -> Option<String> {
+    text.map(|t| clean_str(&t).map_or(t, |(clean, _)| clean))
+}
+
 /// The first few issues, by field, and how many more there are: one line for an order's
 /// reason.
 pub fn describe_issues(issues: &[TextIssue]) -> String {
@@ -280,6 +286,13 @@ mod tests {
             Some(MAX_FIELD_CHARS)
         );
         assert!(clean_json(&mut v).is_empty());
+    }
+
+    #[test]
+    fn single_texts_are_made_storable() {
+        assert_eq!(storable(Some("A\u{0}B".into())), Some("AB".into()));
+        assert_eq!(storable(Some("ok".into())), Some("ok".into()));
+        assert_eq!(storable(None), None);
     }
 
     #[test]

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 use crate::on_both_backends;
 use crate::support::db::Backend;
 use crate::support::sync::{ACTOR, Harness, PLAIN_SERVICE};
+use linnstream::server::admin::{AdminAuth, admin_router};
+use linnstream::sim::kit::serve_loopback;
 use linnstream::store::OrderStatus;
 
 /// A customer address that passes validation; `address1` as given.
@@ -146,14 +148,37 @@ async fn a_poisoned_order_is_refused_alone_and_the_rest_reach_stream(backend: Ba
         );
     }
 
-    // A re-fetch (what the manual re-fetch runs) still succeeds and changes nothing.
-    let again = linnstream::sync::fetch::fetch(&h.engine, &h.key, "poison", ACTOR)
+    // The manual re-fetch (admin API, dashboard) answers success and changes nothing.
+    let token = "reliability-admin-token-0123456789";
+    let admin = serve_loopback(admin_router(
+        h.engine.clone(),
+        AdminAuth::single(token).expect("admin token"),
+    ))
+    .await
+    .expect("serve the admin API");
+    let reply = h
+        .http
+        .post(format!(
+            "{}/api/admin/installations/{}/{}/refetch",
+            admin.url(),
+            h.key.namespace,
+            h.key.name
+        ))
+        .bearer_auth(token)
+        .send()
         .await
-        .expect("re-fetch answers success");
+        .expect("admin API");
+    assert_eq!(reply.status().as_u16(), 200);
+    let again: Value = reply.json().await.expect("json");
+    let summary = &again["summary"];
     assert_eq!(
-        (again.queued, again.corrected, again.bad_data),
-        (0, 0, 3),
-        "{again:?}"
+        (
+            &summary["queued"],
+            &summary["corrected"],
+            &summary["badData"]
+        ),
+        (&json!(0), &json!(0), &json!(3)),
+        "{again}"
     );
 
     // Corrected in Linnworks, the NUL order goes out on the next fetch and send.
