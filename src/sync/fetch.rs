@@ -335,3 +335,52 @@ async fn audit_invalid(
         })
         .await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ID: &str = "7b0d1f4e-3c2a-4b5e-9f10-000000000001";
+
+    #[test]
+    fn each_order_is_judged_on_its_own() {
+        let clean = judge(json!({"OrderId": ID, "NumOrderId": 7}));
+        assert!(matches!(clean, Judged::Read { bad: None, .. }));
+
+        let poisoned = judge(json!({
+            "OrderId": ID,
+            "CustomerInfo": {"Address": {"Address1": "1 High\u{0}St"}},
+        }));
+        let Judged::Read {
+            bad: Some(bad),
+            snapshot,
+            ..
+        } = poisoned
+        else {
+            panic!("a poisoned order still decodes, cleaned")
+        };
+        assert_eq!(
+            bad,
+            "CustomerInfo.Address.Address1 contains a NUL character"
+        );
+        assert_eq!(snapshot["CustomerInfo"]["Address"]["Address1"], "1 HighSt");
+
+        let Judged::Unreadable {
+            order_id, reason, ..
+        } = judge(json!({"OrderId": ID, "NumOrderId": "seven"}))
+        else {
+            panic!("an undecodable order with an id is kept")
+        };
+        assert_eq!(order_id.to_string(), ID);
+        assert!(
+            reason.starts_with("Linnworks sent an order that cannot be read"),
+            "{reason}"
+        );
+
+        assert!(matches!(
+            judge(json!({"NumOrderId": 7})),
+            Judged::Anonymous { .. }
+        ));
+    }
+}
