@@ -647,7 +647,11 @@ fn the_values_defaults_and_ranges_are_the_binarys() {
     let settings = schema["properties"]["settings"]["properties"]
         .as_object()
         .expect("settings");
-    assert_eq!(settings.len(), 12, "the 12 system settings");
+    assert_eq!(
+        settings.len(),
+        14,
+        "the 12 system settings and the 2 HTTP timeouts"
+    );
     let help = text(&run(
         {
             let mut c = bin();

@@ -338,7 +338,10 @@ pub async fn serve(
     metrics.serving.store(true, Ordering::Relaxed);
     let app = router(metrics);
     let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        // The operator's settings carry no HTTP timeouts of their own: the defaults.
+        let http = crate::server::HttpSettings::default();
+        let forever = std::future::pending::<()>();
+        if let Err(e) = crate::server::serve(listener, app, &http, forever).await {
             tracing::error!("metrics server stopped: {e}");
         }
     });
