@@ -86,16 +86,23 @@ fn classify_sqlx(e: &sqlx::Error) -> StoreFailure {
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreFailure::Unavailable,
+        | sqlx::Error::WorkerCrashed
+        // A server hanging up mid-handshake (restarting, or a proxy in front of a stopped
+        // one) reads as a protocol violation.
+        | sqlx::Error::Protocol(_) => StoreFailure::Unavailable,
         sqlx::Error::Database(db) => match db.code().as_deref() {
             // PostgreSQL SQLSTATE classes: 08 connection exception, 53 insufficient
             // resources, 57P0x the server shutting down or restarting, 40 serialization
-            // failure or deadlock (the same call succeeds later).
+            // failure or deadlock (the same call succeeds later); 28 (login refused) and
+            // 3D000 (no such database) are the database's configuration, not the caller's
+            // request, and clear up without the caller doing anything.
             Some(code)
                 if code.starts_with("08")
                     || code.starts_with("53")
                     || code.starts_with("57P")
-                    || code.starts_with("40") =>
+                    || code.starts_with("40")
+                    || code.starts_with("28")
+                    || code == "3D000" =>
             {
                 StoreFailure::Unavailable
             }
