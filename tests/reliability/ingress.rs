@@ -304,6 +304,63 @@ async fn slow_header_and_slow_body_clients_are_cut_off_while_normal_calls_work()
     app.app.shutdown().await;
 }
 
+/// `linnstream gateway` as a real process, with a 1 s header timeout: a connection that
+/// sends nothing and one that never finishes its headers are closed, while a normal call
+/// on the same listener is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_process_cuts_off_slow_headers() {
+    use std::io::{BufRead, BufReader};
+    let world = World::start().await.expect("simulators");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let resources = dir.path().join("resources");
+    world
+        .write_resources(&resources, &WorldSettings::default())
+        .expect("resources");
+    let database = format!("sqlite:{}", dir.path().join("queue.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_linnstream"))
+        .args(["gateway", "-f"])
+        .arg(&resources)
+        .args(["--database-url", &database, "--listen", "127.0.0.1:0"])
+        .args(["--http-header-timeout-seconds", "1"])
+        .env("LINNSTREAM_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start linnstream gateway");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("http://") {
+                let addr: String = line[at + 7..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != ';')
+                    .collect();
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the gateway prints its address");
+    let mut silent = TcpStream::connect(&addr).await.expect("connect");
+    let mut slow = TcpStream::connect(&addr).await.expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: gw\r\n")
+        .await
+        .expect("write");
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status().as_u16(), 200);
+    let limit = Duration::from_secs(6);
+    let answer = read_until_closed(&mut silent, limit, "gateway: a silent connection").await;
+    assert!(!answer.contains(" 200 "), "{answer}");
+    let answer = read_until_closed(&mut slow, limit, "gateway: unfinished headers").await;
+    assert!(!answer.contains(" 200 "), "{answer}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_limit_is_answered_with_its_error_in_the_callers_shape() {
     let app = App::start(Backend::Sqlite, SystemSettings::default()).await;
