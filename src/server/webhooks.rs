@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::from_fn_with_state;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::{Extension, RequestExt as _};
 use axum::{Json, Router};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -180,23 +181,60 @@ struct Receiver {
     refusals: RefusalLog,
 }
 
-/// The webhook receiver's routes. Bodies over `webhook_event::MAX_BODY_BYTES` are refused
-/// with 413, and bodies slower than the body timeout with 408, before a handler runs.
+/// The webhook receiver's routes. A call is authenticated before its body is read, so a
+/// stranger cannot make the receiver buffer anything; then bodies over
+/// `webhook_event::MAX_BODY_BYTES` are refused with 413, and bodies slower than the body
+/// timeout with 408, before the handler runs.
 pub fn webhook_router(engine: Engine, auth: WebhookAuth) -> Router {
     let policy = Arc::new(BodyPolicy {
         limit: MAX_BODY_BYTES,
         timeout: engine.settings().http.body_timeout(),
         refuse: |status, reason| refuse(status, reason),
     });
+    let receiver = Receiver {
+        engine,
+        auth,
+        refusals: RefusalLog::new("webhook"),
+    };
     Router::new()
         .route(ROUTE, post(receive))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn_with_state(policy, body_limit))
-        .with_state(Receiver {
-            engine,
-            auth,
-            refusals: RefusalLog::new("webhook"),
-        })
+        .route_layer(from_fn_with_state(receiver.clone(), authenticate))
+        .with_state(receiver)
+}
+
+/// Lets through a call whose path names a configured installation and whose auth header
+/// carries its token, with the installation as a request extension; answers every other
+/// one with the same 401.
+async fn authenticate(State(receiver): State<Receiver>, mut req: Request, next: Next) -> Response {
+    let Ok(Path((namespace, name))) = req.extract_parts::<Path<(String, String)>>().await else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "the path must be /webhooks/{namespace}/{name}",
+        );
+    };
+    let key = InstallationKey::new(namespace, name);
+    let presented = req
+        .headers()
+        .get(&receiver.auth.header)
+        .map(|v| v.as_bytes());
+    let missing = presented.is_none();
+    let accepted = receiver.auth.accepts(&key, presented);
+    match receiver.engine.installation(&key).filter(|_| accepted) {
+        Some(inst) => {
+            req.extensions_mut().insert(inst);
+            next.run(req).await
+        }
+        None => {
+            receiver.refusals.refused(if missing {
+                "the auth header is missing"
+            } else {
+                "the auth header does not match (or no such installation)"
+            });
+            refuse(StatusCode::UNAUTHORIZED, UNAUTHORIZED)
+        }
+    }
 }
 
 fn refuse(status: StatusCode, reason: impl Into<String>) -> Response {
@@ -217,31 +255,14 @@ fn is_own_party(inst: &InstallationConfig, party: &str) -> bool {
     party == inst.credentials.stream_client_id.trim() || partner.is_some_and(|p| party == p.trim())
 }
 
+/// An authenticated call (see [`authenticate`]) with its body read.
 async fn receive(
     State(receiver): State<Receiver>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    headers: HeaderMap,
+    Extension(inst): Extension<InstallationConfig>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let Ok(Path((namespace, name))) = path else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "the path must be /webhooks/{namespace}/{name}",
-        );
-    };
-    let key = InstallationKey::new(namespace, name);
-    let presented = headers.get(&receiver.auth.header).map(|v| v.as_bytes());
-    let accepted = receiver.auth.accepts(&key, presented);
-    let inst = receiver.engine.installation(&key);
-    let Some(inst) = inst.filter(|_| accepted) else {
-        receiver.refusals.refused(if presented.is_none() {
-            "the auth header is missing"
-        } else {
-            "the auth header does not match (or no such installation)"
-        });
-        return refuse(StatusCode::UNAUTHORIZED, UNAUTHORIZED);
-    };
+    let key = inst.key.clone();
     let audit = |outcome: AuditOutcome, message: String| {
         let engine = receiver.engine.clone();
         let key = key.clone();

@@ -258,17 +258,33 @@ async fn slow_header_and_slow_body_clients_are_cut_off_while_normal_calls_work()
         )
         .await
         .expect("write");
+    let key = InstallationKey::new(NAMESPACE, NAME);
+    let webhook_token = WebhookAuth::derived(SECRET.as_bytes().to_vec())
+        .token_for(&key)
+        .expect("token");
+    let slow_webhook_call = |token: &str| {
+        format!(
+            "POST {} HTTP/1.1\r\nHost: linnstream\r\nAuthorization: {token}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"webh",
+            webhook_path(&key)
+        )
+    };
     let mut slow_webhook = TcpStream::connect(addr).await.expect("connect");
     slow_webhook
-        .write_all(
-            format!(
-                "POST {} HTTP/1.1\r\nHost: linnstream\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"webh",
-                webhook_path(&InstallationKey::new(NAMESPACE, NAME))
-            )
-            .as_bytes(),
-        )
+        .write_all(slow_webhook_call(&webhook_token).as_bytes())
         .await
         .expect("write");
+    // A stranger's body is not waited for: refused before it is read.
+    let mut stranger = TcpStream::connect(addr).await.expect("connect");
+    stranger
+        .write_all(slow_webhook_call("not-the-token").as_bytes())
+        .await
+        .expect("write");
+    let mut head = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(1), stranger.read_exact(&mut head))
+        .await
+        .expect("answered before the body timeout")
+        .expect("read");
+    assert_eq!(&head, b"HTTP/1.1 401");
 
     // While those hang, a normal call on the same listener is answered.
     let (status, reply, _) = app.post("/api/Setup/UserConfig", config.clone()).await;
