@@ -4,6 +4,6 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = linnstream::cli::Cli::parse();
-    linnstream::cli::init_tracing(linnstream::cli::default_log_filter(&cli));
+    linnstream::cli::init_tracing(&cli);
     linnstream::cli::run(cli)
 }

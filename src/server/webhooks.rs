@@ -155,6 +155,9 @@ struct Receiver {
 pub fn webhook_router(engine: Engine, auth: WebhookAuth) -> Router {
     Router::new()
         .route(ROUTE, post(receive))
+        .layer(axum::middleware::from_fn(
+            crate::observe::metrics::count_webhook_refusals,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(Receiver { engine, auth })
 }
@@ -270,6 +273,7 @@ async fn receive(
     let refs = stored.order_refs.join(", ");
     match receiver.engine.store().insert_webhook_event(&stored).await {
         Ok(inserted) => {
+            crate::observe::metrics::webhook_received(&key.id(), inserted.duplicate);
             let (outcome, message) = if inserted.duplicate {
                 (
                     AuditOutcome::Skipped,
