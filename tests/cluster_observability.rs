@@ -273,7 +273,7 @@ async fn the_workers_and_receivers_metrics_follow_the_sync() {
         value(
             m,
             "linnstream_job_runs_total",
-            &inst(&[("job", "send"), ("outcome", "succeeded")])
+            &inst(&[("job", "send-orders"), ("outcome", "succeeded")])
         ) >= 1.0
     );
     assert!(

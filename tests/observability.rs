@@ -356,13 +356,13 @@ async fn run_exports_metrics_and_json_logs_that_follow_the_sync() {
         at_least(
             &m,
             "linnstream_job_runs_total",
-            &with(&[("job", "fetch"), ("outcome", "succeeded")])
+            &with(&[("job", "fetch-orders"), ("outcome", "succeeded")])
         ) >= 1.0
     );
     let last_fetch = value(
         &m,
         "linnstream_job_last_success_timestamp_seconds",
-        &with(&[("job", "fetch")]),
+        &with(&[("job", "fetch-orders")]),
     )
     .expect("last fetch success");
     let now = chrono::Utc::now().timestamp() as f64;

@@ -243,33 +243,44 @@ fn names_in(expr: &str) -> BTreeSet<String> {
     re.find_iter(expr).map(|m| m.as_str().to_string()).collect()
 }
 
-/// (family, sample names) of an exposition's `# TYPE` lines: families are listed even
-/// before they have a sample.
-fn families(exposition: &str) -> Vec<(String, BTreeSet<String>)> {
+/// (family, sample names) from (family, type).
+fn samples(name: &str, kind: &str) -> (String, BTreeSet<String>) {
+    let name = name.to_string();
+    let samples: BTreeSet<String> = match kind {
+        "counter" => [format!("{name}_total")].into(),
+        "histogram" => ["_bucket", "_sum", "_count"]
+            .iter()
+            .map(|s| format!("{name}{s}"))
+            .collect(),
+        _ => [name.clone()].into(),
+    };
+    (name, samples)
+}
+
+/// (family, sample names) of an exposition's `# TYPE` lines (families with samples).
+fn exposed(exposition: &str) -> Vec<(String, BTreeSet<String>)> {
     exposition
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
         .map(|l| {
             let mut parts = l.split_whitespace();
-            let name = parts.next().expect("name").to_string();
-            let kind = parts.next().expect("type");
-            let samples: BTreeSet<String> = match kind {
-                "counter" => [format!("{name}_total")].into(),
-                "histogram" => ["_bucket", "_sum", "_count"]
-                    .iter()
-                    .map(|s| format!("{name}{s}"))
-                    .collect(),
-                _ => [name.clone()].into(),
-            };
-            (name, samples)
+            samples(parts.next().expect("name"), parts.next().expect("type"))
         })
         .collect()
 }
 
 #[test]
 fn the_dashboard_and_alerts_name_exported_metrics_and_the_dashboard_shows_every_one() {
-    let process = families(&linnstream::observe::metrics().encode());
-    let operator = families(&linnstream::operator::metrics::Metrics::new().encode());
+    let process: Vec<(String, BTreeSet<String>)> = linnstream::observe::metrics()
+        .families()
+        .iter()
+        .map(|(name, kind)| samples(name, kind))
+        .collect();
+    // The operator's families, each given a sample so the exposition lists it.
+    let op = linnstream::operator::metrics::Metrics::new();
+    drop(op.reconcile("installation"));
+    op.failure("installation", "x");
+    let operator = exposed(&op.encode());
     let exported: BTreeSet<String> = process
         .iter()
         .chain(operator.iter())

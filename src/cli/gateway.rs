@@ -85,9 +85,9 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         config_tx,
         shutdown_rx.clone(),
     ));
-    eprintln!(
+    crate::observe::logs::banner(&format!(
         "linnstream gateway is serving {installations} installation(s) on http://{addr}; Ctrl-C stops it"
-    );
+    ));
     let mut stop = shutdown_rx;
     let mut server = tokio::spawn(async move {
         axum::serve(listener, router)

@@ -43,6 +43,16 @@ pub fn format() -> LogFormat {
     FORMAT.get().copied().unwrap_or_default()
 }
 
+/// A line for the person who started the process (where it listens): as is in text, an
+/// event in JSON, so a JSON log stays one object per line. Errors that end the process
+/// are printed as they are, after the log.
+pub fn banner(message: &str) {
+    match format() {
+        LogFormat::Text => eprintln!("{message}"),
+        LogFormat::Json => tracing::info!("{message}"),
+    }
+}
+
 /// Colour codes are for a person at a terminal: a file, a pipe or `kubectl logs` would
 /// show them as garbage. `NO_COLOR` (any non-empty value) turns them off everywhere.
 pub fn use_colour(is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {

@@ -113,6 +113,9 @@ pub struct LabelTypeLabels {
 /// Every metric of the process. Reach it with [`metrics`].
 pub struct Metrics {
     registry: Registry,
+    /// (name, type) of every family, as exposed: the exposition lists a family only once
+    /// it has a sample, the dashboard test needs them all.
+    families: Vec<(String, &'static str)>,
     pub build_info: Family<BuildLabels, Gauge>,
     pub order_transitions: Family<StatusLabels, Counter>,
     pub sends: Family<OutcomeLabels, Counter>,
@@ -147,10 +150,13 @@ fn latency_buckets() -> Histogram {
 impl Metrics {
     fn new() -> Self {
         let mut r = Registry::with_prefix("linnstream");
+        let mut families = Vec::new();
         macro_rules! register {
             ($name:literal, $help:literal, $metric:expr) => {{
                 let m = $metric;
                 r.register($name, $help, m.clone());
+                let kind = prometheus_client::encoding::EncodeMetric::metric_type(&m);
+                families.push((format!("linnstream_{}", $name), metric_type_name(kind)));
                 m
             }};
         }
@@ -248,6 +254,7 @@ impl Metrics {
         );
         Self {
             registry: r,
+            families,
             build_info,
             order_transitions,
             sends,
@@ -267,6 +274,12 @@ impl Metrics {
             master_data_synced,
             worker_heartbeat,
         }
+    }
+
+    /// (name, `counter` | `gauge` | `histogram`) of every metric family; sample names add
+    /// `_total` to counters and `_bucket`, `_sum`, `_count` to histograms.
+    pub fn families(&self) -> &[(String, &'static str)] {
+        &self.families
     }
 
     /// Names this process in `linnstream_build_info`.
@@ -293,6 +306,16 @@ impl Metrics {
         self.encode_registry(&mut out);
         let _ = prometheus_client::encoding::text::encode_eof(&mut out);
         out
+    }
+}
+
+fn metric_type_name(kind: prometheus_client::metrics::MetricType) -> &'static str {
+    use prometheus_client::metrics::MetricType;
+    match kind {
+        MetricType::Counter => "counter",
+        MetricType::Gauge => "gauge",
+        MetricType::Histogram => "histogram",
+        _ => "unknown",
     }
 }
 
