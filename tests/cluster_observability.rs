@@ -215,10 +215,14 @@ async fn the_workers_and_receivers_metrics_follow_the_sync() {
         {
             break s;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the worker's metrics never showed two orders Completed"
-        );
+        if Instant::now() > deadline {
+            let text = match reqwest::get(format!("{worker_health}/metrics")).await {
+                Ok(r) => r.text().await.unwrap_or_default(),
+                Err(e) => format!("no answer: {e}"),
+            };
+            let log = terminate(worker, "worker").await;
+            panic!("the worker's metrics never showed two orders Completed:\n{text}\nlog:\n{log}");
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     let m = &worker_metrics;

@@ -130,7 +130,7 @@ async fn serve_health(addr: SocketAddr, c: &Connected, readiness: Readiness) -> 
     let bound = serve(addr, router, "health").await?;
     tracing::info!("health on http://{bound}/healthz and /readyz, metrics on /metrics");
     let id = c.key.id();
-    // Never stopped: the process ends with it.
+    // Never stopped: the process ends with it (a dropped sender means no stop).
     let (_, forever) = watch::channel(false);
     observe::store_gauges::spawn(c.engine.store().clone(), move || vec![id.clone()], forever);
     Ok(())

@@ -15,7 +15,7 @@ use super::metrics::{InstallationLabels, KindLabels, StatusLabels, metrics, spli
 pub const REFRESH_EVERY: Duration = Duration::from_secs(10);
 
 /// Refreshes the gauges of the installations `installations` names (ids, `namespace/name`)
-/// until `stop` turns true.
+/// until `stop` turns true (forever if its sender is dropped).
 pub fn spawn(
     store: Store,
     installations: impl Fn() -> Vec<String> + Send + 'static,
@@ -27,9 +27,11 @@ pub fn spawn(
             if let Err(e) = refresh(&store, &ids).await {
                 tracing::debug!("could not refresh the store gauges: {e}");
             }
+            // A dropped sender (a process that never stops them) disables the second
+            // branch rather than ending the loop.
             tokio::select! {
                 _ = tokio::time::sleep(REFRESH_EVERY) => {}
-                _ = stop.wait_for(|s| *s) => return,
+                Ok(_) = stop.wait_for(|s| *s) => return,
             }
         }
     })
