@@ -514,7 +514,7 @@ pub fn webhook_refusal_reason(status: u16) -> Option<&'static str> {
         400 => "invalid",
         401 => "unauthorized",
         403 => "wrong_party",
-        404 => "unknown_installation",
+        408 => "timeout",
         409 => "disabled",
         413 => "too_large",
         429 => "rate_limited",
@@ -523,9 +523,14 @@ pub fn webhook_refusal_reason(status: u16) -> Option<&'static str> {
     })
 }
 
-/// Middleware of the webhook receiver: counts refused calls by reason. The installation
-/// comes from the path (`/webhooks/{namespace}/{name}`), as the caller named it.
+/// Middleware of the webhook receiver (outside its authentication): counts refused calls
+/// by reason. The installation comes from the path (`/webhooks/{namespace}/{name}`) and is
+/// named only when `known` says it is configured: anyone can call with any name, and
+/// made-up paths must not grow the series without bound.
 pub async fn count_webhook_refusals(
+    axum::extract::State(known): axum::extract::State<
+        std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    >,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -537,12 +542,10 @@ pub async fn count_webhook_refusals(
         .to_string();
     let response = next.run(request).await;
     if let Some(reason) = webhook_refusal_reason(response.status().as_u16()) {
-        // Anyone can call with any name: only configured installations become label
-        // values, so made-up paths cannot grow the series without bound.
-        let named = if reason == "unknown_installation" {
-            ""
-        } else {
+        let named = if known(&installation) {
             installation.as_str()
+        } else {
+            ""
         };
         webhook_refused(named, reason);
     }
