@@ -18,7 +18,7 @@ use linnstream::server::webhooks::derive_token;
 use linnstream::sim::world::{NAME, NAMESPACE, NEXT_DAY, World, WorldSettings, order};
 use serde_json::{Value, json};
 
-const WEBHOOK_SECRET: &str = "observability-test-secret";
+const WEBHOOK_SECRET: &str = "observability-test-secret-of-at-least-32-bytes";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
