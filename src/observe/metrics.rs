@@ -523,14 +523,15 @@ pub fn webhook_refusal_reason(status: u16) -> Option<&'static str> {
     })
 }
 
+/// Whether an installation id (`namespace/name`) is configured in this process.
+pub type KnownInstallation = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// Middleware of the webhook receiver (outside its authentication): counts refused calls
 /// by reason. The installation comes from the path (`/webhooks/{namespace}/{name}`) and is
 /// named only when `known` says it is configured: anyone can call with any name, and
 /// made-up paths must not grow the series without bound.
 pub async fn count_webhook_refusals(
-    axum::extract::State(known): axum::extract::State<
-        std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>,
-    >,
+    axum::extract::State(known): axum::extract::State<KnownInstallation>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {

@@ -209,7 +209,7 @@ pub fn webhook_router(engine: Engine, auth: WebhookAuth) -> Router {
 }
 
 /// Whether an installation id (`namespace/name`) is configured here.
-fn configured(engine: &Engine) -> Arc<dyn Fn(&str) -> bool + Send + Sync> {
+fn configured(engine: &Engine) -> crate::observe::metrics::KnownInstallation {
     let engine = engine.clone();
     Arc::new(move |id: &str| {
         id.split_once('/').is_some_and(|(ns, name)| {
