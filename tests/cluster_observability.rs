@@ -127,6 +127,13 @@ async fn the_workers_and_receivers_metrics_follow_the_sync() {
         &ns.name,
     )
     .await;
+    // The CronJobs are applied after the Deployments: wait for them too.
+    for name in ["acme-postal-services", "acme-identifiers"] {
+        eventually(60, name, || async {
+            cron.get_opt(name).await.expect("get").is_some()
+        })
+        .await;
+    }
     for name in ["acme-postal-services", "acme-identifiers"] {
         let job = serde_json::to_value(cron.get(name).await.expect("CronJob")).expect("json");
         let pod = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];

@@ -200,6 +200,18 @@ fn promtool_fires_the_alerts_from_synthetic_series() {
                  "values": "0+60x10 600x1690"},
                 {"series": "linnstream_worker_last_heartbeat_timestamp_seconds{namespace=\"shop\",installation=\"other\"}",
                  "values": "0+60x1700"},
+                // Orders wait in both queues (two processes export shop/acme's); only
+                // shop/other's reach Stream.
+                {"series": "linnstream_queue_orders{namespace=\"shop\",installation=\"acme\",status=\"Pending\",pod=\"worker\"}",
+                 "values": "3x1700"},
+                {"series": "linnstream_queue_orders{namespace=\"shop\",installation=\"acme\",status=\"Pending\",pod=\"receiver\"}",
+                 "values": "3x1700"},
+                {"series": "linnstream_queue_orders{namespace=\"shop\",installation=\"acme\",status=\"ReadyForRetry\",pod=\"worker\"}",
+                 "values": "2x1700"},
+                {"series": "linnstream_queue_orders{namespace=\"shop\",installation=\"other\",status=\"Pending\",pod=\"worker\"}",
+                 "values": "4x1700"},
+                {"series": "linnstream_order_transitions_total{namespace=\"shop\",installation=\"other\",status=\"Completed\"}",
+                 "values": "0+1x1700"},
                 // One more Failed order every minute for shop/acme; none for shop/other.
                 {"series": "linnstream_order_transitions_total{namespace=\"shop\",installation=\"acme\",status=\"Failed\"}",
                  "values": "0+1x1700"},
@@ -221,6 +233,13 @@ fn promtool_fires_the_alerts_from_synthetic_series() {
                           json!({"namespace": "shop", "installation": "acme"}),
                           "No scheduler of shop/acme has beaten for more than 2 minutes",
                           "Its worker died or hangs; nothing is fetched, sent or applied.")
+                ]},
+                {"eval_time": minutes(20), "alertname": "LinnstreamQueueNotDraining", "exp_alerts": []},
+                {"eval_time": minutes(45), "alertname": "LinnstreamQueueNotDraining", "exp_alerts": [
+                    alert("LinnstreamQueueNotDraining", "warning",
+                          json!({"namespace": "shop", "installation": "acme"}),
+                          "The queue of shop/acme is not draining",
+                          "5 orders wait to be sent and none reached Stream in 30 minutes.")
                 ]},
                 {"eval_time": minutes(10), "alertname": "LinnstreamOrdersFailing", "exp_alerts": []},
                 {"eval_time": minutes(40), "alertname": "LinnstreamOrdersFailing", "exp_alerts": [

@@ -348,11 +348,13 @@ async fn readyz(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
 }
 
 pub fn router(metrics: Arc<Metrics>) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics_handler))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .with_state(metrics)
+    crate::observe::http::traced(
+        Router::new()
+            .route("/metrics", get(metrics_handler))
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+            .with_state(metrics),
+    )
 }
 
 /// Serves `/metrics` and `/healthz` on `addr` until the task is dropped; returns the bound

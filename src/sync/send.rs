@@ -166,7 +166,14 @@ pub async fn send_claimed(
     // them within.
     // Built eagerly: a stream combinator closure borrowing `ctx` would make this future
     // not `Send`-general enough to be spawned.
-    let sends: Vec<_> = claimed.iter().map(|order| send_one(&ctx, order)).collect();
+    // Each order's lines carry its id (inside the job span's installation and correlation).
+    let sends: Vec<_> = claimed
+        .iter()
+        .map(|order| {
+            let span = tracing::info_span!("order", order_id = %order.order_id);
+            tracing::Instrument::instrument(send_one(&ctx, order), span)
+        })
+        .collect();
     let results: Vec<Result<Sent, JobError>> = futures::stream::iter(sends)
         .buffer_unordered(SEND_CONCURRENCY)
         .collect()
