@@ -808,3 +808,155 @@ async fn readyz_answers_503_while_postgresql_refuses_connections_and_200_after()
     drop(processes);
     gate.close().await;
 }
+
+/// Spans go to an OTLP/HTTP receiver when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: the
+/// request span with its request id, and a send job's span with its orders' spans as
+/// children in one trace, under the service name and headers the variables give.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_are_exported_over_otlp_http_when_the_endpoint_is_set() {
+    use std::sync::{Arc, Mutex};
+    type Received = Arc<Mutex<Vec<(axum::http::HeaderMap, Value)>>>;
+    let received: Received = Arc::default();
+    let sink = received.clone();
+    let collector = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
+                let sink = sink.clone();
+                async move {
+                    sink.lock().unwrap().push((headers, body));
+                    "{}"
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let collector_url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, collector).await });
+
+    let world = World::start().await.expect("simulators");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let resources = dir.path().join("resources");
+    world
+        .write_resources(&resources, &WorldSettings::default())
+        .expect("resources");
+    world
+        .add_orders(vec![order(9001, NEXT_DAY), order(9002, NEXT_DAY)])
+        .expect("orders");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log = dir.path().join("run.log");
+    let database = format!("sqlite:{}", dir.path().join("queue.db").display());
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_linnstream"))
+        .args(["run", "-f", resources.to_str().expect("path")])
+        .args(["--database-url", &database, "--listen", &listen])
+        .env("LINNSTREAM_LOG", "info")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &collector_url)
+        .env("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-key=s3cr%3Dt")
+        .env("OTEL_SERVICE_NAME", "linnstream-obs-test")
+        .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start linnstream run");
+    let _run = Running(child);
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut asked = false;
+    loop {
+        if !asked
+            && let Ok(r) = reqwest::Client::new()
+                .get(format!("{base}/healthz"))
+                .header("X-Request-Id", "trace-me-1")
+                .send()
+                .await
+        {
+            asked = r.status().is_success();
+        }
+        let batches = received.lock().unwrap().clone();
+        let spans: Vec<(Value, Value)> = batches
+            .iter()
+            .flat_map(|(_, b)| {
+                let resource = b["resourceSpans"][0]["resource"].clone();
+                b["resourceSpans"][0]["scopeSpans"][0]["spans"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |s| (resource.clone(), s))
+            })
+            .collect();
+        let attr = |s: &Value, k: &str| {
+            s["attributes"]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["key"] == k))
+                .and_then(|x| x["value"]["stringValue"].as_str().map(str::to_string))
+        };
+        let request = spans.iter().find(|(_, s)| {
+            s["name"] == "request" && attr(s, "request_id").as_deref() == Some("trace-me-1")
+        });
+        let send_jobs: Vec<&Value> = spans
+            .iter()
+            .map(|(_, s)| s)
+            .filter(|s| s["name"] == "job" && attr(s, "job").as_deref() == Some("send-orders"))
+            .collect();
+        let orders: Vec<&Value> = spans
+            .iter()
+            .map(|(_, s)| s)
+            .filter(|s| {
+                s["name"] == "order"
+                    && send_jobs
+                        .iter()
+                        .any(|j| j["spanId"] == s["parentSpanId"] && j["traceId"] == s["traceId"])
+            })
+            .collect();
+        if let Some((resource, request)) = request
+            && orders.len() >= 2
+        {
+            let service = resource["attributes"]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["key"] == "service.name"))
+                .map(|x| x["value"]["stringValue"].clone());
+            assert_eq!(service, Some(json!("linnstream-obs-test")));
+            assert_eq!(request["traceId"].as_str().map(str::len), Some(32));
+            assert_eq!(request["spanId"].as_str().map(str::len), Some(16));
+            assert_eq!(attr(request, "path").as_deref(), Some("/healthz"));
+            let start: u128 = request["startTimeUnixNano"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let end: u128 = request["endTimeUnixNano"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(end >= start && start > 0);
+            for o in &orders {
+                assert!(attr(o, "order_id").is_some_and(|id| !id.is_empty()), "{o}");
+            }
+            let (headers, _) = &batches[0];
+            assert_eq!(headers["x-collector-key"], "s3cr=t");
+            assert!(
+                headers["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("application/json")
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no request span and send job with its orders' spans exported within 60 s \
+             ({} batches)\nlog:\n{}",
+            batches.len(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(!text.contains("s3cr"), "the collector's key in the log");
+}

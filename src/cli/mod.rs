@@ -72,7 +72,11 @@ pub enum Command {
 /// Logs to standard error in `cli.log_format`; `LINNSTREAM_LOG` overrides the default
 /// filter.
 pub fn init_tracing(cli: &Cli) {
-    crate::observe::logs::init(cli.log_format, default_log_filter(cli));
+    crate::observe::logs::init(
+        cli.log_format,
+        default_log_filter(cli),
+        process_kind(&cli.command),
+    );
 }
 
 /// The process kind `linnstream_build_info` names.

@@ -59,8 +59,12 @@ pub fn use_colour(is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bo
     is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
-/// Logs to standard error; `LINNSTREAM_LOG` overrides `default_filter`.
-pub fn init(format: LogFormat, default_filter: &str) {
+/// Logs to standard error; `LINNSTREAM_LOG` overrides `default_filter`. With an OTLP
+/// endpoint in the environment the spans are exported too (`traces`), as `process`.
+pub fn init(format: LogFormat, default_filter: &str, process: &str) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let _ = FORMAT.set(format);
     let filter = tracing_subscriber::EnvFilter::try_from_env(LOG_FILTER_ENV)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
@@ -68,19 +72,25 @@ pub fn init(format: LogFormat, default_filter: &str) {
         std::io::stderr().is_terminal(),
         std::env::var_os("NO_COLOR"),
     );
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.with_ansi(colour).try_init(),
-        LogFormat::Json => builder
+    let output = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(colour)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
+            .with_writer(std::io::stderr)
             .with_ansi(false)
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(true)
-            .try_init(),
+            .boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(output)
+        .with(super::traces::layer(process))
+        .try_init();
 }
 
 #[cfg(test)]

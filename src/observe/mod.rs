@@ -7,6 +7,7 @@ pub mod http;
 pub mod logs;
 pub mod metrics;
 pub mod store_gauges;
+pub mod traces;
 
 use std::collections::HashMap;
 use std::future::Future;
