@@ -1,5 +1,6 @@
 //! What a platform team sees of a running process: logs ([`logs`]), metrics
-//! ([`metrics`]), health and readiness ([`health`]) and HTTP request tracing ([`http`]).
+//! ([`metrics`], [`store_gauges`]), health and readiness ([`health`]), HTTP request ids
+//! ([`http`]) and, when asked for, OTLP trace export ([`traces`]).
 //! See docs/observability.md.
 
 pub mod health;
