@@ -97,7 +97,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             admin,
         })
         .await?;
-        eprintln!("linnstream is running on {}; Ctrl-C stops it", app.url());
+        crate::observe::logs::banner(&format!(
+            "linnstream is running on {}; Ctrl-C stops it",
+            app.url()
+        ));
         app.until_signal().await;
         anyhow::Ok(ExitCode::SUCCESS)
     })

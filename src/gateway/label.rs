@@ -131,14 +131,17 @@ async fn label(
     let copies = mapping.spec.label_copies;
     let label_type = mapping.spec.label_type;
     let packages = tokio::task::spawn_blocking(move || {
-        inputs
+        let started = std::time::Instant::now();
+        let rendered = inputs
             .iter()
             .map(|(sequence, input)| {
                 render_label(input).map(|label| {
                     LabelPackage::from_rendered(*sequence, &input.tracking_number, &label)
                 })
             })
-            .collect::<Result<Vec<_>, _>>()
+            .collect::<Result<Vec<_>, _>>();
+        crate::observe::metrics::label_rendered(&format!("{label_type:?}"), started.elapsed());
+        rendered
     })
     .await
     .map_err(|e| Refusal::new(format!("label rendering stopped: {e}"), Some(&order)))?

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use sqlx::types::Json;
 
+use crate::observe::metrics as observe;
+
 use super::lifecycle::{Cause, check_transition, sources, sql_list};
 use super::model::OrderStatus::{self, *};
 use super::model::{
@@ -303,6 +305,7 @@ impl Store {
                 .await?
         });
         if let Some(row) = inserted {
+            observe::order_transition(&row.installation, row.status);
             return Ok((Upserted::Inserted, row));
         }
         let refreshed: Option<Order> = with_pool!(self, pool => {
@@ -391,6 +394,9 @@ impl Store {
             }
         };
         sort_oldest_first(&mut claimed);
+        claimed
+            .iter()
+            .for_each(|o| observe::order_transition(installation, o.status));
         Ok(claimed)
     }
 
@@ -439,6 +445,7 @@ impl Store {
                     .await?
             });
             if let Some(order) = claimed {
+                observe::order_transition(installation, order.status);
                 return Ok(order);
             }
         }
@@ -493,7 +500,7 @@ impl Store {
                 .await?
         });
         match done {
-            Some(order) => Ok(order),
+            Some(order) => Ok(observe::transitioned(order)),
             None => Err(self.claim_lost(claim).await),
         }
     }
@@ -516,7 +523,7 @@ impl Store {
                 .await?
         });
         match done {
-            Some(order) => Ok(order),
+            Some(order) => Ok(observe::transitioned(order)),
             None => Err(self.claim_lost(claim).await),
         }
     }
@@ -538,7 +545,7 @@ impl Store {
                 .await?
         });
         match done {
-            Some(order) => Ok(order),
+            Some(order) => Ok(observe::transitioned(order)),
             None => Err(self.claim_lost(claim).await),
         }
     }
@@ -607,6 +614,7 @@ impl Store {
                 .await?
                 .rows_affected()
         });
+        observe::order_transitions(installation, ReadyForRetry, result);
         Ok(result)
     }
 
@@ -716,6 +724,9 @@ impl Store {
                 query.fetch_optional(pool).await?
             });
             if let Some(order) = written {
+                if !restating {
+                    observe::order_transition(installation, order.status);
+                }
                 return Ok(order);
             }
         }
