@@ -139,12 +139,15 @@ pub struct WebhookView {
     pub retry_count: u32,
     pub last_error: Option<String>,
     pub processed_at: Option<DateTime<Utc>>,
+    /// The orders the event concerns, as the processor names them (consignment numbers).
+    pub orders: Vec<String>,
     pub body: String,
 }
 
-impl From<WebhookEvent> for WebhookView {
-    fn from(e: WebhookEvent) -> Self {
+impl WebhookView {
+    pub fn new(e: WebhookEvent, orders: Vec<String>) -> Self {
         Self {
+            orders,
             id: e.id,
             received_at: e.received_at,
             event_code: e.event_code,
