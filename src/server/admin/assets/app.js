@@ -53,6 +53,12 @@
     return node;
   }
 
+  // replaceChildren for a view: leaves out the null and false a conditional part gives
+  // (the DOM would print them as text).
+  function fill(node, ...children) {
+    node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  }
+
   class ApiError extends Error {
     constructor(status, body) {
       super((body && body.error) || `HTTP ${status}`);
@@ -317,7 +323,7 @@
       selectAll.checked = currentIds.length > 0 && currentIds.every((id) => state.selected.has(id));
     }
 
-    view.replaceChildren(
+    fill(view, 
       el('div', { class: 'page-head' }, el('h1', {}, 'Order queue'), el('span', { class: 'sub' }, instId()), el('div', { class: 'spacer' }), live,
         el('button', { id: 'refetch', onclick: refetch }, 'Re-fetch now')),
       chips,
@@ -390,7 +396,7 @@
 
   function orderView(orderId) {
     const view = document.getElementById('view');
-    view.replaceChildren(el('a', { class: 'back', href: href('orders') }, '← Order queue'), el('div', { class: 'empty' }, 'Loading…'));
+    fill(view, el('a', { class: 'back', href: href('orders') }, '← Order queue'), el('div', { class: 'empty' }, 'Loading…'));
 
     async function load() {
       let reply;
@@ -398,7 +404,7 @@
         reply = await api(`${instPath()}/orders/${encodeURIComponent(orderId)}`);
       } catch (e) {
         if (e.status === 404) {
-          view.replaceChildren(el('a', { class: 'back', href: href('orders') }, '← Order queue'), el('div', { class: 'banner error' }, e.message));
+          fill(view, el('a', { class: 'back', href: href('orders') }, '← Order queue'), el('div', { class: 'banner error' }, e.message));
           return;
         }
         throw e;
@@ -428,7 +434,7 @@
         el('div', { class: 'msg' }, e.message),
         el('div', { class: 'meta' }, `by ${e.actor} · ${e.durationMs} ms · correlation `,
           el('a', { class: 'mono correlation', href: href('audit', null, { correlationId: e.correlationId }) }, e.correlationId))));
-      view.replaceChildren(
+      fill(view, 
         el('a', { class: 'back', href: href('orders') }, '← Order queue'),
         el('div', { class: 'page-head detail-head' },
           el('h1', { id: 'order-title' }, `Order ${dash(o.numOrderId)}`, o.reference ? ` · ${o.reference}` : ''),
@@ -534,7 +540,7 @@
 
   // A line of hourly points (the 7-day chart: 168 of them).
   function lineChart(id, points, title) {
-    const w = 640, h = 200, left = 36, bottom = 24, top = 10;
+    const w = 1280, h = 200, left = 36, bottom = 24, top = 10;
     const max = Math.max(1, ...points.map((p) => p.value));
     const step = (w - left) / Math.max(1, points.length - 1);
     const x = (i) => left + i * step;
@@ -555,7 +561,7 @@
     const view = document.getElementById('view');
     const box = el('div', { id: 'overview' });
     const live = el('span', { class: 'live' }, 'Live');
-    view.replaceChildren(
+    fill(view, 
       el('div', { class: 'page-head' }, el('h1', {}, 'Overview'), el('span', { class: 'sub' }, instId()), el('div', { class: 'spacer' }), live),
       box);
 
@@ -602,7 +608,7 @@
     const codeInput = el('input', { type: 'search', name: 'code', id: 'webhook-code', placeholder: 'Event code', value: code });
     const tbody = el('tbody', { id: 'webhooks-body' });
     const live = el('span', { class: 'live' }, 'Live');
-    view.replaceChildren(
+    fill(view, 
       el('div', { class: 'page-head' }, el('h1', {}, 'Webhook events'), el('span', { class: 'sub' }, instId()), el('div', { class: 'spacer' }), live),
       chips,
       el('div', { class: 'panel' },
@@ -690,7 +696,7 @@
     const tbody = el('tbody', { id: 'audit-body' });
     const live = el('span', { class: 'live' }, 'Live');
     const iso = (v) => (v ? new Date(v).toISOString() : '');
-    view.replaceChildren(
+    fill(view, 
       el('div', { class: 'page-head' }, el('h1', {}, 'Audit log'), el('span', { class: 'sub' }, instId()), el('div', { class: 'spacer' }), live),
       f.correlationId ? el('div', { class: 'banner info', id: 'correlation-banner' },
         el('strong', {}, 'Correlation id'), el('span', {}, el('code', {}, f.correlationId), ': every entry written by one job run or one action. ',
@@ -747,7 +753,7 @@
     const view = document.getElementById('view');
     const box = el('div', { id: 'jobs' });
     const live = el('span', { class: 'live' }, 'Live');
-    view.replaceChildren(
+    fill(view, 
       el('div', { class: 'page-head' }, el('h1', {}, 'Scheduler'), el('span', { class: 'sub' }, 'every installation, master data included'), el('div', { class: 'spacer' }), live),
       box);
 
