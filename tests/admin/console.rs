@@ -14,7 +14,7 @@ fn installation() -> String {
     format!("{NAMESPACE}/{NAME}")
 }
 
-fn event<'a>(list: &'a Value, id: i64) -> &'a Value {
+fn event(list: &Value, id: i64) -> &Value {
     list["events"]
         .as_array()
         .expect("events")
