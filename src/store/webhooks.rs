@@ -305,8 +305,8 @@ impl Store {
     }
 
     /// The orders each of `events` concerns (the references the processor orders them by,
-    /// e.g. consignment numbers), by event id. One query over the events' id range, so a
-    /// page of events costs one round trip.
+    /// e.g. consignment numbers), by event id. One query over the events' id range when the
+    /// page is dense (the usual newest-first page), one per event when it is sparse.
     pub async fn webhook_event_refs(
         &self,
         installation: &str,
@@ -319,14 +319,26 @@ impl Store {
         ) else {
             return Ok(out);
         };
-        let rows: Vec<(i64, String)> = with_pool!(self, pool => {
-            sqlx::query_as(SELECT_REFS)
-                .bind(installation)
-                .bind(low)
-                .bind(high)
-                .fetch_all(pool)
-                .await?
-        });
+        // A filtered page can be sparse (a few Failed events among many): then the range
+        // would read every reference in between, so each event is looked up by itself.
+        let span = u64::try_from(high - low).unwrap_or(u64::MAX);
+        let ranges: Vec<(i64, i64)> = if span > 4 * events.len() as u64 {
+            events.iter().map(|e| (e.id, e.id)).collect()
+        } else {
+            vec![(low, high)]
+        };
+        let mut rows: Vec<(i64, String)> = Vec::new();
+        for (from, to) in ranges {
+            let found: Vec<(i64, String)> = with_pool!(self, pool => {
+                sqlx::query_as(SELECT_REFS)
+                    .bind(installation)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(pool)
+                    .await?
+            });
+            rows.extend(found);
+        }
         let wanted: std::collections::HashSet<i64> = events.iter().map(|e| e.id).collect();
         for (id, order_ref) in rows.into_iter().filter(|(id, _)| wanted.contains(id)) {
             out.entry(id).or_default().push(order_ref);
