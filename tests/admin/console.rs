@@ -43,6 +43,14 @@ pub async fn webhook_events_are_listed_filtered_and_a_failed_one_retried(backend
     )
     .await;
 
+    // The installations list says where Stream posts them.
+    let (_, list) = h.get("/api/admin/installations").await;
+    assert_eq!(
+        list["installations"][0]["webhookPath"],
+        format!("/webhooks/{NAMESPACE}/{NAME}"),
+        "{list}"
+    );
+
     // Every event with code, status, retries, last error and the orders concerned.
     let (status, all) = h.get(&h.inst("webhooks")).await;
     assert_eq!(status, StatusCode::OK, "{all}");

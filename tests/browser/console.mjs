@@ -116,6 +116,7 @@ try {
     const row = page.locator(`#webhooks-body tr[data-event="${ev.id}"]`);
     await row.waitFor();
     assert.equal(await row.getAttribute('data-status'), 'Failed');
+    assert.match(await page.textContent('#webhook-path'), new RegExp(`/webhooks/${namespace}/${name}`));
     const text = await row.textContent();
     assert.match(text, new RegExp(ev.code));
     assert.match(text, new RegExp(ev.order));

@@ -65,6 +65,7 @@ pub async fn installations(State(s): State<AdminState>, RawQuery(q): RawQuery) -
             suspended: inst.spec.suspend,
             order_sync_enabled: inst.spec.sync.order_sync_enabled,
             webhooks_enabled: inst.spec.webhooks.enabled,
+            webhook_path: crate::server::webhooks::webhook_path(&inst.key),
             queue: store.queue_counts(&id).await?,
             webhooks: store.webhook_counts(&id).await?,
             overdue_jobs: jobs

@@ -17,6 +17,9 @@ pub struct InstallationView {
     pub suspended: bool,
     pub order_sync_enabled: bool,
     pub webhooks_enabled: bool,
+    /// Where Stream posts this installation's notifications (`/webhooks/{namespace}/{name}`),
+    /// so nobody has to guess the namespace of an installation read from a file.
+    pub webhook_path: String,
     pub queue: QueueCounts,
     pub webhooks: WebhookCounts,
     /// Names of the jobs flagged overdue (see the jobs view).

@@ -610,6 +610,9 @@
     const live = el('span', { class: 'live' }, 'Live');
     fill(view, 
       el('div', { class: 'page-head' }, el('h1', {}, 'Webhook events'), el('span', { class: 'sub' }, instId()), el('div', { class: 'spacer' }), live),
+      el('p', { class: 'sub', id: 'webhook-path' }, 'Stream posts this installation\'s notifications to ',
+        el('code', {}, (state.installations.find((i) => i.id === instId()) || {}).webhookPath || `/webhooks/${instId()}`),
+        ' on the webhook receiver.'),
       chips,
       el('div', { class: 'panel' },
         el('div', { class: 'toolbar' },
