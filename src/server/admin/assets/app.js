@@ -486,7 +486,7 @@
     const body = el('div', { class: 'panel-body label-preview' }, el('h2', {}, 'Label preview'));
     if (o.statusCode !== 'Completed' || !o.trackingNumber) {
       body.append(el('p', { class: 'sub', id: 'label-none' }, 'The label can be previewed once the order is Completed (sent to Stream with a tracking number).'));
-      return el('div', { class: 'panel' }, body);
+      return el('div', { class: 'panel label-panel' }, body);
     }
     const src = `/api/admin${instPath()}/orders/${encodeURIComponent(o.orderId)}/label.png`;
     const key = `${src}#${o.updatedAt}`;
@@ -508,7 +508,7 @@
       labelCache.set(key, img);
     }
     body.append(img);
-    return el('div', { class: 'panel' }, body);
+    return el('div', { class: 'panel label-panel' }, body);
   }
 
   // ---------- overview ----------
