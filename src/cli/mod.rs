@@ -16,6 +16,8 @@ mod run;
 pub(crate) mod secrets;
 mod simulate;
 mod table;
+mod webhook_events;
+mod webhook_token;
 
 use std::process::ExitCode;
 
@@ -67,6 +69,10 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// The scheduler's jobs of a running process: last run, outcome, next run, overdue.
     Jobs(jobs::JobsArgs),
+    /// The Stream webhook events of a running process: list (by status and code), retry.
+    WebhookEvents(webhook_events::WebhookEventsArgs),
+    /// Print the webhook path and token an installation expects (from the webhook secret).
+    WebhookToken(webhook_token::WebhookTokenArgs),
 }
 
 /// Logs to standard error in `cli.log_format`; `LINNSTREAM_LOG` overrides the default
@@ -118,6 +124,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Orders(args) => orders::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Jobs(args) => jobs::run(args),
+        Command::WebhookEvents(args) => webhook_events::run(args),
+        Command::WebhookToken(args) => webhook_token::run(args),
     };
     match result {
         Ok(code) => code,

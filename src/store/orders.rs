@@ -26,6 +26,10 @@ const ORDER_COLUMNS: &str = "id, installation, order_id, num_order_id, reference
     version, claim_owner, lease_expires_at, created_at, updated_at, claimed_at, completed_at, \
     failed_at, validation_failed_at, retry_ready_at, released_at, deleted_at, written_back_at";
 
+const SENT_SINCE: &str = "SELECT completed_at FROM orders \
+    WHERE installation = $1 AND completed_at IS NOT NULL AND completed_at >= $2 \
+    ORDER BY completed_at";
+
 /// How often a single-order change re-reads the row after losing a race to another writer.
 const OPTIMISTIC_TRIES: usize = 5;
 
@@ -862,6 +866,19 @@ impl Store {
             counts.set(status, u64::try_from(n).unwrap_or(0));
         }
         Ok(counts)
+    }
+
+    /// When each order of `installation` sent to Stream since `since` completed (its last
+    /// successful send), oldest first: the overview's "orders sent" charts bucket these.
+    pub async fn sent_since(
+        &self,
+        installation: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<chrono::DateTime<chrono::Utc>>> {
+        let rows: Vec<(chrono::DateTime<chrono::Utc>,)> = with_pool!(self, pool => {
+            sqlx::query_as(SENT_SINCE).bind(installation).bind(since).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|(at,)| at).collect())
     }
 
     /// Orders per status for every installation that has orders.
