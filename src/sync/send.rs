@@ -183,6 +183,7 @@ pub async fn send_claimed(
                 outcomes.push(outcome(order, status, &e.to_string()));
             }
             summary.deferred = claimed.len();
+            crate::observe::metrics::sends(&key.id(), &summary);
             return Ok((summary, outcomes));
         }
         Err(e) => {
@@ -191,6 +192,7 @@ pub async fn send_claimed(
                 outcomes.push(outcome(order, "Failed", &e.to_string()));
             }
             summary.failed = claimed.len();
+            crate::observe::metrics::sends(&key.id(), &summary);
             return Ok((summary, outcomes));
         }
     };
@@ -219,17 +221,26 @@ pub async fn send_claimed(
         && let Some((order, others)) = rest.split_first()
     {
         rest = others;
-        results.push(send_one(&ctx, order, &mut probe).await);
+        let span = tracing::info_span!("order", order_id = %order.order_id, probe = true);
+        let sent = tracing::Instrument::instrument(send_one(&ctx, order, &mut probe), span);
+        results.push(sent.await);
     }
     // Orders of a batch go out side by side: with remote latency, one at a time could not
     // come near the rate limits; the Stream throttle and the clients' 429 handling keep
     // them within.
     // Built eagerly: a stream combinator closure borrowing `ctx` would make this future
     // not `Send`-general enough to be spawned.
+    // Each order's lines carry its id (inside the job span's installation and correlation).
     let ctx = &ctx;
     let sends: Vec<_> = rest
         .iter()
-        .map(|order| async move { send_one(ctx, order, &mut None).await })
+        .map(|order| {
+            let span = tracing::info_span!("order", order_id = %order.order_id);
+            tracing::Instrument::instrument(
+                async move { send_one(ctx, order, &mut None).await },
+                span,
+            )
+        })
         .collect();
     let mut batch: Vec<Result<Sent, JobError>> = futures::stream::iter(sends)
         .buffer_unordered(SEND_CONCURRENCY)
@@ -271,14 +282,21 @@ pub async fn send_claimed(
     } else if !written.is_empty() {
         tracing::warn!(installation = %key, orders = written.len(), "identifiers not set; the write-back stays pending and a later send cycle retries it");
     }
+    crate::observe::metrics::sends(&key.id(), &summary);
     Ok((summary, outcomes))
 }
 
 /// Records a finished write-back; a store failure leaves it pending (a later cycle finds
 /// everything in place and records it then).
 async fn mark_written_back(engine: &Engine, key: &InstallationKey, order_id: &str) {
-    if let Err(e) = engine.store().mark_written_back(&key.id(), order_id).await {
-        tracing::warn!(installation = %key, order_id, "could not record the write-back: {e}");
+    match engine.store().mark_written_back(&key.id(), order_id).await {
+        Ok(_) => tracing::info!(
+            order_id,
+            "write-back: tracking and identifiers are in Linnworks"
+        ),
+        Err(e) => {
+            tracing::warn!(installation = %key, order_id, "could not record the write-back: {e}")
+        }
     }
 }
 
@@ -1026,6 +1044,7 @@ async fn audit_send(
     message: String,
     started: Instant,
 ) {
+    tracing::info!(order_id = %order.order_id, num_order_id = order.num_order_id, outcome = ?outcome, "send: {message}");
     engine
         .audit(Audit {
             installation: key,
