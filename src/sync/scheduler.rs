@@ -219,33 +219,39 @@ async fn wait(config: &mut crate::config::SnapshotReceiver, timeout: Duration) -
 /// Runs one job (waiting for a MaxInstallationsPerBatch permit), records the run, and after
 /// a fetch that queued orders, sends them at once.
 pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: &Semaphore) {
+    if job == Job::Webhooks {
+        // A webhook cycle takes a permit per batch: a long backlog must not hold one for the
+        // whole cycle while other installations' events wait.
+        run_recorded(engine, key, job, permits).await;
+        return;
+    }
     let Ok(_permit) = permits.acquire().await else {
         return;
     };
-    let queued = run_recorded(engine, key, job).await;
+    let queued = run_recorded(engine, key, job, permits).await;
     let send_now = engine
         .installation(key)
         .is_some_and(|i| i.spec.schedule.send_after_fetch && i.spec.sync.order_sync_enabled);
     if job == Job::Fetch && queued > 0 && send_now {
-        drain(engine, key).await;
+        drain(engine, key, permits).await;
     }
 }
 
 /// Sends batch after batch until a batch comes back short (the queue is drained). Two
 /// batches are under way at once, so one batch's slowest orders and its write-back calls
 /// do not leave the remote idle before the next batch is claimed.
-async fn drain(engine: &Engine, key: &InstallationKey) {
+async fn drain(engine: &Engine, key: &InstallationKey, permits: &Semaphore) {
     let batch = engine.settings().max_batch_size_per_installation as usize;
     let lane = || async {
         loop {
-            let claimed = run_recorded(engine, key, Job::Send).await;
+            let claimed = run_recorded(engine, key, Job::Send, permits).await;
             if claimed < batch {
                 return;
             }
         }
     };
     // A queue that fits in one batch is sent by one cycle, as before.
-    if run_recorded(engine, key, Job::Send).await < batch {
+    if run_recorded(engine, key, Job::Send, permits).await < batch {
         return;
     }
     futures::future::join_all((0..DRAIN_LANES).map(|_| lane())).await;
@@ -255,8 +261,14 @@ async fn drain(engine: &Engine, key: &InstallationKey) {
 const DRAIN_LANES: usize = 2;
 
 /// Runs a job and records it in job_runs; returns how many orders it queued (fetch) or
-/// claimed (send), for the caller's follow-up decisions.
-async fn run_recorded(engine: &Engine, key: &InstallationKey, job: Job) -> usize {
+/// claimed (send), for the caller's follow-up decisions. `permits` are only taken by the
+/// webhook cycle (per batch); the caller holds one for the other jobs.
+async fn run_recorded(
+    engine: &Engine,
+    key: &InstallationKey,
+    job: Job,
+    permits: &Semaphore,
+) -> usize {
     let installation = key.id();
     let store = engine.store();
     let run = match store.start_job_run(&installation, job.name()).await {
@@ -277,7 +289,28 @@ async fn run_recorded(engine: &Engine, key: &InstallationKey, job: Job) -> usize
             Ok(s) => (JobOutcome::Succeeded, s.to_string(), s.claimed),
             Err(e) => (JobOutcome::Failed, e.to_string(), 0),
         },
-        Job::Webhooks | Job::Identifiers | Job::PostalServices => {
+        Job::Webhooks => {
+            let budget = webhook_budget(engine, key);
+            match super::process_webhooks::webhook_cycle(
+                engine,
+                key,
+                &correlation,
+                SCHEDULER,
+                permits,
+                budget,
+            )
+            .await
+            {
+                Ok(s) if s.claimed == 0 => (
+                    JobOutcome::Succeeded,
+                    "no webhook events to process".to_string(),
+                    0,
+                ),
+                Ok(s) => (JobOutcome::Succeeded, s.to_string(), s.claimed),
+                Err(e) => (JobOutcome::Failed, e.to_string(), 0),
+            }
+        }
+        Job::Identifiers | Job::PostalServices => {
             match super::jobs::run_other(engine, key, job, &correlation).await {
                 Ok(message) => (JobOutcome::Succeeded, message, 0),
                 Err(e) => (JobOutcome::Failed, e.to_string(), 0),
@@ -296,4 +329,14 @@ async fn run_recorded(engine: &Engine, key: &InstallationKey, job: Job) -> usize
         tracing::warn!(installation = %key, job = job.name(), "could not record the job end: {e}");
     }
     count
+}
+
+/// How long one webhook cycle may go on draining: most of the installation's webhook
+/// interval, so the next cycle starts on its tick and the installation's fetch and send
+/// wait at most one interval behind a backlog.
+fn webhook_budget(engine: &Engine, key: &InstallationKey) -> Duration {
+    engine
+        .installation(key)
+        .and_then(|i| JobTimes::from_spec(&i.spec.schedule).ok())
+        .map_or(Duration::ZERO, |t| t.webhook_interval.mul_f64(0.9))
 }
