@@ -438,11 +438,31 @@ async fn two_installations_on_one_linnworks_account_share_the_services(backend: 
     );
 }
 
-/// A service of another carrier that takes a wanted name after the list was read (here:
-/// the first list read does not show it) is not taken over: the job fails naming it.
+/// A service of another carrier that takes a wanted name after the list was read is not
+/// taken over: the job fails naming it.
 async fn a_same_named_service_of_another_carrier_is_not_taken(backend: Backend) {
     let h = start(backend).await;
     const NAME: &str = "Stream NORTH North Two-Man Delivery";
+    fault(
+        &h,
+        json!({"path": "/api/PostalServices/CreatePostalService", "kind": "latency", "latencyMs": 500}),
+    );
+    let sync = tokio::spawn({
+        let (engine, key) = (h.engine.clone(), h.key.clone());
+        async move { sync_postal_services(&engine, &key, "md-1", ACTOR).await }
+    });
+    // Once the sync has its list, the other carrier's service appears.
+    let listed = |h: &Harness| {
+        h.linnworks
+            .kit()
+            .recorder()
+            .requests()
+            .iter()
+            .any(|r| r.path == "/api/PostalServices/GetPostalServices" && r.status == Some(200))
+    };
+    while !listed(&h) {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
     h.linnworks
         .add_postal_services(vec![NewPostalService {
             id: None,
@@ -453,13 +473,9 @@ async fn a_same_named_service_of_another_carrier_is_not_taken(backend: Backend) 
             country: Some("GB".into()),
         }])
         .expect("the other carrier's service");
-    fault(
-        &h,
-        json!({"path": "/api/PostalServices/GetPostalServices", "kind": "status", "status": 200,
-               "body": [], "times": 1}),
-    );
-    let err = sync_postal_services(&h.engine, &h.key, "md-1", ACTOR)
+    let err = sync
         .await
+        .expect("the sync task")
         .expect_err("the name is another carrier's");
     let message = err.to_string();
     assert!(

@@ -43,6 +43,11 @@ const SELECT_ID_BY_KEY: &str =
 /// a new order's event waits for one turn of the others, not for their whole backlog. An
 /// event that failed in the running cycle (updated at or after `$6`) is left for the next
 /// cycle, so its retries stay spread over cycles.
+///
+/// Both look-ups of earlier events walk back from the event (`ORDER BY ... DESC LIMIT 1`):
+/// an order's settled events come before its open ones, so the nearest earlier event
+/// answers at once, where a forward walk would pass every settled event of the order for
+/// every open one, on every claim.
 fn claim_sql(kind: BackendKind) -> String {
     let greatest = match kind {
         BackendKind::Postgres => "GREATEST",
@@ -59,13 +64,15 @@ fn claim_sql(kind: BackendKind) -> String {
                   JOIN webhook_event_refs earlier ON earlier.installation = r.installation \
                    AND earlier.order_ref = r.order_ref AND earlier.event_id < r.event_id \
                   JOIN webhook_events p ON p.id = earlier.event_id \
-                  WHERE r.event_id = e.id AND p.status IN ({OPEN})) \
-            ORDER BY {greatest}(e.updated_at, COALESCE((SELECT MAX(p.updated_at) \
+                  WHERE r.event_id = e.id AND p.status IN ({OPEN}) \
+                  ORDER BY earlier.event_id DESC LIMIT 1) \
+            ORDER BY {greatest}(e.updated_at, COALESCE((SELECT p.updated_at \
                   FROM webhook_event_refs r \
                   JOIN webhook_event_refs earlier ON earlier.installation = r.installation \
                    AND earlier.order_ref = r.order_ref AND earlier.event_id < r.event_id \
                   JOIN webhook_events p ON p.id = earlier.event_id \
-                  WHERE r.event_id = e.id), e.updated_at)), e.id \
+                  WHERE r.event_id = e.id ORDER BY earlier.event_id DESC LIMIT 1), \
+                  e.updated_at)), e.id \
             LIMIT $5"
         ),
     );
