@@ -294,6 +294,7 @@ impl Job<'_> {
         message: String,
         started: Instant,
     ) {
+        tracing::info!(order_id = order_id.unwrap_or(""), outcome = ?outcome, "webhook: {message}");
         self.engine
             .audit(Audit {
                 installation: &self.inst.key,
@@ -328,6 +329,12 @@ impl Job<'_> {
         match outcome {
             Ok(applied) => {
                 store.mark_webhook_processed(&claim).await?;
+                let kind = if applied.changed {
+                    "applied"
+                } else {
+                    "skipped"
+                };
+                crate::observe::metrics::webhook_processed(&self.inst.key.id(), kind);
                 let (settled, outcome) = if applied.changed {
                     (Settled::Applied, AuditOutcome::Success)
                 } else {
@@ -341,7 +348,10 @@ impl Job<'_> {
                 let failed = store
                     .mark_webhook_failed(&claim, &e.to_string(), limit)
                     .await?;
-                let (settled, next) = if failed.status == crate::store::WebhookStatus::Failed {
+                let gave_up = failed.status == crate::store::WebhookStatus::Failed;
+                let kind = if gave_up { "failed" } else { "retrying" };
+                crate::observe::metrics::webhook_processed(&self.inst.key.id(), kind);
+                let (settled, next) = if gave_up {
                     (
                         Settled::Failed,
                         format!(
