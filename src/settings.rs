@@ -35,7 +35,8 @@ pub struct SystemSettings {
           value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_retry_attempts: u32,
 
-    /// Webhook Batch Size: webhook events processed per processing cycle.
+    /// Webhook Batch Size: webhook events claimed per batch; a processing cycle repeats
+    /// batches while events remain.
     #[arg(long, env = "LINNSTREAM_WEBHOOK_BATCH_SIZE", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..=50))]
     pub webhook_batch_size: u32,

@@ -36,19 +36,44 @@ const INSERT_REF: &str = "INSERT INTO webhook_event_refs (event_id, installation
 const SELECT_ID_BY_KEY: &str =
     "SELECT id FROM webhook_events WHERE installation = $1 AND dedup_key = $2";
 
+/// Claims go round the orders rather than down the arrival list: only the oldest open event
+/// of an order can be claimed, and among those the one that has waited longest since it
+/// became its order's next (since it arrived, or since its order's previous event was
+/// settled) goes first. An order with thousands of events then gets one event per turn, and
+/// a new order's event waits for one turn of the others, not for their whole backlog. An
+/// event that failed in the running cycle (updated at or after `$6`) is left for the next
+/// cycle, so its retries stay spread over cycles.
+///
+/// Both look-ups of earlier events walk back from the event (`ORDER BY ... DESC LIMIT 1`):
+/// an order's settled events come before its open ones, so the nearest earlier event
+/// answers at once, where a forward walk would pass every settled event of the order for
+/// every open one, on every claim.
 fn claim_sql(kind: BackendKind) -> String {
+    let greatest = match kind {
+        BackendKind::Postgres => "GREATEST",
+        BackendKind::Sqlite => "MAX",
+    };
     let pick = super::picked(
         kind,
         &format!(
             "SELECT e.id FROM webhook_events e \
             WHERE e.installation = $1 AND e.status IN ({OPEN}) \
               AND (e.lease_expires_at IS NULL OR e.lease_expires_at < $4) \
+              AND (e.status = 'Pending' OR e.updated_at < $6) \
               AND NOT EXISTS (SELECT 1 FROM webhook_event_refs r \
                   JOIN webhook_event_refs earlier ON earlier.installation = r.installation \
                    AND earlier.order_ref = r.order_ref AND earlier.event_id < r.event_id \
                   JOIN webhook_events p ON p.id = earlier.event_id \
-                  WHERE r.event_id = e.id AND p.status IN ({OPEN})) \
-            ORDER BY e.id LIMIT $5"
+                  WHERE r.event_id = e.id AND p.status IN ({OPEN}) \
+                  ORDER BY earlier.event_id DESC LIMIT 1) \
+            ORDER BY {greatest}(e.updated_at, COALESCE((SELECT p.updated_at \
+                  FROM webhook_event_refs r \
+                  JOIN webhook_event_refs earlier ON earlier.installation = r.installation \
+                   AND earlier.order_ref = r.order_ref AND earlier.event_id < r.event_id \
+                  JOIN webhook_events p ON p.id = earlier.event_id \
+                  WHERE r.event_id = e.id ORDER BY earlier.event_id DESC LIMIT 1), \
+                  e.updated_at)), e.id \
+            LIMIT $5"
         ),
     );
     format!(
@@ -170,15 +195,30 @@ impl Store {
         Ok(result)
     }
 
-    /// Claims up to `batch` events of `installation` to process, in arrival order, for
-    /// `worker` until `lease` from now. Never hands out an event while an earlier event for one
-    /// of the same orders is still Pending or Ready for Retry.
+    /// Claims up to `batch` events of `installation` to process for `worker` until `lease`
+    /// from now: per order in arrival order, round-robin across orders. Never hands out an
+    /// event while an earlier event for one of the same orders is still Pending or Ready for
+    /// Retry, so a batch holds at most one event per order.
     pub async fn claim_webhook_events(
         &self,
         installation: &str,
         batch: u32,
         worker: &str,
         lease: Duration,
+    ) -> StoreResult<Vec<WebhookEvent>> {
+        self.claim_webhook_events_since(installation, batch, worker, lease, None)
+            .await
+    }
+
+    /// As [`Store::claim_webhook_events`], leaving out events that failed at or after
+    /// `cycle_start`: a cycle that repeats batches does not retry its own failures at once.
+    pub async fn claim_webhook_events_since(
+        &self,
+        installation: &str,
+        batch: u32,
+        worker: &str,
+        lease: Duration,
+        cycle_start: Option<DateTime<Utc>>,
     ) -> StoreResult<Vec<WebhookEvent>> {
         require("worker id", worker)?;
         if batch == 0 {
@@ -191,7 +231,14 @@ impl Store {
             self,
             &CLAIM_PG,
             &CLAIM_SQLITE,
-            [installation, worker, expires, at, limit]
+            [
+                installation,
+                worker,
+                expires,
+                at,
+                limit,
+                cycle_start.unwrap_or(expires)
+            ]
         );
         events.sort_by_key(|e| e.id);
         Ok(events)

@@ -222,36 +222,42 @@ async fn wait(config: &mut crate::config::SnapshotReceiver, timeout: Duration) -
 /// Runs one job (waiting for a MaxInstallationsPerBatch permit), records the run, and after
 /// a fetch that queued orders, sends them at once.
 pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: &Semaphore) {
+    let correlation = correlation_id();
+    if job == Job::Webhooks {
+        // A webhook cycle takes a permit per batch: a long backlog must not hold one for the
+        // whole cycle while other installations' events wait.
+        run_recorded(engine, key, job, permits, &correlation).await;
+        return;
+    }
     let Ok(_permit) = permits.acquire().await else {
         return;
     };
-    let correlation = correlation_id();
-    let queued = run_recorded(engine, key, job, &correlation).await;
+    let queued = run_recorded(engine, key, job, permits, &correlation).await;
     let send_now = engine
         .installation(key)
         .is_some_and(|i| i.spec.schedule.send_after_fetch && i.spec.sync.order_sync_enabled);
     if job == Job::Fetch && queued > 0 && send_now {
         // The sends a fetch starts carry its correlation id, so an order's fetch, send and
         // write-back can be followed by one id in the logs and the audit log.
-        drain(engine, key, &correlation).await;
+        drain(engine, key, permits, &correlation).await;
     }
 }
 
 /// Sends batch after batch until a batch comes back short (the queue is drained). Two
 /// batches are under way at once, so one batch's slowest orders and its write-back calls
 /// do not leave the remote idle before the next batch is claimed.
-async fn drain(engine: &Engine, key: &InstallationKey, correlation: &str) {
+async fn drain(engine: &Engine, key: &InstallationKey, permits: &Semaphore, correlation: &str) {
     let batch = engine.settings().max_batch_size_per_installation as usize;
     let lane = || async {
         loop {
-            let claimed = run_recorded(engine, key, Job::Send, correlation).await;
+            let claimed = run_recorded(engine, key, Job::Send, permits, correlation).await;
             if claimed < batch {
                 return;
             }
         }
     };
     // A queue that fits in one batch is sent by one cycle, as before.
-    if run_recorded(engine, key, Job::Send, correlation).await < batch {
+    if run_recorded(engine, key, Job::Send, permits, correlation).await < batch {
         return;
     }
     futures::future::join_all((0..DRAIN_LANES).map(|_| lane())).await;
@@ -261,13 +267,15 @@ async fn drain(engine: &Engine, key: &InstallationKey, correlation: &str) {
 const DRAIN_LANES: usize = 2;
 
 /// Runs a job and records it in job_runs; returns how many orders it queued (fetch) or
-/// claimed (send), for the caller's follow-up decisions. Its log lines carry the
+/// claimed (send), for the caller's follow-up decisions. `permits` are only taken by the
+/// webhook cycle (per batch); the caller holds one for the other jobs. Its log lines carry the
 /// installation, the job and the correlation id; its remote calls count against the
 /// installation.
 async fn run_recorded(
     engine: &Engine,
     key: &InstallationKey,
     job: Job,
+    permits: &Semaphore,
     correlation: &str,
 ) -> usize {
     let span = tracing::info_span!(
@@ -277,7 +285,7 @@ async fn run_recorded(
         job = job.name(),
         correlation_id = %correlation,
     );
-    let work = run_recorded_inner(engine, key, job, correlation);
+    let work = run_recorded_inner(engine, key, job, permits, correlation);
     crate::observe::in_installation(&key.id(), tracing::Instrument::instrument(work, span)).await
 }
 
@@ -285,6 +293,7 @@ async fn run_recorded_inner(
     engine: &Engine,
     key: &InstallationKey,
     job: Job,
+    permits: &Semaphore,
     correlation: &str,
 ) -> usize {
     let installation = key.id();
@@ -313,7 +322,28 @@ async fn run_recorded_inner(
             ),
             Err(e) => (JobOutcome::Failed, e.to_string(), 0),
         },
-        Job::Webhooks | Job::Identifiers | Job::PostalServices => {
+        Job::Webhooks => {
+            let budget = webhook_budget(engine, key);
+            match super::process_webhooks::webhook_cycle(
+                engine,
+                key,
+                correlation,
+                SCHEDULER,
+                permits,
+                budget,
+            )
+            .await
+            {
+                Ok(s) if s.claimed == 0 => (
+                    JobOutcome::Succeeded,
+                    "no webhook events to process".to_string(),
+                    0,
+                ),
+                Ok(s) => (JobOutcome::Succeeded, s.to_string(), s.claimed),
+                Err(e) => (JobOutcome::Failed, e.to_string(), 0),
+            }
+        }
+        Job::Identifiers | Job::PostalServices => {
             match super::jobs::run_other(engine, key, job, correlation).await {
                 Ok(message) => (JobOutcome::Succeeded, message, 0),
                 Err(e) => (JobOutcome::Failed, e.to_string(), 0),
@@ -333,4 +363,14 @@ async fn run_recorded_inner(
         tracing::warn!(installation = %key, job = job.name(), "could not record the job end: {e}");
     }
     count
+}
+
+/// How long one webhook cycle may go on draining: most of the installation's webhook
+/// interval, so the next cycle starts on its tick and the installation's fetch and send
+/// wait at most one interval behind a backlog.
+fn webhook_budget(engine: &Engine, key: &InstallationKey) -> Duration {
+    engine
+        .installation(key)
+        .and_then(|i| JobTimes::from_spec(&i.spec.schedule).ok())
+        .map_or(Duration::ZERO, |t| t.webhook_interval.mul_f64(0.9))
 }
