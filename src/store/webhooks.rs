@@ -103,8 +103,7 @@ static LIST_EVENTS: LazyLock<String> = LazyLock::new(|| {
 const COUNT_EVENTS: &str =
     "SELECT status, COUNT(*) FROM webhook_events WHERE installation = $1 GROUP BY status";
 
-const PRUNE_EVENTS: &str =
-    "DELETE FROM webhook_events WHERE received_at < $1 AND status IN ('Processed', 'Failed')";
+const PRUNE_EVENTS: &str = "received_at < $1 AND status IN ('Processed', 'Failed')";
 
 impl Store {
     /// Stores a received webhook event as Pending, unless an event with the same dedup key was
@@ -289,10 +288,8 @@ impl Store {
 
     /// Deletes Processed and Failed events received before `older_than`; returns how many.
     pub async fn prune_webhook_events(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
-        let n = with_pool!(self, pool => {
-            sqlx::query(PRUNE_EVENTS).bind(older_than).execute(pool).await?.rows_affected()
-        });
-        Ok(n)
+        self.delete_in_batches("webhook_events", PRUNE_EVENTS, older_than)
+            .await
     }
 
     async fn webhook_claim_lost(&self, claim: &WebhookClaim) -> StoreError {
