@@ -28,6 +28,8 @@ pub enum Cause {
     Delete,
     /// The worker holding the order stopped renewing its claim.
     LeaseExpired,
+    /// The worker holding the order is stopping and handed the claim back unfinished.
+    Release,
 }
 
 /// Every legal (from, to, cause).
@@ -44,6 +46,8 @@ pub const TRANSITIONS: &[(OrderStatus, OrderStatus, Cause)] = &[
     (Completed, Deleted, Cause::Delete),
     (InProgress, Pending, Cause::LeaseExpired),
     (InProgress, ReadyForRetry, Cause::LeaseExpired),
+    (InProgress, Pending, Cause::Release),
+    (InProgress, ReadyForRetry, Cause::Release),
 ];
 
 /// A status change the lifecycle does not allow.
@@ -143,6 +147,7 @@ mod tests {
             Cause::ManualResend,
             Cause::Delete,
             Cause::LeaseExpired,
+            Cause::Release,
         ];
         for from in OrderStatus::ALL {
             for to in OrderStatus::ALL {
@@ -155,7 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn in_progress_returns_to_the_queue_only_through_lease_expiry() {
+    fn in_progress_returns_to_the_queue_only_through_lease_expiry_or_release() {
         for cause in [
             Cause::Claim,
             Cause::Fail,
@@ -167,6 +172,8 @@ mod tests {
         }
         assert!(check_transition(InProgress, Pending, Cause::LeaseExpired).is_ok());
         assert!(check_transition(InProgress, ReadyForRetry, Cause::LeaseExpired).is_ok());
+        assert!(check_transition(InProgress, Pending, Cause::Release).is_ok());
+        assert!(check_transition(InProgress, ReadyForRetry, Cause::Release).is_ok());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::settings::SystemSettings;
 use crate::store::{AuditAction, AuditOutcome, NewAuditEntry, Store};
 use crate::stream::{StreamClient, StreamCredentials};
 
+use super::stop::StopState;
 use super::throttle::Throttle;
 
 /// The API clients of one installation.
@@ -45,6 +46,7 @@ struct Inner {
     config: SnapshotReceiver,
     worker_id: String,
     clients: Mutex<HashMap<InstallationKey, (ClientKey, Clients)>>,
+    stop: StopState,
 }
 
 impl std::fmt::Debug for Engine {
@@ -82,6 +84,7 @@ impl Engine {
                 config,
                 worker_id,
                 clients: Mutex::new(HashMap::new()),
+                stop: StopState::default(),
             }),
         }
     }
@@ -97,6 +100,11 @@ impl Engine {
     /// Identifies this process in claims and heartbeats.
     pub fn worker_id(&self) -> &str {
         &self.inner.worker_id
+    }
+
+    /// Whether this process is stopping, and which of its sends may have reached Stream.
+    pub fn stop(&self) -> &StopState {
+        &self.inner.stop
     }
 
     pub fn config(&self) -> SnapshotReceiver {

@@ -96,14 +96,19 @@ pub async fn send_cycle(
     let retried = store
         .promote_failed(&installation, engine.settings().max_retry_attempts)
         .await?;
-    let claimed = store
-        .claim(
-            &installation,
-            engine.settings().max_batch_size_per_installation,
-            engine.worker_id(),
-            engine.lease(),
-        )
-        .await?;
+    // A stopping process takes no new work: the next process will.
+    let claimed = if engine.stop().is_stopping() {
+        Vec::new()
+    } else {
+        store
+            .claim(
+                &installation,
+                engine.settings().max_batch_size_per_installation,
+                engine.worker_id(),
+                engine.lease(),
+            )
+            .await?
+    };
     let (mut summary, _) = send_claimed(engine, &inst, claimed, correlation, actor).await?;
     summary.retried = retried;
     summary.written_back = write_backs.written;
@@ -314,6 +319,16 @@ async fn send_one(ctx: &SendContext<'_>, order: &Order) -> Result<Sent, JobError
     };
     let request = transform(ctx.inst, mapping, detail, ctx.today);
     ctx.clients.stream_throttle.acquire().await;
+    if !engine.stop().stream_call_starts(order.id) {
+        // The process is stopping and has handed this claim back untouched: the next
+        // process sends it. Not tagged: nothing went wrong with the order.
+        return Ok(Sent {
+            result: SentAs::Failed,
+            linnworks_id: None,
+            outcome: outcome(order, "Pending", "not sent: the process stopped first"),
+            tracking_written: false,
+        });
+    }
     match create_once(ctx.clients, &request, order.attempts).await {
         Ok(created) => {
             ctx.clients.stream_throttle.success();
@@ -325,6 +340,7 @@ async fn send_one(ctx: &SendContext<'_>, order: &Order) -> Result<Sent, JobError
                 tracking_url: Some(created.tracking_url.clone()),
             };
             store.complete_claim(&claim, &success).await?;
+            engine.stop().stream_call_recorded(order.id);
             let recovered = if created.recovered {
                 " (an earlier attempt had reached Stream)"
             } else {
@@ -371,6 +387,7 @@ async fn send_one(ctx: &SendContext<'_>, order: &Order) -> Result<Sent, JobError
                 ctx.clients.stream_throttle.rate_limited(e.retry_after);
             }
             fail(engine, key, order, &e, ctx.correlation, ctx.actor, started).await?;
+            engine.stop().stream_call_recorded(order.id);
             Ok(Sent {
                 result: SentAs::Failed,
                 linnworks_id: Some(detail.order_id),

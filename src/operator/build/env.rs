@@ -187,7 +187,7 @@ mod tests {
             ..SystemSettings::default()
         };
         let vars = system_settings(&settings);
-        assert_eq!(vars.len(), 12, "one variable per setting: {vars:?}");
+        assert_eq!(vars.len(), 13, "one variable per setting: {vars:?}");
         // Feed each variable back through the flag that reads it (setting the process
         // environment would race with other tests that parse settings).
         let command = SystemSettings::augment_args(Command::new("settings"));
