@@ -647,7 +647,7 @@ fn the_values_defaults_and_ranges_are_the_binarys() {
     let settings = schema["properties"]["settings"]["properties"]
         .as_object()
         .expect("settings");
-    assert_eq!(settings.len(), 12, "the 12 system settings");
+    assert_eq!(settings.len(), 13, "the 13 system settings");
     let help = text(&run(
         {
             let mut c = bin();
