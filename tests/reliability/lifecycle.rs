@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
 use linnstream::store::{
-    AuditAction, AuditOutcome, AuditQuery, JobOutcome, ManifestConsignment, NewAuditEntry,
-    NewWebhookEvent, OrderQuery, OrderStatus, Store, WebhookStatus,
+    AuditAction, AuditOutcome, AuditQuery, FetchedOrder, JobOutcome, ManifestConsignment,
+    NewAuditEntry, NewWebhookEvent, OrderQuery, OrderStatus, OrderType, SendFailure, Store,
+    WebhookStatus,
 };
 use serde_json::{Value, json};
 
@@ -28,6 +29,7 @@ on_both_backends!(
     sigterm_mid_send_hands_the_claims_back_for_the_next_process,
     the_daily_prune_removes_old_history_and_keeps_recent,
     one_process_gets_each_days_prune,
+    handed_back_claims_keep_their_attempt_only_when_stream_may_have_the_order,
 );
 
 /// `linnstream run` on `database_url`, its log in `log`, with `args` added; the admin token
@@ -607,4 +609,95 @@ async fn one_process_gets_each_days_prune(backend: Backend) {
             .await
             .expect("take")
     );
+}
+
+/// The store side of a hand-back: at once (whatever the lease), to the status each order
+/// was claimed from, with the attempt given back unless its Stream create may have started
+/// (then the next send is attempt 2 and looks the order up in Stream first).
+async fn handed_back_claims_keep_their_attempt_only_when_stream_may_have_the_order(
+    backend: Backend,
+) {
+    let db = TestDb::new(backend).await;
+    let store = &db.store;
+    for n in 1..=4 {
+        store
+            .upsert_fetched(&FetchedOrder {
+                installation: INST.into(),
+                order_id: format!("00000000-0000-4000-8000-00000000000{n}"),
+                num_order_id: Some(n),
+                reference: None,
+                postal_service_id: None,
+                postal_service_name: Some(NEXT_DAY.into()),
+                order_type: OrderType::Delivery,
+                snapshot: None,
+            })
+            .await
+            .expect("fetched");
+    }
+    let hour = Duration::from_secs(3600);
+    // Order 1 failed once and is Ready for Retry when the stopping worker claims it.
+    let first = store.claim(INST, 1, "earlier", hour).await.expect("claim");
+    store
+        .fail_claim(
+            &first[0].claim().expect("claimed"),
+            &SendFailure {
+                http_status: Some(503),
+                error: "down".into(),
+            },
+        )
+        .await
+        .expect("failed");
+    store.promote_failed(INST, 3).await.expect("promote");
+    let held = store
+        .claim(INST, 10, "stopping", hour)
+        .await
+        .expect("claim");
+    assert_eq!(held.len(), 4);
+    let by_num = |n: i64| {
+        held.iter()
+            .find(|o| o.num_order_id == Some(n))
+            .expect("held")
+    };
+    // Orders 1 and 2 had their Stream create started; 3 and 4 did not.
+    let started = [by_num(1).id, by_num(2).id];
+    // Another worker's claims are not this worker's to hand back.
+    assert_eq!(
+        store
+            .release_claims("someone-else", &started)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.release_claims("stopping", &started).await.unwrap(), 4);
+    let mut after: Vec<(i64, OrderStatus, u32)> = Vec::new();
+    for o in &held {
+        let now = store
+            .order(INST, &o.order_id)
+            .await
+            .unwrap()
+            .expect("order");
+        assert!(
+            now.claim_owner.is_none() && now.lease_expires_at.is_none(),
+            "{now:?}"
+        );
+        after.push((
+            now.num_order_id.unwrap_or_default(),
+            now.status,
+            now.attempts,
+        ));
+    }
+    after.sort_by_key(|a| a.0);
+    assert_eq!(
+        after,
+        [
+            (1, OrderStatus::ReadyForRetry, 2),
+            (2, OrderStatus::Pending, 1),
+            (3, OrderStatus::Pending, 0),
+            (4, OrderStatus::Pending, 0),
+        ]
+    );
+    // Claimable again at once, although the lease had an hour to run.
+    let again = store.claim(INST, 10, "next", hour).await.expect("claim");
+    assert_eq!(again.len(), 4);
+    assert_eq!(store.release_claims("stopping", &[]).await.unwrap(), 0);
 }
