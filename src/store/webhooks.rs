@@ -90,6 +90,14 @@ static RETRY_FAILED: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+static RELEASE_WEBHOOK_CLAIMS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE webhook_events SET claim_owner = NULL, lease_expires_at = NULL, updated_at = $2, \
+            version = version + 1 \
+        WHERE claim_owner = $1 AND status IN ({OPEN})"
+    )
+});
+
 static SELECT_EVENT: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE id = $1"));
 
@@ -290,6 +298,22 @@ impl Store {
     pub async fn prune_webhook_events(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
         self.delete_in_batches("webhook_events", PRUNE_EVENTS, older_than)
             .await
+    }
+
+    /// Hands back the events `worker` still holds (an orderly shutdown): claimable again at
+    /// once rather than when the lease ends. Their retry counts are untouched. Returns how
+    /// many.
+    pub async fn release_webhook_claims(&self, worker: &str) -> StoreResult<u64> {
+        require("worker id", worker)?;
+        let n = with_pool!(self, pool => {
+            sqlx::query(&RELEASE_WEBHOOK_CLAIMS)
+                .bind(worker)
+                .bind(now())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(n)
     }
 
     async fn webhook_claim_lost(&self, claim: &WebhookClaim) -> StoreError {

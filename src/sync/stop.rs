@@ -86,10 +86,23 @@ impl StopState {
 }
 
 /// Hands every claim this process still holds back to the queue (see the module comment);
-/// returns how many. Call it once nothing of this process sends any more, or after the
+/// returns how many orders. Call it once nothing of this process sends any more, or after the
 /// grace period: a send still running afterwards cannot reach Stream.
 pub async fn hand_back_claims(engine: &Engine) -> u64 {
     let started = engine.stop().hand_over();
+    // Webhook events cut off mid-way are applied again by the next process, as after a
+    // lapsed lease, only sooner.
+    match engine
+        .store()
+        .release_webhook_claims(engine.worker_id())
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(events = n, "webhook events handed back to the queue"),
+        Err(e) => tracing::warn!(
+            "could not hand the webhook events back; they return when their lease ends: {e}"
+        ),
+    }
     match engine
         .store()
         .release_claims(engine.worker_id(), &started)

@@ -700,4 +700,33 @@ async fn handed_back_claims_keep_their_attempt_only_when_stream_may_have_the_ord
     let again = store.claim(INST, 10, "next", hour).await.expect("claim");
     assert_eq!(again.len(), 4);
     assert_eq!(store.release_claims("stopping", &[]).await.unwrap(), 0);
+
+    // Webhook events held by the stopping worker are claimable again at once too.
+    store
+        .insert_webhook_event(&NewWebhookEvent {
+            installation: INST.into(),
+            dedup_key: "held".into(),
+            received_at: Utc::now(),
+            body: "{}".into(),
+            event_code: "DELIVERED".into(),
+            consignment_no: None,
+            order_no: None,
+            order_refs: vec!["held".into()],
+            run: None,
+            group: None,
+        })
+        .await
+        .expect("event");
+    let held = store
+        .claim_webhook_events(INST, 10, "stopping", hour)
+        .await
+        .expect("claim");
+    assert_eq!(held.len(), 1);
+    assert_eq!(store.release_webhook_claims("stopping").await.unwrap(), 1);
+    let again = store
+        .claim_webhook_events(INST, 10, "next", hour)
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].retry_count, 0, "no retry used");
 }
