@@ -156,7 +156,7 @@ async fn prune_loop(engine: Engine) {
 }
 
 /// Runs the prune once if this process gets the day's run; records it like any job run.
-pub async fn prune_if_due(engine: &Engine) {
+async fn prune_if_due(engine: &Engine) {
     let store = engine.store();
     let job = Job::Prune;
     let now = Utc::now();
