@@ -72,7 +72,7 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("opening the queue database")?;
     let engine = Engine::new(store, args.settings, config_rx);
-    let router = gateway_router(engine).route("/healthz", get(|| async { "ok" }));
+    let router = gateway_router(engine.clone()).route("/healthz", get(|| async { "ok" }));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -101,6 +101,7 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         }
         result = &mut server => Some(result),
     };
+    engine.stop().begin();
     let _ = shutdown_tx.send(true);
     let _ = reload.await;
     let stopped_early = early.is_some();
@@ -108,6 +109,10 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         Some(result) => result,
         None => server.await,
     };
+    // Labels being sent when the process stopped: their orders go back to the queue now,
+    // and SQLite is checkpointed into its file.
+    crate::sync::stop::hand_back_claims(&engine).await;
+    engine.store().close().await;
     result
         .context("the HTTP server task failed")?
         .context("the HTTP server stopped")?;
