@@ -78,6 +78,11 @@ pub struct SystemSettings {
     #[arg(long, env = "LINNSTREAM_SHUTDOWN_GRACE_SECONDS", default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(1..=600))]
     pub shutdown_grace_seconds: u32,
+
+    /// Read timeouts of the HTTP listeners.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub http: crate::server::HttpSettings,
 }
 
 impl Default for SystemSettings {
@@ -96,6 +101,7 @@ impl Default for SystemSettings {
             claim_lease_seconds: 300,
             audit_retention_days: 30,
             shutdown_grace_seconds: 20,
+            http: crate::server::HttpSettings::default(),
         }
     }
 }
@@ -161,7 +167,8 @@ impl SystemSettings {
     pub fn validate(&self) -> Result<(), String> {
         let problems: Vec<String> = self
             .ranges()
-            .iter()
+            .into_iter()
+            .chain(self.http.ranges())
             .filter(|(_, v, lo, hi)| v < lo || v > hi)
             .map(|(name, v, lo, hi)| format!("{name} is {v}; use {lo} to {hi}"))
             .collect();

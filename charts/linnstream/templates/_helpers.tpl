@@ -117,6 +117,8 @@ app.kubernetes.io/component: {{ .component }}
 - --claim-lease-seconds={{ $s.claimLeaseSeconds }}
 - --audit-retention-days={{ $s.auditRetentionDays }}
 - --shutdown-grace-seconds={{ $s.shutdownGraceSeconds }}
+- --http-header-timeout-seconds={{ $s.httpHeaderTimeoutSeconds }}
+- --http-body-timeout-seconds={{ $s.httpBodyTimeoutSeconds }}
 {{- end }}
 
 {{/* Checks the schema cannot express. */}}
