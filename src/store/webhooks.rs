@@ -115,6 +115,14 @@ static RETRY_FAILED: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+static RELEASE_WEBHOOK_CLAIMS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE webhook_events SET claim_owner = NULL, lease_expires_at = NULL, updated_at = $2, \
+            version = version + 1 \
+        WHERE claim_owner = $1 AND status IN ({OPEN})"
+    )
+});
+
 static SELECT_EVENT: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE id = $1"));
 
@@ -139,8 +147,7 @@ const SELECT_REFS: &str = "SELECT event_id, order_ref FROM webhook_event_refs \
 const COUNT_EVENTS: &str =
     "SELECT status, COUNT(*) FROM webhook_events WHERE installation = $1 GROUP BY status";
 
-const PRUNE_EVENTS: &str =
-    "DELETE FROM webhook_events WHERE received_at < $1 AND status IN ('Processed', 'Failed')";
+const PRUNE_EVENTS: &str = "received_at < $1 AND status IN ('Processed', 'Failed')";
 
 impl Store {
     /// Stores a received webhook event as Pending, unless an event with the same dedup key was
@@ -410,8 +417,22 @@ impl Store {
 
     /// Deletes Processed and Failed events received before `older_than`; returns how many.
     pub async fn prune_webhook_events(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
+        self.delete_in_batches("webhook_events", PRUNE_EVENTS, older_than)
+            .await
+    }
+
+    /// Hands back the events `worker` still holds (an orderly shutdown): claimable again at
+    /// once rather than when the lease ends. Their retry counts are untouched. Returns how
+    /// many.
+    pub async fn release_webhook_claims(&self, worker: &str) -> StoreResult<u64> {
+        require("worker id", worker)?;
         let n = with_pool!(self, pool => {
-            sqlx::query(PRUNE_EVENTS).bind(older_than).execute(pool).await?.rows_affected()
+            sqlx::query(&RELEASE_WEBHOOK_CLAIMS)
+                .bind(worker)
+                .bind(now())
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(n)
     }

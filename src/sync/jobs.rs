@@ -22,7 +22,7 @@ pub async fn run_other(
         Job::PostalServices => Ok(sync_postal_services(engine, key, correlation, SCHEDULER)
             .await?
             .to_string()),
-        Job::Fetch | Job::Send | Job::Webhooks => Err(JobError::Other(format!(
+        Job::Fetch | Job::Send | Job::Webhooks | Job::Prune => Err(JobError::Other(format!(
             "{} is run by the scheduler itself",
             job.name()
         ))),

@@ -167,7 +167,9 @@ pub async fn webhook_cycle(
         // A short batch does not mean the backlog is gone: a batch takes one event per
         // order, so the next may hold the same orders' next events.
         let stalled = summary.applied + summary.skipped == 0;
-        if stalled || started.elapsed() >= budget {
+        // A stopping process finishes the batch in hand and claims no more: the next
+        // process drains the rest.
+        if stalled || started.elapsed() >= budget || engine.stop().is_stopping() {
             break;
         }
     }

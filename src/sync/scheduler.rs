@@ -16,7 +16,7 @@ use crate::config::InstallationKey;
 use crate::store::JobOutcome;
 
 use super::engine::{Engine, SCHEDULER, correlation_id};
-use super::schedule::{Job, JobTimes};
+use super::schedule::{DATABASE_WIDE, Job, JobTimes, PRUNE_PERIOD};
 
 /// How often each installation loop reports that it is alive.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
@@ -42,7 +42,9 @@ impl Default for SchedulerOptions {
 }
 
 /// Runs until `shutdown` turns true: starts a loop per installation, stops loops of
-/// installations that disappear, starts loops for new ones.
+/// installations that disappear, starts loops for new ones; runs the daily prune. Then
+/// stops in order: no new claims or jobs, the jobs under way get the shutdown grace period
+/// to finish, and the claims still held are handed back to the queue.
 pub async fn run_scheduler(
     engine: Engine,
     options: SchedulerOptions,
@@ -53,6 +55,7 @@ pub async fn run_scheduler(
     ));
     let mut config = engine.config();
     let mut loops: BTreeMap<InstallationKey, JoinHandle<()>> = BTreeMap::new();
+    let prune = tokio::spawn(prune_loop(engine.clone()));
     loop {
         let wanted: Vec<InstallationKey> = config
             .borrow_and_update()
@@ -89,8 +92,111 @@ pub async fn run_scheduler(
             break;
         }
     }
-    for (_, handle) in loops {
-        handle.abort();
+    stop_in_order(&engine, &options, loops, prune).await;
+}
+
+/// Stops the scheduler's tasks within the shutdown grace period and hands back the claims
+/// they could not finish.
+async fn stop_in_order(
+    engine: &Engine,
+    options: &SchedulerOptions,
+    loops: BTreeMap<InstallationKey, JoinHandle<()>>,
+    prune: JoinHandle<()>,
+) {
+    engine.stop().begin();
+    let grace = engine.settings().shutdown_grace();
+    tracing::info!(
+        grace_seconds = grace.as_secs(),
+        "stopping: no new claims; finishing the sends under way"
+    );
+    let mut handles: Vec<(String, JoinHandle<()>)> = loops
+        .into_iter()
+        .map(|(key, handle)| (key.id(), handle))
+        .collect();
+    handles.push((String::new(), prune));
+    let deadline = tokio::time::Instant::now() + grace;
+    for (_, handle) in &mut handles {
+        if tokio::time::timeout_at(deadline, &mut *handle)
+            .await
+            .is_err()
+        {
+            handle.abort();
+            // Until it is gone: nothing may call Stream once the claims are handed back.
+            let _ = (&mut *handle).await;
+        }
+    }
+    super::stop::hand_back_claims(engine).await;
+    // An orderly stop: these loops are no longer alive, say so at once.
+    for (installation, _) in handles.iter().filter(|(i, _)| !i.is_empty()) {
+        let beat = format!("{}/{installation}", engine.worker_id());
+        if let Err(e) = engine.store().remove_worker(&beat).await {
+            tracing::warn!(
+                process = options.process,
+                "could not remove the heartbeat {beat}: {e}"
+            );
+        }
+    }
+}
+
+/// How often a scheduler checks whether the daily prune is due.
+const PRUNE_CHECK_EVERY: Duration = Duration::from_secs(600);
+
+/// Runs the prune job when it is due (first at start, then daily). Every scheduler runs
+/// this loop; the store hands each day's run to one of them.
+async fn prune_loop(engine: Engine) {
+    loop {
+        if engine.stop().is_stopping() {
+            return;
+        }
+        prune_if_due(&engine).await;
+        tokio::select! {
+            _ = tokio::time::sleep(PRUNE_CHECK_EVERY) => {}
+            _ = engine.stop().stopping() => return,
+        }
+    }
+}
+
+/// Runs the prune once if this process gets the day's run; records it like any job run.
+async fn prune_if_due(engine: &Engine) {
+    let store = engine.store();
+    let job = Job::Prune;
+    let now = Utc::now();
+    let next = now + chrono::Duration::from_std(PRUNE_PERIOD).unwrap_or_default();
+    match store
+        .take_due_run(DATABASE_WIDE, job.name(), now, next)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(
+                job = job.name(),
+                "could not check whether the prune is due: {e}"
+            );
+            return;
+        }
+    }
+    let run = store.start_job_run(DATABASE_WIDE, job.name()).await;
+    let days = engine.settings().audit_retention_days;
+    let cutoff = now - chrono::Duration::days(i64::from(days));
+    let (outcome, message) = match store.prune_history(cutoff).await {
+        Ok(report) => (
+            JobOutcome::Succeeded,
+            format!("older than {days} days: {report}"),
+        ),
+        Err(e) => (JobOutcome::Failed, format!("pruning failed: {e}")),
+    };
+    match outcome {
+        JobOutcome::Failed => tracing::warn!(job = job.name(), "{message}"),
+        _ => tracing::info!(job = job.name(), "{message}"),
+    }
+    match run {
+        Ok(run) => {
+            if let Err(e) = store.finish_job_run(run.id, outcome, &message).await {
+                tracing::warn!(job = job.name(), "could not record the job end: {e}");
+            }
+        }
+        Err(e) => tracing::warn!(job = job.name(), "could not record the job start: {e}"),
     }
 }
 
@@ -118,6 +224,9 @@ async fn installation_loop(
         run_job(&engine, &key, Job::Fetch, &permits).await;
     }
     loop {
+        if engine.stop().is_stopping() {
+            return;
+        }
         crate::observe::beat(&installation);
         if tokio::time::Instant::now() >= next_beat {
             if let Err(e) = engine
@@ -136,7 +245,7 @@ async fn installation_loop(
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(installation = %key, "schedule is invalid, no jobs run until it is fixed: {e}");
-                wait(&mut config, Duration::from_secs(60)).await;
+                wait(&engine, &mut config, Duration::from_secs(60)).await;
                 continue;
             }
         };
@@ -168,13 +277,13 @@ async fn installation_loop(
         }
         let Some(earliest) = due.iter().map(|(_, at)| *at).min() else {
             // Suspended, or nothing enabled: wait for a settings change (and keep beating).
-            wait(&mut config, HEARTBEAT_INTERVAL).await;
+            wait(&engine, &mut config, HEARTBEAT_INTERVAL).await;
             continue;
         };
         let until_next = (earliest - Utc::now()).to_std().unwrap_or_default();
         let sleep =
             until_next.min(next_beat.saturating_duration_since(tokio::time::Instant::now()));
-        if !sleep.is_zero() && wait(&mut config, sleep).await {
+        if !sleep.is_zero() && wait(&engine, &mut config, sleep).await {
             // Settings changed: recompute the plan with the new settings.
             continue;
         }
@@ -211,17 +320,26 @@ async fn catch_up_master_data(engine: &Engine, key: &InstallationKey, permits: &
     }
 }
 
-/// Waits for `timeout` or a settings change; true when the settings changed.
-async fn wait(config: &mut crate::config::SnapshotReceiver, timeout: Duration) -> bool {
-    matches!(
-        tokio::time::timeout(timeout, config.changed()).await,
-        Ok(Ok(()))
-    )
+/// Waits for `timeout`, a settings change or the process stopping; true unless the
+/// timeout passed (the caller looks again before running anything).
+async fn wait(
+    engine: &Engine,
+    config: &mut crate::config::SnapshotReceiver,
+    timeout: Duration,
+) -> bool {
+    tokio::select! {
+        changed = tokio::time::timeout(timeout, config.changed()) => matches!(changed, Ok(Ok(()))),
+        _ = engine.stop().stopping() => true,
+    }
 }
 
 /// Runs one job (waiting for a MaxInstallationsPerBatch permit), records the run, and after
 /// a fetch that queued orders, sends them at once.
 pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: &Semaphore) {
+    // A stopping process starts nothing new.
+    if engine.stop().is_stopping() {
+        return;
+    }
     let correlation = correlation_id();
     if job == Job::Webhooks {
         // A webhook cycle takes a permit per batch: a long backlog must not hold one for the
@@ -232,6 +350,11 @@ pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: 
     let Ok(_permit) = permits.acquire().await else {
         return;
     };
+    // Waiting for a permit may take a while: a process that began stopping meanwhile starts
+    // nothing new.
+    if engine.stop().is_stopping() {
+        return;
+    }
     let queued = run_recorded(engine, key, job, permits, &correlation).await;
     let send_now = engine
         .installation(key)
@@ -343,7 +466,7 @@ async fn run_recorded_inner(
                 Err(e) => (JobOutcome::Failed, e.to_string(), 0),
             }
         }
-        Job::Identifiers | Job::PostalServices => {
+        Job::Identifiers | Job::PostalServices | Job::Prune => {
             match super::jobs::run_other(engine, key, job, correlation).await {
                 Ok(message) => (JobOutcome::Succeeded, message, 0),
                 Err(e) => (JobOutcome::Failed, e.to_string(), 0),
