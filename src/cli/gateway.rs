@@ -1,6 +1,9 @@
 //! `linnstream gateway`: the Linnworks shipping-integration endpoints (and `/healthz`) for
 //! every Installation in a folder, without the scheduler or the other surfaces. The folder
 //! is re-read when its files change, as `linnstream run` does.
+//!
+//! [`serve_surface`] is shared with `linnstream console`: both are one HTTP surface over
+//! the shared queue database for every Installation, fed live from the same settings.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,6 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::Router;
 use axum::routing::get;
 use clap::Args;
 use tokio::sync::watch;
@@ -26,6 +30,18 @@ pub struct GatewayArgs {
     /// files `linnstream run` reads.
     #[arg(short = 'f', long = "filename")]
     pub config_dir: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address of the HTTP listener.
+    #[arg(long, env = "LINNSTREAM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub settings: SystemSettings,
+}
+
+/// The queue database of the gateway and the console.
+#[derive(Args, Debug)]
+pub struct DatabaseArgs {
     /// Queue database: `sqlite:FILE` or `postgres://...` (the one the workers use).
     #[arg(long, env = "LINNSTREAM_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
@@ -36,96 +52,121 @@ pub struct GatewayArgs {
         conflicts_with = "database_url"
     )]
     pub database_url_file: Option<PathBuf>,
-    /// Address of the HTTP listener.
-    #[arg(long, env = "LINNSTREAM_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    #[command(flatten)]
-    pub settings: SystemSettings,
+}
+
+impl DatabaseArgs {
+    pub fn url(&self) -> anyhow::Result<String> {
+        Ok(super::secrets::value_or_file(
+            Some(self.database_url.clone()),
+            self.database_url_file.as_deref(),
+            "--database-url-file",
+        )?
+        .unwrap_or_default())
+    }
 }
 
 pub fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
-    if !args.config_dir.is_dir() {
-        anyhow::bail!("{}: no such folder", args.config_dir.display());
-    }
-    args.settings
-        .validate()
-        .map_err(|e| anyhow::anyhow!("system settings: {e}"))?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(serve(args))
+    let surface = Surface {
+        process: "gateway",
+        config_dir: args.config_dir,
+        database: args.database,
+        listen: args.listen,
+        settings: args.settings,
+    };
+    surface.run(|engine| gateway_router(engine))
 }
 
-async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
-    let snapshot = load_dir(&args.config_dir)?;
-    let installations = snapshot.installations.len();
-    if installations == 0 {
-        anyhow::bail!(
-            "{} holds no Installation; see examples/installation.yaml",
-            args.config_dir.display()
-        );
-    }
-    let without_token = snapshot
-        .installations
-        .values()
-        .filter(|i| i.credentials.gateway_token.is_none())
-        .count();
-    if without_token > 0 {
-        tracing::warn!(
-            "{without_token} installation(s) have no spec.shippingIntegration.authorizationToken: \
-             Linnworks cannot call the gateway for them"
-        );
-    }
-    let (config_tx, config_rx) = watch::channel(Arc::new(snapshot));
-    let database_url = super::secrets::value_or_file(
-        Some(args.database_url.clone()),
-        args.database_url_file.as_deref(),
-        "--database-url-file",
-    )?
-    .unwrap_or_default();
-    let store = Store::connect(&database_url)
-        .await
-        .context("opening the queue database")?;
-    let http = args.settings.http.clone();
-    let engine = Engine::new(store, args.settings, config_rx);
-    let router = gateway_router(engine).route("/healthz", get(|| async { "ok" }));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let reload = tokio::spawn(crate::app::reload_loop(
-        args.config_dir.clone(),
-        config_tx,
-        shutdown_rx.clone(),
-    ));
-    eprintln!(
-        "linnstream gateway is serving {installations} installation(s) on http://{addr}; Ctrl-C stops it"
-    );
-    let mut stop = shutdown_rx;
-    let mut server = tokio::spawn(async move {
-        crate::server::serve(listener, router, &http, async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await
-    });
-    let early = tokio::select! {
-        () = crate::app::wait_for_signal() => {
-            tracing::info!("stopping");
-            None
+/// One HTTP surface for every Installation in a folder: what `gateway` and `console` share.
+pub(super) struct Surface {
+    /// The command, as named in messages.
+    pub process: &'static str,
+    pub config_dir: PathBuf,
+    pub database: DatabaseArgs,
+    pub listen: SocketAddr,
+    pub settings: SystemSettings,
+}
+
+impl Surface {
+    /// Checks the arguments, then serves `router(engine)` plus `/healthz` until a signal.
+    pub fn run(self, router: impl FnOnce(Engine) -> Router) -> anyhow::Result<ExitCode> {
+        if !self.config_dir.is_dir() {
+            anyhow::bail!("{}: no such folder", self.config_dir.display());
         }
-        result = &mut server => Some(result),
-    };
-    let _ = shutdown_tx.send(true);
-    let _ = reload.await;
-    let stopped_early = early.is_some();
-    let result = match early {
-        Some(result) => result,
-        None => server.await,
-    };
-    result
-        .context("the HTTP server task failed")?
-        .context("the HTTP server stopped")?;
-    if stopped_early {
-        anyhow::bail!("the HTTP server stopped unexpectedly");
+        self.settings
+            .validate()
+            .map_err(|e| anyhow::anyhow!("system settings: {e}"))?;
+        let runtime = tokio::runtime::Runtime::new()?;
+        runtime.block_on(self.serve(router))
     }
-    Ok(ExitCode::SUCCESS)
+
+    async fn serve(self, router: impl FnOnce(Engine) -> Router) -> anyhow::Result<ExitCode> {
+        let snapshot = load_dir(&self.config_dir)?;
+        let installations = snapshot.installations.len();
+        if installations == 0 {
+            anyhow::bail!(
+                "{} holds no Installation; see examples/installation.yaml",
+                self.config_dir.display()
+            );
+        }
+        let without_token = snapshot
+            .installations
+            .values()
+            .filter(|i| i.credentials.gateway_token.is_none())
+            .count();
+        if without_token > 0 && self.process == "gateway" {
+            tracing::warn!(
+                "{without_token} installation(s) have no spec.shippingIntegration.authorizationToken: \
+                 Linnworks cannot call the gateway for them"
+            );
+        }
+        let (config_tx, config_rx) = watch::channel(Arc::new(snapshot));
+        let store = Store::connect(&self.database.url()?)
+            .await
+            .context("opening the queue database")?;
+        let http = self.settings.http.clone();
+        let engine = Engine::new(store, self.settings, config_rx);
+        let router = router(engine).route("/healthz", get(|| async { "ok" }));
+        let listener = tokio::net::TcpListener::bind(self.listen)
+            .await
+            .with_context(|| format!("listening on {}", self.listen))?;
+        let addr = listener.local_addr()?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let reload = tokio::spawn(crate::app::reload_loop(
+            self.config_dir.clone(),
+            config_tx,
+            shutdown_rx.clone(),
+        ));
+        eprintln!(
+            "linnstream {} is serving {installations} installation(s) on http://{addr}; Ctrl-C stops it",
+            self.process
+        );
+        let mut stop = shutdown_rx;
+        let mut server = tokio::spawn(async move {
+            crate::server::serve(listener, router, &http, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+        });
+        let early = tokio::select! {
+            () = crate::app::wait_for_signal() => {
+                tracing::info!("stopping");
+                None
+            }
+            result = &mut server => Some(result),
+        };
+        let _ = shutdown_tx.send(true);
+        let _ = reload.await;
+        let stopped_early = early.is_some();
+        let result = match early {
+            Some(result) => result,
+            None => server.await,
+        };
+        result
+            .context("the HTTP server task failed")?
+            .context("the HTTP server stopped")?;
+        if stopped_early {
+            anyhow::bail!("the HTTP server stopped unexpectedly");
+        }
+        Ok(ExitCode::SUCCESS)
+    }
 }

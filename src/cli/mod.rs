@@ -4,6 +4,7 @@ mod admin_client;
 mod audit;
 mod check;
 mod children;
+mod console;
 mod crd;
 mod demo;
 mod demo_labels;
@@ -55,6 +56,8 @@ pub enum Command {
     MasterData(Box<children::MasterDataArgs>),
     /// Serve the Linnworks shipping-integration endpoints (labels) for every Installation in a folder.
     Gateway(gateway::GatewayArgs),
+    /// Serve the support console (admin API and dashboard) for every Installation in a folder.
+    Console(console::ConsoleArgs),
     /// Run the Linnworks and Stream simulators on local ports (see docs/simulators.md).
     Simulate(simulate::SimulateArgs),
     /// The order queue of a running process: list, show, send, resend, delete, refetch.
@@ -95,6 +98,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Run(args) => run::run(args),
         Command::Gateway(args) => gateway::run(args),
+        Command::Console(args) => console::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Orders(args) => orders::run(args),
         Command::Audit(args) => audit::run(args),
