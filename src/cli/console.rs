@@ -6,7 +6,6 @@
 //! separate Deployment with its own Service, NetworkPolicy and scaling (docs/admin.md).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -14,17 +13,15 @@ use clap::Args;
 use crate::server::admin::{AdminAuth, AdminAuthArgs, admin_router};
 use crate::settings::SystemSettings;
 
-use super::gateway::{DatabaseArgs, Surface};
+use super::gateway::{ConfigArgs, DatabaseArgs, Surface};
 
 /// Where the console listens unless told otherwise: beside the gateway's 8080.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
 
 #[derive(Args, Debug)]
 pub struct ConsoleArgs {
-    /// Folder of Installation, PostalServiceMapping and Secret YAML (sub-folders too): the
-    /// files `linnstream run` reads; re-read when they change.
-    #[arg(short = 'f', long = "filename")]
-    pub config_dir: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
     /// Address of the HTTP listener.
@@ -42,7 +39,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     let auth = AdminAuth::from_args(&args.admin)?;
     let surface = Surface {
         process: "console",
-        config_dir: args.config_dir,
+        config: args.config,
         database: args.database,
         listen: args.listen,
         settings: args.settings,

@@ -17,6 +17,7 @@ use clap::Args;
 use tokio::sync::watch;
 
 use crate::config::files::load_dir;
+use crate::config::secret::SecretSource;
 use crate::gateway::gateway_router;
 use crate::settings::SystemSettings;
 use crate::store::Store;
@@ -26,10 +27,8 @@ use super::run::DEFAULT_DATABASE_URL;
 
 #[derive(Args, Debug)]
 pub struct GatewayArgs {
-    /// Folder of Installation, PostalServiceMapping and Secret YAML (sub-folders too): the
-    /// files `linnstream run` reads.
-    #[arg(short = 'f', long = "filename")]
-    pub config_dir: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
     /// Address of the HTTP listener.
@@ -38,6 +37,31 @@ pub struct GatewayArgs {
     #[command(flatten)]
     pub settings: SystemSettings,
 }
+
+/// Where the gateway and the console learn their Installations: a folder, or (in a
+/// cluster) the config Secret the operator maintains, watched through the API.
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// Folder of Installation, PostalServiceMapping and Secret YAML (sub-folders too): the
+    /// files `linnstream run` reads; re-read when they change.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        required_unless_present = "config_secret",
+        conflicts_with = "config_secret"
+    )]
+    pub config_dir: Option<PathBuf>,
+    /// The config Secret the operator maintains (`operator --config-secret-name`), watched
+    /// through the Kubernetes API: changes apply within seconds.
+    #[arg(long, env = "LINNSTREAM_CONFIG_SECRET")]
+    pub config_secret: Option<String>,
+    /// Its namespace (default: the namespace of the kubeconfig context, or the pod's own).
+    #[arg(long, env = "LINNSTREAM_CONFIG_SECRET_NAMESPACE", requires = "config_secret")]
+    pub config_secret_namespace: Option<String>,
+}
+
+/// How long a process waits for the API server's first answer about the config Secret.
+const CONFIG_SECRET_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The queue database of the gateway and the console.
 #[derive(Args, Debug)]
@@ -68,7 +92,7 @@ impl DatabaseArgs {
 pub fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let surface = Surface {
         process: "gateway",
-        config_dir: args.config_dir,
+        config: args.config,
         database: args.database,
         listen: args.listen,
         settings: args.settings,
@@ -80,7 +104,7 @@ pub fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
 pub(super) struct Surface {
     /// The command, as named in messages.
     pub process: &'static str,
-    pub config_dir: PathBuf,
+    pub config: ConfigArgs,
     pub database: DatabaseArgs,
     pub listen: SocketAddr,
     pub settings: SystemSettings,
@@ -89,8 +113,10 @@ pub(super) struct Surface {
 impl Surface {
     /// Checks the arguments, then serves `router(engine)` plus `/healthz` until a signal.
     pub fn run(self, router: impl FnOnce(Engine) -> Router) -> anyhow::Result<ExitCode> {
-        if !self.config_dir.is_dir() {
-            anyhow::bail!("{}: no such folder", self.config_dir.display());
+        if let Some(dir) = &self.config.config_dir
+            && !dir.is_dir()
+        {
+            anyhow::bail!("{}: no such folder", dir.display());
         }
         self.settings
             .validate()
@@ -100,14 +126,47 @@ impl Surface {
     }
 
     async fn serve(self, router: impl FnOnce(Engine) -> Router) -> anyhow::Result<ExitCode> {
-        let snapshot = load_dir(&self.config_dir)?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        // The folder's reload task, or the Secret's watch; either feeds `config_rx`.
+        let mut reload = None;
+        let mut _watch = None;
+        let config_rx = match (&self.config.config_dir, &self.config.config_secret) {
+            (Some(dir), _) => {
+                let snapshot = load_dir(dir)?;
+                if snapshot.installations.is_empty() {
+                    anyhow::bail!(
+                        "{} holds no Installation; see examples/installation.yaml",
+                        dir.display()
+                    );
+                }
+                let (config_tx, config_rx) = watch::channel(Arc::new(snapshot));
+                reload = Some(tokio::spawn(crate::app::reload_loop(
+                    dir.clone(),
+                    config_tx,
+                    shutdown_rx.clone(),
+                )));
+                config_rx
+            }
+            (None, Some(name)) => {
+                let kube_config = kube::Config::infer()
+                    .await
+                    .context("finding the Kubernetes API (in-cluster or KUBECONFIG)")?;
+                let namespace = self
+                    .config
+                    .config_secret_namespace
+                    .clone()
+                    .unwrap_or_else(|| kube_config.default_namespace.clone());
+                let client = kube::Client::try_from(kube_config)?;
+                let source = SecretSource::start(client, &namespace, name, CONFIG_SECRET_WAIT)
+                    .await?;
+                let rx = source.receiver();
+                _watch = Some(source);
+                rx
+            }
+            (None, None) => anyhow::bail!("--filename or --config-secret is required"),
+        };
+        let snapshot = config_rx.borrow().clone();
         let installations = snapshot.installations.len();
-        if installations == 0 {
-            anyhow::bail!(
-                "{} holds no Installation; see examples/installation.yaml",
-                self.config_dir.display()
-            );
-        }
         let without_token = snapshot
             .installations
             .values()
@@ -119,7 +178,6 @@ impl Surface {
                  Linnworks cannot call the gateway for them"
             );
         }
-        let (config_tx, config_rx) = watch::channel(Arc::new(snapshot));
         let store = Store::connect(&self.database.url()?)
             .await
             .context("opening the queue database")?;
@@ -130,12 +188,6 @@ impl Surface {
             .await
             .with_context(|| format!("listening on {}", self.listen))?;
         let addr = listener.local_addr()?;
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let reload = tokio::spawn(crate::app::reload_loop(
-            self.config_dir.clone(),
-            config_tx,
-            shutdown_rx.clone(),
-        ));
         eprintln!(
             "linnstream {} is serving {installations} installation(s) on http://{addr}; Ctrl-C stops it",
             self.process
@@ -155,7 +207,9 @@ impl Surface {
             result = &mut server => Some(result),
         };
         let _ = shutdown_tx.send(true);
-        let _ = reload.await;
+        if let Some(reload) = reload {
+            let _ = reload.await;
+        }
         let stopped_early = early.is_some();
         let result = match early {
             Some(result) => result,
