@@ -223,8 +223,8 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
         ("ClusterRoleBinding", 1),
         ("CustomResourceDefinition", 2),
         ("Deployment", 2),
-        ("Role", 1),
-        ("RoleBinding", 1),
+        ("Role", 2),
+        ("RoleBinding", 2),
         ("Service", 2),
         ("ServiceAccount", 2),
     ]
@@ -275,6 +275,8 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
         "--database-secret-name=linnstream-database",
         "--max-batch-size-per-installation=5",
         "--claim-lease-seconds=300",
+        "--config-secret-name=acme-linnstream-config",
+        "--config-secret-namespace=linnstream-system",
     ] {
         assert!(args.iter().any(|a| a == want), "{want} not in {args:?}");
     }
@@ -293,20 +295,31 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
     assert_eq!(pod["automountServiceAccountToken"], true);
     assert_restricted_and_probed(op);
 
-    // The gateway: no API access at all.
+    // The gateway: API access to the config Secret only, watched by name.
     let gw = one(&docs, "Deployment", "acme-linnstream-gateway");
     let gw_pod = &gw["spec"]["template"]["spec"];
-    assert_eq!(gw_pod["automountServiceAccountToken"], false);
+    assert_eq!(gw_pod["automountServiceAccountToken"], true);
     assert_eq!(gw_pod["serviceAccountName"], "acme-linnstream-gateway");
-    assert_eq!(
-        gw_pod["volumes"][0]["secret"]["secretName"],
-        "acme-linnstream-gateway-config"
-    );
-    assert_eq!(args_of(gw)[0], "gateway");
+    let gw_args = args_of(gw);
+    assert_eq!(gw_args[0], "gateway");
+    assert!(gw_args.contains(&"--config-secret=acme-linnstream-config".to_string()));
+    assert!(gw_args.contains(&"--config-secret-namespace=linnstream-system".to_string()));
     assert_restricted_and_probed(gw);
+    let reader = one(&docs, "Role", "acme-linnstream-config-reader");
+    assert_eq!(
+        reader["rules"],
+        json!([{"apiGroups": [""], "resources": ["secrets"],
+                "resourceNames": ["acme-linnstream-config"], "verbs": ["get", "list", "watch"]}])
+    );
+    let reader_binding = one(&docs, "RoleBinding", "acme-linnstream-config-reader");
+    assert_eq!(
+        reader_binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "acme-linnstream-gateway", "namespace": "linnstream-system"}])
+    );
     let bindings: Vec<&Value> = docs
         .iter()
         .filter(|d| d["kind"] == "RoleBinding" || d["kind"] == "ClusterRoleBinding")
+        .filter(|d| d["metadata"]["name"] != "acme-linnstream-config-reader")
         .collect();
     for b in &bindings {
         assert_eq!(
@@ -372,8 +385,91 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
              "resourceNames": ["linnstream-operator"], "verbs": ["get", "update"]},
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+            {"apiGroups": [""], "resources": ["secrets"],
+             "resourceNames": ["acme-linnstream-config"], "verbs": ["get", "patch", "update"]},
         ])
     );
+}
+
+#[test]
+fn admin_enabled_renders_the_console_on_its_own_port_service_and_policies() {
+    let refused = helm(&[
+        "template",
+        "acme",
+        chart().to_str().expect("path"),
+        "--set",
+        "admin.enabled=true",
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("admin.existingSecret is required"),
+        "{}",
+        text(&refused)
+    );
+    let docs = render(
+        "acme",
+        "ops",
+        &[
+            "--set",
+            "admin.enabled=true",
+            "--set",
+            "admin.existingSecret=console-tokens",
+            "--set",
+            "admin.replicas=2",
+            "--set",
+            "admin.ingress.enabled=true",
+            "--set",
+            "networkPolicy.enabled=true",
+            "--set",
+            "global.imageRegistry=example",
+        ],
+    );
+    let console = one(&docs, "Deployment", "acme-linnstream-console");
+    let args = args_of(console);
+    assert_eq!(args[0], "console");
+    for want in [
+        "--config-secret=acme-linnstream-config",
+        "--config-secret-namespace=ops",
+        "--listen=0.0.0.0:8081",
+    ] {
+        assert!(args.iter().any(|a| a == want), "{want} not in {args:?}");
+    }
+    assert_eq!(
+        env_of(console, "LINNSTREAM_ADMIN_TOKEN_FILE")["value"],
+        "/etc/linnstream/admin/tokens"
+    );
+    let pod = &console["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "acme-linnstream-console");
+    let tokens = pod["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == "admin-tokens")
+        .expect("the tokens volume");
+    assert_eq!(tokens["secret"]["secretName"], "console-tokens");
+    assert_restricted_and_probed(console);
+    let svc = one(&docs, "Service", "acme-linnstream-console");
+    assert_eq!(svc["spec"]["ports"][0]["port"], 8081);
+    assert_eq!(
+        svc["spec"]["selector"],
+        console["spec"]["selector"]["matchLabels"]
+    );
+    let ingress = one(&docs, "Ingress", "acme-linnstream-console");
+    assert_eq!(
+        ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"],
+        "acme-linnstream-console"
+    );
+    one(&docs, "NetworkPolicy", "acme-linnstream-console");
+    one(&docs, "PodDisruptionBudget", "acme-linnstream-console");
+    let binding = one(&docs, "RoleBinding", "acme-linnstream-config-reader");
+    let subjects: Vec<&str> = binding["subjects"]
+        .as_array()
+        .expect("subjects")
+        .iter()
+        .map(|s| s["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(subjects, ["acme-linnstream-gateway", "acme-linnstream-console"]);
 }
 
 #[test]
@@ -855,6 +951,8 @@ fn the_readme_documents_every_value_and_only_those() {
     }
     let mut all = Vec::new();
     leaves(&schema(), "", &mut all);
+    // `global` is Helm's (set by a parent chart), accepted but not the chart's own.
+    all.retain(|(p, _)| p != "global");
     let values = values();
     let schema_paths: BTreeSet<String> = all.iter().map(|(p, _)| p.clone()).collect();
     let doc_paths: BTreeSet<String> = documented.keys().cloned().collect();
@@ -895,77 +993,6 @@ fn the_chart_version_is_the_crate_version() {
     .expect("yaml");
     assert_eq!(chart["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(chart["appVersion"], env!("CARGO_PKG_VERSION"));
-}
-
-/// The gateway Deployment's arguments, run by the binary on a folder laid out as the
-/// kubelet mounts a Secret (hidden `..data` and timestamped folders behind symlinks):
-/// it loads the example once and answers its probe path.
-#[cfg(unix)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_gateway_runs_with_its_rendered_arguments_on_a_mounted_secret() {
-    use std::os::unix::fs::symlink;
-    let docs = render("acme", "ops", &[]);
-    let gw = one(&docs, "Deployment", "acme-linnstream-gateway");
-    let mount = gw["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["mountPath"]
-        .as_str()
-        .expect("mountPath")
-        .to_string();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("config");
-    let stamp = config.join("..2026_11_22_18_00_00.000000001");
-    std::fs::create_dir_all(&stamp).expect("mkdir");
-    for file in ["installation.yaml", "secrets.yaml"] {
-        std::fs::copy(support::example(file), stamp.join(file)).expect("copy");
-        symlink(format!("..data/{file}"), config.join(file)).expect("symlink");
-    }
-    symlink(stamp.file_name().expect("name"), config.join("..data")).expect("..data");
-    let port = free_port();
-    let args: Vec<String> = args_of(gw)
-        .into_iter()
-        .map(|a| match a.split_once('=') {
-            Some(("--filename", path)) => {
-                assert_eq!(path, mount, "the gateway reads the mounted Secret");
-                format!("--filename={}", config.display())
-            }
-            Some(("--listen", _)) => format!("--listen=127.0.0.1:{port}"),
-            _ => a.clone(),
-        })
-        .collect();
-    let db = format!("sqlite:{}", dir.path().join("gateway.db").display());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_linnstream"))
-        .args(&args)
-        .env("LINNSTREAM_DATABASE_URL", db)
-        .env(
-            "LINNSTREAM_LOG",
-            env_of(gw, "LINNSTREAM_LOG")["value"].as_str().expect("log"),
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the gateway");
-    let http = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}/healthz");
-    let mut answered = false;
-    for _ in 0..150 {
-        if let Ok(Some(status)) = child.try_wait() {
-            let out = child.wait_with_output().await.expect("output");
-            panic!("the gateway exited ({status}): {}", text(&out));
-        }
-        if let Ok(r) = http.get(&url).send().await
-            && r.status().is_success()
-        {
-            answered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        answered,
-        "the gateway's /healthz did not answer within 15 s"
-    );
-    let log = terminate(child, "gateway").await;
-    assert!(log.contains("serving 1 installation(s)"), "{log}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1284,6 +1311,266 @@ async fn helm_install_runs_the_example_to_ready_as_the_charts_service_account() 
             .expect("get")
             .is_some()
     );
+    env.finish().await;
+    release_ns.delete().await;
+}
+
+/// Starts one of the release's Deployments as the chart's pod would run (its arguments and
+/// environment, as its ServiceAccount), on `port`; `env` overrides variables (files the
+/// kubelet would mount). Returns the child and the impersonated user.
+async fn start_pod(
+    admin: &kube::Client,
+    ns: &str,
+    deployment: &str,
+    dir: &Path,
+    port: u16,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String) {
+    let deployments: Api<Deployment> = Api::namespaced(admin.clone(), ns);
+    let d = deployments.get(deployment).await.expect("the Deployment");
+    let d = serde_json::to_value(d).expect("json");
+    let pod = &d["spec"]["template"]["spec"];
+    let sa = pod["serviceAccountName"].as_str().expect("serviceAccountName");
+    let user = format!("system:serviceaccount:{ns}:{sa}");
+    let kubeconfig = kubeconfig_as(dir, &user);
+    let mut command = pod_command(
+        admin,
+        ns,
+        pod,
+        &format!("{deployment}-local"),
+        &kubeconfig,
+        Some(port),
+    )
+    .await;
+    command.envs(env.iter().copied());
+    (command.spawn().expect("start the pod's process"), user)
+}
+
+async fn wait_healthy(http: &reqwest::Client, port: u16, what: &str) {
+    eventually(60, &format!("{what}'s /healthz"), || async {
+        http.get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+}
+
+/// The Linnworks postal service names the gateway offers for `token`.
+async fn service_names(http: &reqwest::Client, port: u16, token: &str) -> Vec<String> {
+    let reply: Value = match http
+        .post(format!(
+            "http://127.0.0.1:{port}/api/Setup/UserAvailableServices"
+        ))
+        .json(&json!({"AuthorizationToken": token}))
+        .send()
+        .await
+    {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(_) => return Vec::new(),
+    };
+    reply["Services"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|s| s["ServiceName"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The example Installation's gateway token, as examples/secrets.yaml holds it.
+fn example_gateway_token() -> String {
+    support::yaml_docs(&support::example("secrets.yaml"))
+        .iter()
+        .find_map(|d| {
+            d["stringData"]
+                .as_object()?
+                .iter()
+                .find(|(k, _)| k.contains("authorization") || k.contains("gateway"))
+                .and_then(|(_, v)| v.as_str().map(String::from))
+        })
+        .expect("the example gateway token")
+}
+
+/// `helm install` with `admin.enabled`: the operator (as its pod would run, as its
+/// ServiceAccount) writes the config Secret; the gateway and the console, run with their
+/// rendered arguments as their own ServiceAccounts (which may read only that Secret),
+/// learn the Installation applied with kubectl with no export, a mapping changed with
+/// kubectl reaches the gateway within seconds, and the console lists the Installation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_secret() {
+    let admin = client().await;
+    let env = Env::new().await;
+    let release_ns = TestNamespace::new(&admin).await;
+    let release = format!("lc{}", &release_ns.name[7..]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "alice console-token-0123456789abcdef\n").expect("tokens");
+    support::operator::kubectl(
+        &release_ns.name,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "console-tokens",
+            &format!("--from-file=tokens={}", tokens.display()),
+        ],
+    );
+    let db_url = format!("--set-string=database.url={}", env.db.url);
+    let out = helm_ok(&[
+        "install",
+        &release,
+        chart().to_str().expect("path"),
+        "--namespace",
+        &release_ns.name,
+        "--take-ownership",
+        "--set",
+        "image.repository=registry.example/linnstream",
+        "--set",
+        "admin.enabled=true",
+        "--set",
+        "admin.existingSecret=console-tokens",
+        &db_url,
+    ]);
+    assert!(out.contains("STATUS: deployed"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "port-forward service/{release}-linnstream-console 8081:8081"
+        )),
+        "NOTES say how to open the console: {out}"
+    );
+
+    let http = reqwest::Client::new();
+    let op_port = free_port();
+    let (operator, op_user) = start_pod(
+        &admin,
+        &release_ns.name,
+        &format!("{release}-linnstream-operator"),
+        dir.path(),
+        op_port,
+        &[],
+    )
+    .await;
+    env.apply_examples(|_| {}).await;
+    env.seed_healthy("acme").await;
+
+    // The config Secret appears with the Installation, nobody exporting anything.
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(admin.clone(), &release_ns.name);
+    let config_name = format!("{release}-linnstream-config");
+    let key = format!("installation.{}.acme.yaml", env.ns.name);
+    eventually(60, "the operator to write the config Secret", || async {
+        secrets
+            .get_opt(&config_name)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| s.data)
+            .is_some_and(|d| d.contains_key(&key))
+    })
+    .await;
+
+    let gw_port = free_port();
+    let (gateway, gw_user) = start_pod(
+        &admin,
+        &release_ns.name,
+        &format!("{release}-linnstream-gateway"),
+        dir.path(),
+        gw_port,
+        &[],
+    )
+    .await;
+    wait_healthy(&http, gw_port, "the gateway").await;
+    let token = example_gateway_token();
+    let names = service_names(&http, gw_port, &token).await;
+    assert!(
+        names.iter().any(|n| n == "Stream Next Day"),
+        "the gateway serves the applied mappings: {names:?}"
+    );
+
+    // A mapping changed with kubectl reaches the gateway within seconds.
+    let started = std::time::Instant::now();
+    support::operator::kubectl(
+        &env.ns.name,
+        &[
+            "patch",
+            "postalservicemapping",
+            "acme-next-day",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"postalService":{"name":"Stream Next Day Renamed"}}}"#,
+        ],
+    );
+    eventually(20, "the renamed service at the gateway", || async {
+        service_names(&http, gw_port, &token)
+            .await
+            .iter()
+            .any(|n| n == "Stream Next Day Renamed")
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    // The console, with the tokens the kubelet would mount.
+    let console_port = free_port();
+    let tokens_path = tokens.display().to_string();
+    let (console, console_user) = start_pod(
+        &admin,
+        &release_ns.name,
+        &format!("{release}-linnstream-console"),
+        dir.path(),
+        console_port,
+        &[("LINNSTREAM_ADMIN_TOKEN_FILE", &tokens_path)],
+    )
+    .await;
+    wait_healthy(&http, console_port, "the console").await;
+    let list: Value = http
+        .get(format!(
+            "http://127.0.0.1:{console_port}/api/admin/installations"
+        ))
+        .bearer_auth("console-token-0123456789abcdef")
+        .send()
+        .await
+        .expect("console")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        list["installations"][0]["id"],
+        json!(format!("{}/acme", env.ns.name)),
+        "{list}"
+    );
+    let orders = http
+        .get(format!(
+            "http://127.0.0.1:{console_port}/api/admin/installations/{}/acme/orders",
+            env.ns.name
+        ))
+        .bearer_auth("console-token-0123456789abcdef")
+        .send()
+        .await
+        .expect("console");
+    assert_eq!(orders.status().as_u16(), 200);
+
+    let mut refused = Vec::new();
+    for (child, user, what) in [
+        (console, console_user, "console"),
+        (gateway, gw_user, "gateway"),
+        (operator, op_user, "operator"),
+    ] {
+        let log = terminate(child, what).await;
+        refused.extend(
+            refused_by_rbac(&log, &user)
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(refused.is_empty(), "RBAC refused:\n{}", refused.join("\n"));
+    let _ = helm(&["uninstall", &release, "--namespace", &release_ns.name]);
     env.finish().await;
     release_ns.delete().await;
 }
