@@ -13,6 +13,7 @@ mod jobs;
 mod migrate;
 mod operator;
 mod orders;
+pub mod plugin;
 mod run;
 pub(crate) mod secrets;
 mod simulate;
@@ -66,6 +67,12 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// The scheduler's jobs of a running process: last run, outcome, next run, overdue.
     Jobs(jobs::JobsArgs),
+    /// Print a shell completion script for `linnstream` (bash, zsh, fish, ...); for the
+    /// kubectl plugin, `kubectl-linnstream completion SHELL`.
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Logs to standard error; `LINNSTREAM_LOG` overrides the default filter.
@@ -103,6 +110,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Orders(args) => orders::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Jobs(args) => jobs::run(args),
+        Command::Completion { shell } => {
+            use clap::CommandFactory as _;
+            plugin::print_completion(shell, Cli::command(), "linnstream");
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
