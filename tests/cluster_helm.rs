@@ -1379,20 +1379,6 @@ async fn service_names(http: &reqwest::Client, port: u16, token: &str) -> Vec<St
         .unwrap_or_default()
 }
 
-/// The example Installation's gateway token, as examples/secrets.yaml holds it.
-fn example_gateway_token() -> String {
-    support::yaml_docs(&support::example("secrets.yaml"))
-        .iter()
-        .find_map(|d| {
-            d["stringData"]
-                .as_object()?
-                .iter()
-                .find(|(k, _)| k.contains("authorization") || k.contains("gateway"))
-                .and_then(|(_, v)| v.as_str().map(String::from))
-        })
-        .expect("the example gateway token")
-}
-
 /// `helm install` with `admin.enabled`: the operator (as its pod would run, as its
 /// ServiceAccount) writes the config Secret; the gateway and the console, run with their
 /// rendered arguments as their own ServiceAccounts (which may read only that Secret),
@@ -1454,6 +1440,20 @@ async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_se
     .await;
     env.apply_examples(|_| {}).await;
     env.seed_healthy("acme").await;
+    // A token of its own: a cluster-wide operator also serves other tests' copies of the
+    // example, and a gateway token must name one installation.
+    let token = format!("token-{}", env.ns.name);
+    support::operator::kubectl(
+        &env.ns.name,
+        &[
+            "patch",
+            "secret",
+            "acme-linnworks",
+            "--type=merge",
+            "-p",
+            &json!({"stringData": {"authorization-token": token}}).to_string(),
+        ],
+    );
 
     // The config Secret appears with the Installation, nobody exporting anything.
     let secrets: Api<k8s_openapi::api::core::v1::Secret> =
@@ -1482,12 +1482,13 @@ async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_se
     )
     .await;
     wait_healthy(&http, gw_port, "the gateway").await;
-    let token = example_gateway_token();
-    let names = service_names(&http, gw_port, &token).await;
-    assert!(
-        names.iter().any(|n| n == "Stream Next Day"),
-        "the gateway serves the applied mappings: {names:?}"
-    );
+    eventually(30, "the gateway to serve the applied mappings", || async {
+        service_names(&http, gw_port, &token)
+            .await
+            .iter()
+            .any(|n| n == "Stream Next Day")
+    })
+    .await;
 
     // A mapping changed with kubectl reaches the gateway within seconds.
     let started = std::time::Instant::now();
@@ -1539,10 +1540,13 @@ async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_se
         .json()
         .await
         .expect("json");
-    assert_eq!(
-        list["installations"][0]["id"],
-        json!(format!("{}/acme", env.ns.name)),
-        "{list}"
+    // (A cluster-wide operator serves every namespace's Installations, other tests' too.)
+    let ours = format!("{}/acme", env.ns.name);
+    assert!(
+        list["installations"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|i| i["id"] == ours.as_str())),
+        "the console lists {ours}: {list}"
     );
     let orders = http
         .get(format!(
@@ -1554,6 +1558,114 @@ async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_se
         .await
         .expect("console");
     assert_eq!(orders.status().as_u16(), 200);
+
+    // `kubectl linnstream` through real kubectl, the binary on the PATH under the plugin's
+    // name. The API server's service proxy reaches the console through a Service whose
+    // endpoint is this machine (no kubelet runs the console's pod here); the API server
+    // refuses loopback endpoints, hence a forwarder on this machine's own address.
+    env.wait_condition("acme", "Ready", ConditionStatus::True, "Running")
+        .await;
+    let (host, forwarded) = forward_to_loopback(console_port).await;
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(admin.clone(), &release_ns.name);
+    services
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "console-here"},
+                "spec": {"ports": [{"port": forwarded, "targetPort": forwarded}]},
+            }))
+            .expect("service"),
+        )
+        .await
+        .expect("the console-here Service");
+    // The API server proxies only to a Pod's address: a Pod object (bound to no real node,
+    // so nothing runs it) whose status gives it this machine's address stands in.
+    let pods: Api<k8s_openapi::api::core::v1::Pod> =
+        Api::namespaced(admin.clone(), &release_ns.name);
+    pods.create(
+        &Default::default(),
+        &serde_json::from_value(json!({
+            "metadata": {"name": "console-here"},
+            "spec": {"nodeName": "no-such-node",
+                     "containers": [{"name": "console", "image": "registry.example/linnstream"}]},
+        }))
+        .expect("pod"),
+    )
+    .await
+    .expect("the console-here Pod");
+    pods.patch_status(
+        "console-here",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"status": {"podIP": host, "podIPs": [{"ip": host}]}})),
+    )
+    .await
+    .expect("the Pod's address");
+    let endpoints: Api<k8s_openapi::api::core::v1::Endpoints> =
+        Api::namespaced(admin.clone(), &release_ns.name);
+    endpoints
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "console-here"},
+                "subsets": [{
+                    "addresses": [{"ip": host, "targetRef":
+                        {"kind": "Pod", "name": "console-here", "namespace": release_ns.name}}],
+                    "ports": [{"port": forwarded}],
+                }],
+            }))
+            .expect("endpoints"),
+        )
+        .await
+        .expect("the console-here Endpoints");
+    let plugin_dir = dir.path().join("bin");
+    std::fs::create_dir_all(&plugin_dir).expect("bin");
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_linnstream"),
+        plugin_dir.join("kubectl-linnstream"),
+    )
+    .expect("the plugin link");
+    let console_ref = format!("{}/console-here:{forwarded}", release_ns.name);
+    let plugin = |args: &[&str]| {
+        let path = format!(
+            "{}:{}",
+            plugin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut command = Command::new(kubectl_bin());
+        command
+            .env("PATH", path)
+            .env("KUBECONFIG", support::kubeconfig_path())
+            .env("LINNSTREAM_ADMIN_TOKEN", "console-token-0123456789abcdef")
+            .env("LINNSTREAM_CONSOLE", &console_ref)
+            .arg("linnstream")
+            .args(args);
+        run(command, "kubectl linnstream")
+    };
+    let out = plugin(&["-n", &env.ns.name, "status", "acme"]);
+    let shown = text(&out);
+    for want in [
+        format!("Installation {}/acme", env.ns.name),
+        "Ready:               True (Running)".to_string(),
+        "Conditions".to_string(),
+        "Queue".to_string(),
+        "Webhook backlog:     0 pending".to_string(),
+        "Failing orders".to_string(),
+        "fetch-orders".to_string(),
+        "Workers".to_string(),
+        "Stream webhook subscriptions".to_string(),
+    ] {
+        assert!(shown.contains(&want), "status lacks {want:?}:\n{shown}");
+    }
+    assert!(out.status.success(), "{shown}");
+    let out = plugin(&["-n", &env.ns.name, "jobs"]);
+    assert!(
+        text(&out).contains(&format!("installation {}/acme", env.ns.name)),
+        "{}",
+        text(&out)
+    );
+    let out = plugin(&["-n", &env.ns.name, "orders", "list"]);
+    assert!(out.status.success(), "{}", text(&out));
 
     let mut refused = Vec::new();
     for (child, user, what) in [
@@ -1573,4 +1685,26 @@ async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_se
     let _ = helm(&["uninstall", &release, "--namespace", &release_ns.name]);
     env.finish().await;
     release_ns.delete().await;
+}
+
+/// Forwards connections on this machine's outward address (a free port) to
+/// 127.0.0.1:`port`; returns the address and the port.
+async fn forward_to_loopback(port: u16) -> (String, u16) {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").expect("udp");
+    probe.connect("10.255.255.255:9").expect("route");
+    let host = probe.local_addr().expect("address").ip().to_string();
+    let listener = tokio::net::TcpListener::bind((host.as_str(), 0))
+        .await
+        .expect("listen");
+    let forwarded = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (host, forwarded)
 }
