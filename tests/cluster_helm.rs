@@ -469,7 +469,10 @@ fn admin_enabled_renders_the_console_on_its_own_port_service_and_policies() {
         .iter()
         .map(|s| s["name"].as_str().expect("name"))
         .collect();
-    assert_eq!(subjects, ["acme-linnstream-gateway", "acme-linnstream-console"]);
+    assert_eq!(
+        subjects,
+        ["acme-linnstream-gateway", "acme-linnstream-console"]
+    );
 }
 
 #[test]
@@ -1330,7 +1333,9 @@ async fn start_pod(
     let d = deployments.get(deployment).await.expect("the Deployment");
     let d = serde_json::to_value(d).expect("json");
     let pod = &d["spec"]["template"]["spec"];
-    let sa = pod["serviceAccountName"].as_str().expect("serviceAccountName");
+    let sa = pod["serviceAccountName"]
+        .as_str()
+        .expect("serviceAccountName");
     let user = format!("system:serviceaccount:{ns}:{sa}");
     let kubeconfig = kubeconfig_as(dir, &user);
     let mut command = pod_command(
@@ -1700,7 +1705,8 @@ async fn forward_to_loopback(port: u16) -> (String, u16) {
     tokio::spawn(async move {
         while let Ok((mut inbound, _)) = listener.accept().await {
             tokio::spawn(async move {
-                if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await
+                {
                     let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                 }
             });

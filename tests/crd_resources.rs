@@ -105,10 +105,15 @@ fn crd_has_printer_columns_short_names_and_category() {
     }
     for doc in serde_yaml::Deserializer::from_str(&yaml) {
         let crd: serde_json::Value = serde::Deserialize::deserialize(doc).expect("yaml");
-        let status = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"];
+        let status =
+            &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"];
         let mut missing = Vec::new();
         undescribed(status, "status", &mut missing);
-        assert!(missing.is_empty(), "{}: no description on {missing:?}", crd["metadata"]["name"]);
+        assert!(
+            missing.is_empty(),
+            "{}: no description on {missing:?}",
+            crd["metadata"]["name"]
+        );
     }
     // Server-side apply on Kubernetes before 1.25 refuses CRDs with CEL rules, and 1.20
     // refuses an empty-string default; the cross-field rules are structural `anyOf`.

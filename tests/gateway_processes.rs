@@ -199,7 +199,11 @@ async fn linnstream_console_serves_the_admin_api_and_dashboard_alone() {
         &[("LINNSTREAM_ADMIN_TOKEN_FILE", &tokens)],
     );
     let http = reqwest::Client::new();
-    let health = http.get(format!("{url}/healthz")).send().await.expect("healthz");
+    let health = http
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(health.status().as_u16(), 200);
     let anonymous = http
         .get(format!("{url}/api/admin/installations"))
@@ -221,7 +225,11 @@ async fn linnstream_console_serves_the_admin_api_and_dashboard_alone() {
         json!(format!("{NAMESPACE}/{NAME}")),
         "{list}"
     );
-    let page = http.get(format!("{url}/admin/")).send().await.expect("dashboard");
+    let page = http
+        .get(format!("{url}/admin/"))
+        .send()
+        .await
+        .expect("dashboard");
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().await.expect("page").contains("<form"));
     // The label endpoints are the gateway's, not the console's.

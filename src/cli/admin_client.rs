@@ -85,7 +85,11 @@ pub struct AdminClient {
 
 /// `NAMESPACE/SERVICE[:PORT]` of a console, checked.
 pub fn parse_console(text: &str) -> anyhow::Result<(String, String, Option<u16>)> {
-    let bad = || anyhow!("--console {text:?}: expected NAMESPACE/SERVICE[:PORT], e.g. linnstream-system/linnstream-console:8081");
+    let bad = || {
+        anyhow!(
+            "--console {text:?}: expected NAMESPACE/SERVICE[:PORT], e.g. linnstream-system/linnstream-console:8081"
+        )
+    };
     let (ns, rest) = text.trim().split_once('/').ok_or_else(bad)?;
     let (service, port) = match rest.split_once(':') {
         Some((s, p)) => (s, Some(p.parse::<u16>().map_err(|_| bad())?)),
@@ -94,7 +98,8 @@ pub fn parse_console(text: &str) -> anyhow::Result<(String, String, Option<u16>)
     let dns = |v: &str| {
         !v.is_empty()
             && v.len() <= 63
-            && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && v.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     };
     if !dns(ns) || !dns(service) {
         return Err(bad());

@@ -56,7 +56,11 @@ pub struct ConfigArgs {
     #[arg(long, env = "LINNSTREAM_CONFIG_SECRET")]
     pub config_secret: Option<String>,
     /// Its namespace (default: the namespace of the kubeconfig context, or the pod's own).
-    #[arg(long, env = "LINNSTREAM_CONFIG_SECRET_NAMESPACE", requires = "config_secret")]
+    #[arg(
+        long,
+        env = "LINNSTREAM_CONFIG_SECRET_NAMESPACE",
+        requires = "config_secret"
+    )]
     pub config_secret_namespace: Option<String>,
 }
 
@@ -97,7 +101,7 @@ pub fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         listen: args.listen,
         settings: args.settings,
     };
-    surface.run(|engine| gateway_router(engine))
+    surface.run(gateway_router)
 }
 
 /// One HTTP surface for every Installation in a folder: what `gateway` and `console` share.
@@ -157,8 +161,8 @@ impl Surface {
                     .clone()
                     .unwrap_or_else(|| kube_config.default_namespace.clone());
                 let client = kube::Client::try_from(kube_config)?;
-                let source = SecretSource::start(client, &namespace, name, CONFIG_SECRET_WAIT)
-                    .await?;
+                let source =
+                    SecretSource::start(client, &namespace, name, CONFIG_SECRET_WAIT).await?;
                 let rx = source.receiver();
                 _watch = Some(source);
                 rx

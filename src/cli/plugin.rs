@@ -23,7 +23,8 @@ use crate::sync::schedule::Job;
 /// The executable name kubectl looks for.
 pub const PLUGIN_NAME: &str = "kubectl-linnstream";
 /// Labels of the console Service the chart creates.
-const CONSOLE_SELECTOR: &str = "app.kubernetes.io/part-of=linnstream,app.kubernetes.io/component=console";
+const CONSOLE_SELECTOR: &str =
+    "app.kubernetes.io/part-of=linnstream,app.kubernetes.io/component=console";
 
 /// Whether the process was started as the kubectl plugin (by its file name).
 pub fn invoked_as_plugin(argv0: &OsString) -> bool {
@@ -145,7 +146,9 @@ async fn aim(client: &mut AdminClientArgs, namespace: Option<String>) -> anyhow:
             .collect();
         match names.as_slice() {
             [only] => client.installation = Some(format!("{ns}/{only}")),
-            [] => bail!("namespace {ns} has no Installation; choose one with -n or --installation NAMESPACE/NAME"),
+            [] => bail!(
+                "namespace {ns} has no Installation; choose one with -n or --installation NAMESPACE/NAME"
+            ),
             many => bail!(
                 "namespace {ns} has {} Installations ({}); choose one with --installation {ns}/NAME",
                 many.len(),
@@ -229,7 +232,10 @@ async fn console_view(args: &StatusArgs, kube: &kube::Client) -> Result<ConsoleV
         .await
         .map_err(|e| format!("{e:#}"))?;
     Ok(ConsoleView {
-        installations: list["installations"].as_array().cloned().unwrap_or_default(),
+        installations: list["installations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
         client,
     })
 }
@@ -280,7 +286,10 @@ async fn status(namespace: Option<String>, args: StatusArgs) -> anyhow::Result<E
         match ready {
             Some(c) => {
                 not_ready |= c.status != crate::crd::ConditionStatus::True;
-                println!("Ready:               {} ({}) {}", c.status, c.reason, c.message);
+                println!(
+                    "Ready:               {} ({}) {}",
+                    c.status, c.reason, c.message
+                );
             }
             None => {
                 not_ready = true;
@@ -340,7 +349,9 @@ async fn status(namespace: Option<String>, args: StatusArgs) -> anyhow::Result<E
                             w["pending"], w["readyForRetry"], w["failed"]
                         );
                     }
-                    None => println!("\nWebhook backlog:     the console does not serve {id} (yet)"),
+                    None => {
+                        println!("\nWebhook backlog:     the console does not serve {id} (yet)")
+                    }
                 }
                 let failed = view
                     .client
@@ -376,15 +387,15 @@ async fn status(namespace: Option<String>, args: StatusArgs) -> anyhow::Result<E
                     .await
                 {
                     for j in jobs["jobs"].as_array().cloned().unwrap_or_default() {
-                        if let (Some(job), Some(next)) = (j["job"].as_str(), j["nextRunAt"].as_str()) {
+                        if let (Some(job), Some(next)) =
+                            (j["job"].as_str(), j["nextRunAt"].as_str())
+                        {
                             next_runs.push((job.to_string(), next.to_string()));
                         }
                     }
                 }
             }
-            Err(why) => println!(
-                "\nFailing orders, webhook backlog, next runs: not shown ({why})"
-            ),
+            Err(why) => println!("\nFailing orders, webhook backlog, next runs: not shown ({why})"),
         }
         let next = |job: &str| {
             next_runs
@@ -400,7 +411,10 @@ async fn status(namespace: Option<String>, args: StatusArgs) -> anyhow::Result<E
             (Job::Send, status.last_send.as_ref()),
             (Job::Webhooks, status.last_webhook.as_ref()),
             (Job::Identifiers, status.last_identifiers_sync.as_ref()),
-            (Job::PostalServices, status.last_postal_services_sync.as_ref()),
+            (
+                Job::PostalServices,
+                status.last_postal_services_sync.as_ref(),
+            ),
         ] {
             t.row(run_row(job.name(), run, next(job.name())));
         }

@@ -129,7 +129,10 @@ impl Writer {
         if self.written.as_ref() == Some(&data) {
             return Ok(());
         }
-        let installations = data.keys().filter(|k| k.starts_with("installation.")).count();
+        let installations = data
+            .keys()
+            .filter(|k| k.starts_with("installation."))
+            .count();
         let secret = json!({
             "apiVersion": "v1",
             "kind": "Secret",
@@ -222,7 +225,9 @@ impl Writer {
                     .and_then(|s| value_of(&s, key));
                 match found {
                     Some(v) => {
-                        keys.entry(secret.clone()).or_default().insert(key.clone(), v);
+                        keys.entry(secret.clone())
+                            .or_default()
+                            .insert(key.clone(), v);
                     }
                     None => complete = false,
                 }
@@ -237,7 +242,9 @@ impl Writer {
                 own.insert(secret_key(&ns, secret), secret_yaml(&ns, secret, keys));
             }
             if let Err(e) = snapshot_from_data(&own) {
-                tracing::warn!("config Secret: Installation {ns}/{name} does not load, left out: {e}");
+                tracing::warn!(
+                    "config Secret: Installation {ns}/{name} does not load, left out: {e}"
+                );
                 continue;
             }
             // Two Installations of a namespace may share a Secret: merge their keys.
@@ -251,7 +258,8 @@ impl Writer {
             }
             data.insert(
                 installation_key(&ns, &name),
-                own.remove(&installation_key(&ns, &name)).unwrap_or_default(),
+                own.remove(&installation_key(&ns, &name))
+                    .unwrap_or_default(),
             );
         }
         Ok(data)
@@ -338,7 +346,10 @@ mod tests {
         for (_, r) in crate::crd::check::secret_refs(&inst) {
             keys.entry(r.secret_key_ref.name.clone())
                 .or_default()
-                .insert(r.secret_key_ref.key.clone(), "value: 'quoted' # not a comment".into());
+                .insert(
+                    r.secret_key_ref.key.clone(),
+                    "value: 'quoted' # not a comment".into(),
+                );
         }
         let mut first = true;
         for (secret, k) in keys {
@@ -346,7 +357,12 @@ mod tests {
             // A second Installation sharing the Secret adds its keys to the same file.
             let text = if first {
                 first = false;
-                merge_secret("shop", &secret, &text, BTreeMap::from([("extra".into(), "x".into())]))
+                merge_secret(
+                    "shop",
+                    &secret,
+                    &text,
+                    BTreeMap::from([("extra".into(), "x".into())]),
+                )
             } else {
                 text
             };
