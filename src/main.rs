@@ -1,4 +1,5 @@
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -11,6 +12,9 @@ fn main() -> ExitCode {
         return linnstream::cli::plugin::main(std::env::args_os());
     }
     let cli = linnstream::cli::Cli::parse();
-    linnstream::cli::init_tracing(linnstream::cli::default_log_filter(&cli));
-    linnstream::cli::run(cli)
+    linnstream::cli::init_tracing(&cli);
+    let code = linnstream::cli::run(cli);
+    // Spans still queued for an OTLP receiver (nothing when export is off).
+    linnstream::observe::traces::flush(Duration::from_secs(5));
+    code
 }

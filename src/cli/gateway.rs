@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::routing::get;
 use clap::Args;
 use tokio::sync::watch;
 
@@ -115,7 +114,8 @@ pub(super) struct Surface {
 }
 
 impl Surface {
-    /// Checks the arguments, then serves `router(engine)` plus `/healthz` until a signal.
+    /// Checks the arguments, then serves `router(engine)` with `/healthz`, `/readyz` and
+    /// `/metrics` until a signal.
     pub fn run(self, router: impl FnOnce(Engine) -> Router) -> anyhow::Result<ExitCode> {
         if let Some(dir) = &self.config.config_dir
             && !dir.is_dir()
@@ -185,17 +185,20 @@ impl Surface {
         let store = Store::connect(&self.database.url()?)
             .await
             .context("opening the queue database")?;
+        let readiness = crate::observe::health::Readiness::new(store.clone());
         let http = self.settings.http.clone();
         let engine = Engine::new(store, self.settings, config_rx);
-        let router = router(engine).route("/healthz", get(|| async { "ok" }));
+        let router = crate::observe::http::traced(
+            router(engine).merge(crate::observe::health::routes(readiness)),
+        );
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .with_context(|| format!("listening on {}", self.listen))?;
         let addr = listener.local_addr()?;
-        eprintln!(
+        crate::observe::logs::banner(&format!(
             "linnstream {} is serving {installations} installation(s) on http://{addr}; Ctrl-C stops it",
             self.process
-        );
+        ));
         let mut stop = shutdown_rx;
         let mut server = tokio::spawn(async move {
             crate::server::serve(listener, router, &http, async move {

@@ -83,7 +83,7 @@ pub struct StatusArgs {
 
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = PluginCli::parse_from(args);
-    super::init_tracing("warn");
+    crate::observe::logs::init(crate::observe::logs::LogFormat::Text, "warn", "kubectl-linnstream");
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
