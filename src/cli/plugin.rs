@@ -83,7 +83,11 @@ pub struct StatusArgs {
 
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = PluginCli::parse_from(args);
-    crate::observe::logs::init(crate::observe::logs::LogFormat::Text, "warn", "kubectl-linnstream");
+    crate::observe::logs::init(
+        crate::observe::logs::LogFormat::Text,
+        "warn",
+        "kubectl-linnstream",
+    );
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -451,4 +455,49 @@ async fn status(namespace: Option<String>, args: StatusArgs) -> anyhow::Result<E
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plugin_is_chosen_by_the_executable_name() {
+        assert!(invoked_as_plugin(&OsString::from("kubectl-linnstream")));
+        assert!(invoked_as_plugin(&OsString::from(
+            "/usr/local/bin/kubectl-linnstream"
+        )));
+        assert!(invoked_as_plugin(&OsString::from(
+            "C:/bin/kubectl-linnstream.exe"
+        )));
+        assert!(!invoked_as_plugin(&OsString::from("/usr/bin/linnstream")));
+        assert!(!invoked_as_plugin(&OsString::from("kubectl-linnstreamer")));
+    }
+
+    #[test]
+    fn consoles_are_named_namespace_service_port() {
+        assert_eq!(
+            parse_console("ops/shop-linnstream-console:8081").expect("valid"),
+            ("ops".into(), "shop-linnstream-console".into(), Some(8081))
+        );
+        assert_eq!(
+            super::super::admin_client::proxy_prefix("ops", "c", Some(8081)),
+            "/api/v1/namespaces/ops/services/c:8081/proxy"
+        );
+        for bad in ["console", "ops/", "ops/c:http", "Ops/c", "ops/c/x"] {
+            let e = parse_console(bad).expect_err(bad).to_string();
+            assert!(e.contains("expected NAMESPACE/SERVICE[:PORT]"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_plugin_parses_kubectl_style_arguments() {
+        let cli = PluginCli::try_parse_from(["kubectl-linnstream", "-n", "shop", "status", "acme"])
+            .expect("parse");
+        assert_eq!(cli.namespace.as_deref(), Some("shop"));
+        assert!(
+            matches!(cli.command, PluginCommand::Status(ref s) if s.name.as_deref() == Some("acme"))
+        );
+        PluginCli::command().debug_assert();
+    }
 }
