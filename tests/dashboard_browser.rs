@@ -323,6 +323,7 @@ async fn seed_console_data(
         "failedEvent": {"id": event, "code": "DELIVERED", "order": "CN-4242", "error": error},
         "label": {"width": size.png_width(), "height": size.png_height()},
         "user": "Casey Console",
+        "refused": refused,
     });
     (seed, event, store)
 }
@@ -538,6 +539,24 @@ async fn the_console_as_the_chart_runs_it_works_in_headless_chromium() {
     assert!(
         audit.to_string().contains("support"),
         "the console's actions are audited with who did them: {audit}"
+    );
+    // A resend of the order Stream refused, through the console's API: sent, and audited
+    // with the caller's name and token.
+    let refused = seed["refused"].as_str().expect("the refused order").to_string();
+    let console_api = AdminApi::new(base.clone());
+    let (status, body) = console_api
+        .post_as(
+            &console_api.inst("orders/resend"),
+            json!({"orderIds": [refused]}),
+            Some("Robin Resend"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["outcomes"][0]["status"], "Completed", "{body}");
+    let (_, audit) = h.get(&h.inst(&format!("audit?orderId={refused}"))).await;
+    assert!(
+        audit.to_string().contains("Robin Resend (token support)"),
+        "the resend is audited with who did it: {audit}"
     );
     let _ = console.kill().await;
     kube(&["delete", "namespace", &ns, "--wait=false"]);
