@@ -1,10 +1,11 @@
 //! The Helm chart (`charts/linnstream`) with the real `helm` and `kubectl` (from
 //! `scripts/test-cluster.sh tools`): lint and render with default values and with every
 //! toggle on, the schema's refusals, values that match the binary's flags and the README,
-//! the gateway run with its rendered arguments, a server-side dry run of the rendered
-//! objects against the test cluster, and an install whose operator (run as a local process
-//! with the rendered Deployment's arguments, as the chart's ServiceAccount) brings the
-//! example Installation to Ready. Fails, never skips, without helm or the cluster.
+//! a server-side dry run of the rendered objects against the test cluster, an install whose
+//! operator (run as a local process with the rendered Deployment's arguments, as the
+//! chart's ServiceAccount) brings the example Installation to Ready, and an install with
+//! the console whose gateway and console learn their settings from the operator's config
+//! Secret. Fails, never skips, without helm or the cluster.
 
 mod support;
 
@@ -1388,8 +1389,10 @@ async fn service_names(http: &reqwest::Client, port: u16, token: &str) -> Vec<St
 /// `helm install` with `admin.enabled`: the operator (as its pod would run, as its
 /// ServiceAccount) writes the config Secret; the gateway and the console, run with their
 /// rendered arguments as their own ServiceAccounts (which may read only that Secret),
-/// learn the Installation applied with kubectl with no export, a mapping changed with
-/// kubectl reaches the gateway within seconds, and the console lists the Installation.
+/// learn the Installation applied with kubectl with no export: GenerateLabel labels a
+/// completed order after the applied mapping, a mapping changed with kubectl changes the
+/// next label within seconds, the console lists the Installation and its orders, and
+/// `kubectl linnstream` (through real kubectl) reaches it through the API server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_secret() {
     let admin = client().await;
@@ -1521,6 +1524,98 @@ async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_se
         "took {:?}",
         started.elapsed()
     );
+
+    // GenerateLabel for an order the workers completed: the labels follow the mapping
+    // applied with kubectl (labelCopies 2), and a copies change applied with kubectl
+    // reaches the next label within seconds.
+    let id = format!("{}/acme", env.ns.name);
+    let (_, order) = env
+        .store
+        .upsert_fetched(&linnstream::store::FetchedOrder {
+            installation: id.clone(),
+            order_id: "11111111-2222-3333-4444-555555555555".into(),
+            num_order_id: Some(4242),
+            reference: Some("WEB-4242".into()),
+            postal_service_id: Some("3f2b1a0c-9d8e-4f7a-b6c5-d4e3f2a1b0c9".into()),
+            postal_service_name: Some("Stream Next Day Renamed".into()),
+            order_type: linnstream::store::OrderType::Delivery,
+            snapshot: None,
+        })
+        .await
+        .expect("queued");
+    let claimed = env
+        .store
+        .claim_order(
+            &id,
+            &order.order_id,
+            "worker-test",
+            Duration::from_secs(300),
+        )
+        .await
+        .expect("claimed");
+    env.store
+        .complete_claim(
+            &claimed.claim().expect("claim"),
+            &linnstream::store::SendSuccess {
+                http_status: Some(200),
+                stream_order_id: Some("SO-4242".into()),
+                consignment_no: Some("CN-4242".into()),
+                tracking_number: Some("TRK-4242".into()),
+                tracking_url: Some("https://track.example/TRK-4242".into()),
+            },
+        )
+        .await
+        .expect("completed");
+    env.store
+        .mark_written_back(&id, &order.order_id)
+        .await
+        .expect("written back");
+    let label = |copies_wanted: usize| {
+        let http = http.clone();
+        let token = token.clone();
+        async move {
+            let reply: Value = http
+                .post(format!(
+                    "http://127.0.0.1:{gw_port}/api/Consignment/GenerateLabel"
+                ))
+                .json(&json!({
+                    "AuthorizationToken": token,
+                    "Name": "Customer 4242", "AddressLine1": "1 High Street",
+                    "Town": "Leeds", "CountryCode": "GB", "Postalcode": "LS6 1AA",
+                    "OrderId": 4242, "OrderReference": "WEB-4242", "OrderCurrency": "GBP",
+                    "ServiceId": "3f2b1a0c-9d8e-4f7a-b6c5-d4e3f2a1b0c9",
+                    "Packages": [{"SequenceNumber": 1, "PackageWeight": 1000}],
+                }))
+                .send()
+                .await
+                .expect("gateway")
+                .json()
+                .await
+                .expect("json");
+            assert_eq!(reply["IsError"], json!(false), "{reply}");
+            assert_eq!(reply["LeadTrackingNumber"], "TRK-4242", "{reply}");
+            let copies = 1 + reply["Package"][0]["AdditionalPngsBase64"]
+                .as_array()
+                .map(Vec::len)
+                .unwrap_or(0);
+            copies == copies_wanted
+        }
+    };
+    assert!(label(2).await, "the applied mapping's labelCopies 2");
+    let started = std::time::Instant::now();
+    support::operator::kubectl(
+        &env.ns.name,
+        &[
+            "patch",
+            "postalservicemapping",
+            "acme-next-day",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"labelCopies":3}}"#,
+        ],
+    );
+    eventually(20, "three copies per label", || label(3)).await;
+    assert!(started.elapsed() < Duration::from_secs(20));
 
     // The console, with the tokens the kubelet would mount.
     let console_port = free_port();

@@ -542,7 +542,10 @@ async fn the_console_as_the_chart_runs_it_works_in_headless_chromium() {
     );
     // A resend of the order Stream refused, through the console's API: sent, and audited
     // with the caller's name and token.
-    let refused = seed["refused"].as_str().expect("the refused order").to_string();
+    let refused = seed["refused"]
+        .as_str()
+        .expect("the refused order")
+        .to_string();
     let console_api = AdminApi::new(base.clone());
     let (status, body) = console_api
         .post_as(
