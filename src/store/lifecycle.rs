@@ -28,6 +28,8 @@ pub enum Cause {
     Delete,
     /// The worker holding the order stopped renewing its claim.
     LeaseExpired,
+    /// Stream could not be reached: the order waits in the queue, its retries untouched.
+    Defer,
 }
 
 /// Every legal (from, to, cause).
@@ -44,6 +46,8 @@ pub const TRANSITIONS: &[(OrderStatus, OrderStatus, Cause)] = &[
     (Completed, Deleted, Cause::Delete),
     (InProgress, Pending, Cause::LeaseExpired),
     (InProgress, ReadyForRetry, Cause::LeaseExpired),
+    (InProgress, Pending, Cause::Defer),
+    (InProgress, ReadyForRetry, Cause::Defer),
 ];
 
 /// A status change the lifecycle does not allow.

@@ -24,7 +24,8 @@ const ORDER_COLUMNS: &str = "id, installation, order_id, num_order_id, reference
     postal_service_id, postal_service_name, order_type, status, attempts, last_http_status, \
     last_error, stream_order_id, consignment_no, tracking_number, tracking_url, snapshot, \
     version, claim_owner, lease_expires_at, created_at, updated_at, claimed_at, completed_at, \
-    failed_at, validation_failed_at, retry_ready_at, released_at, deleted_at, written_back_at";
+    failed_at, validation_failed_at, retry_ready_at, released_at, deleted_at, written_back_at, \
+    deferrals";
 
 const SENT_SINCE: &str = "SELECT completed_at FROM orders \
     WHERE installation = $1 AND completed_at IS NOT NULL AND completed_at >= $2 \
@@ -198,6 +199,18 @@ sql!(
     from = from_list(Failed, Cause::Fail)
 );
 
+// Returns a claimed order to the status it was claimed from because Stream could not be
+// reached: the send is counted in `deferrals`, so it does not use up MaxRetryAttempts.
+sql!(
+    DEFER_CLAIM = "UPDATE orders SET status = COALESCE(claimed_from, '{pending}'), \
+        updated_at = $4, last_http_status = $5, last_error = $6, deferrals = deferrals + 1, \
+        claim_owner = NULL, lease_expires_at = NULL, claimed_from = NULL, version = version + 1 \
+    WHERE id = $1 AND claim_owner = $2 AND version = $3 AND status IN ({from}) \
+    RETURNING {ORDER_COLUMNS}",
+    pending = Pending.as_str(),
+    from = from_list(Pending, Cause::Defer)
+);
+
 sql!(
     FAIL_CLAIM_VALIDATION = "UPDATE orders SET status = '{to}', validation_failed_at = $4, \
         updated_at = $4, last_http_status = NULL, last_error = $5, claim_owner = NULL, \
@@ -211,7 +224,7 @@ sql!(
 sql!(
     PROMOTE_FAILED = "UPDATE orders SET status = '{to}', retry_ready_at = $3, updated_at = $3, \
         version = version + 1 \
-    WHERE installation = $1 AND status IN ({from}) AND attempts <= $2",
+    WHERE installation = $1 AND status IN ({from}) AND attempts - deferrals <= $2",
     to = ReadyForRetry.as_str(),
     from = from_list(ReadyForRetry, Cause::PromoteRetry)
 );
@@ -232,7 +245,7 @@ sql!(
 
 sql!(
     SET_RESEND = "UPDATE orders SET status = '{}', retry_ready_at = $3, updated_at = $3, \
-        attempts = 0, version = version + 1 \
+        attempts = 0, deferrals = 0, version = version + 1 \
     WHERE id = $1 AND version = $2 RETURNING {ORDER_COLUMNS}",
     ReadyForRetry.as_str()
 );
@@ -532,6 +545,33 @@ impl Store {
         }
     }
 
+    /// Records that a send could not reach Stream (down, timing out, 5xx, 429): the order goes
+    /// back to the status it was claimed from (Pending or Ready for Retry), with the error
+    /// kept, and the send does not count against MaxRetryAttempts. `attempts` still grows, so
+    /// the next send looks the order up in Stream before creating it (the lost attempt may
+    /// have landed).
+    pub async fn defer_claim(
+        &self,
+        claim: &OrderClaim,
+        failure: &SendFailure,
+    ) -> StoreResult<Order> {
+        let done: Option<Order> = with_pool!(self, pool => {
+            sqlx::query_as(&DEFER_CLAIM)
+                .bind(claim.id)
+                .bind(&claim.owner)
+                .bind(claim.version)
+                .bind(now())
+                .bind(failure.http_status)
+                .bind(&failure.error)
+                .fetch_optional(pool)
+                .await?
+        });
+        match done {
+            Some(order) => Ok(order),
+            None => Err(self.claim_lost(claim).await),
+        }
+    }
+
     /// Records that a claimed order failed validation: In Progress -> Validation Failed.
     pub async fn fail_claim_validation(
         &self,
@@ -602,7 +642,8 @@ impl Store {
     }
 
     /// Moves Failed orders of `installation` to Ready for Retry while they have had fewer than
-    /// `max_retry_attempts` retries (an order is sent at most 1 + MaxRetryAttempts times);
+    /// `max_retry_attempts` retries (an order is sent at most 1 + MaxRetryAttempts times, not
+    /// counting sends deferred because Stream was unavailable);
     /// returns how many moved.
     pub async fn promote_failed(
         &self,

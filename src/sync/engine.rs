@@ -13,6 +13,7 @@ use crate::settings::SystemSettings;
 use crate::store::{AuditAction, AuditOutcome, NewAuditEntry, Store};
 use crate::stream::{StreamClient, StreamCredentials};
 
+use super::breaker::{AccountKey, Breaker, Breakers};
 use super::throttle::Throttle;
 
 /// The API clients of one installation.
@@ -45,6 +46,7 @@ struct Inner {
     config: SnapshotReceiver,
     worker_id: String,
     clients: Mutex<HashMap<InstallationKey, (ClientKey, Clients)>>,
+    breakers: Breakers,
 }
 
 impl std::fmt::Debug for Engine {
@@ -82,6 +84,7 @@ impl Engine {
                 config,
                 worker_id,
                 clients: Mutex::new(HashMap::new()),
+                breakers: Breakers::default(),
             }),
         }
     }
@@ -116,6 +119,17 @@ impl Engine {
             .values()
             .cloned()
             .collect()
+    }
+
+    /// The circuit breakers of every Stream account this process sends to.
+    pub fn breakers(&self) -> &Breakers {
+        &self.inner.breakers
+    }
+
+    /// The breaker of the Stream account `inst` sends to (shared with every installation on
+    /// that account).
+    pub fn breaker(&self, inst: &InstallationConfig) -> Breaker {
+        self.inner.breakers.get(&AccountKey::of(inst))
     }
 
     /// The claim lease: long enough for a send with every retry to finish.

@@ -1,6 +1,7 @@
 //! Layer 4: the jobs (fetch, send, webhook processing, master data, manual operations)
 //! as plain async functions over (config, clients, store), and their timing.
 
+pub mod breaker;
 pub mod engine;
 pub mod errors;
 pub mod fetch;

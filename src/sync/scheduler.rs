@@ -302,8 +302,15 @@ async fn run_recorded_inner(
             Err(e) => (JobOutcome::Failed, e.to_string(), 0),
         },
         Job::Send => match super::send::send_cycle(engine, key, correlation, SCHEDULER).await {
-            Ok(s) if s.is_empty() => (JobOutcome::Succeeded, "nothing to send".to_string(), 0),
-            Ok(s) => (JobOutcome::Succeeded, s.to_string(), s.claimed),
+            Ok(s) if s.is_empty() && s.paused_until.is_none() => {
+                (JobOutcome::Succeeded, "nothing to send".to_string(), 0)
+            }
+            // Orders put back in the queue (Stream unavailable) must not keep a drain going.
+            Ok(s) => (
+                JobOutcome::Succeeded,
+                s.to_string(),
+                s.claimed.saturating_sub(s.deferred),
+            ),
             Err(e) => (JobOutcome::Failed, e.to_string(), 0),
         },
         Job::Webhooks | Job::Identifiers | Job::PostalServices => {

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::config::InstallationConfig;
 use crate::store::{AuditAction, AuditQuery, OrderQuery, OrderStatus};
+use crate::sync::breaker::AccountKey;
 use crate::sync::schedule::{Job, JobTimes};
 use crate::sync::scheduler::HEARTBEAT_INTERVAL;
 
@@ -73,6 +74,7 @@ pub async fn installations(State(s): State<AdminState>, RawQuery(q): RawQuery) -
                 .filter(|j| j.overdue)
                 .map(|j| j.job.to_string())
                 .collect(),
+            stream_breaker: s.engine.breakers().view(&AccountKey::of(&inst)),
             id,
         });
     }
@@ -248,5 +250,6 @@ pub async fn jobs(
         "suspended": inst.spec.suspend,
         "jobs": jobs,
         "workers": workers,
+        "streamBreaker": s.engine.breakers().view(&AccountKey::of(&inst)),
     })))
 }
