@@ -1767,6 +1767,8 @@ async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_se
     );
     let out = plugin(&["-n", &env.ns.name, "orders", "list"]);
     assert!(out.status.success(), "{}", text(&out));
+    let out = plugin(&["-n", &env.ns.name, "webhooks", "list"]);
+    assert!(out.status.success(), "{}", text(&out));
 
     let mut refused = Vec::new();
     for (child, user, what) in [

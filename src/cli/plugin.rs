@@ -2,7 +2,8 @@
 //! the PATH and passes it the words after `kubectl linnstream`). It uses the user's
 //! kubeconfig and namespace: `status [NAME]` reads the Installations' status from the API
 //! (and, when the console is reachable, its failing orders, webhook backlog and next runs);
-//! `orders|audit|jobs|webhooks` are the `linnstream` commands pointed at the in-cluster
+//! `orders|audit|jobs|webhooks` are the `linnstream` commands (`webhooks` is
+//! `webhook-events`) pointed at the in-cluster
 //! console through the API server's service proxy, so no Ingress or port-forward is needed.
 
 use std::ffi::OsString;
@@ -60,6 +61,9 @@ pub enum PluginCommand {
     Audit(super::audit::AuditArgs),
     /// The scheduler's jobs, through the in-cluster console.
     Jobs(super::jobs::JobsArgs),
+    /// The Stream webhook events, through the in-cluster console: list (by status and
+    /// code), retry a Failed one.
+    Webhooks(super::webhook_events::WebhookEventsArgs),
     /// Print a shell completion script for `kubectl-linnstream` (bash, zsh, fish, ...).
     Completion {
         #[arg(value_enum)]
@@ -127,6 +131,11 @@ fn run(cli: PluginCli) -> anyhow::Result<ExitCode> {
             runtime.block_on(aim(&mut args.client, namespace))?;
             drop(runtime);
             super::jobs::run(args)
+        }
+        PluginCommand::Webhooks(mut args) => {
+            runtime.block_on(aim(&mut args.client, namespace))?;
+            drop(runtime);
+            super::webhook_events::run(args)
         }
     }
 }
