@@ -61,9 +61,11 @@ pub enum Command {
     Webhooks(Box<children::WebhooksArgs>),
     /// One master-data sync of one Installation (run by the operator's CronJobs).
     MasterData(Box<children::MasterDataArgs>),
-    /// Serve the Linnworks shipping-integration endpoints (labels) for every Installation in a folder.
+    /// Serve the Linnworks shipping-integration endpoints (labels) for every Installation in a
+    /// folder or in the operator's config Secret.
     Gateway(gateway::GatewayArgs),
-    /// Serve the support console (admin API and dashboard) for every Installation in a folder.
+    /// Serve the support console (admin API and dashboard) for every Installation in a folder
+    /// or in the operator's config Secret.
     Console(console::ConsoleArgs),
     /// Run the Linnworks and Stream simulators on local ports (see docs/simulators.md).
     Simulate(simulate::SimulateArgs),

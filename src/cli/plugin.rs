@@ -101,9 +101,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
-/// Completion for a command, printed to standard output.
+/// Completion for a command, printed to standard output (a closed pipe, as with `| head`,
+/// ends it quietly).
 pub fn print_completion(shell: clap_complete::Shell, mut command: clap::Command, name: &str) {
-    clap_complete::generate(shell, &mut command, name, &mut std::io::stdout());
+    use std::io::Write as _;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, name, &mut script);
+    let _ = std::io::stdout().write_all(&script);
 }
 
 fn run(cli: PluginCli) -> anyhow::Result<ExitCode> {
