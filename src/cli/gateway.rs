@@ -189,7 +189,7 @@ impl Surface {
         let http = self.settings.http.clone();
         let engine = Engine::new(store, self.settings, config_rx);
         let router = crate::observe::http::traced(
-            router(engine).merge(crate::observe::health::routes(readiness)),
+            router(engine.clone()).merge(crate::observe::health::routes(readiness)),
         );
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
@@ -213,6 +213,7 @@ impl Surface {
             }
             result = &mut server => Some(result),
         };
+        engine.stop().begin();
         let _ = shutdown_tx.send(true);
         if let Some(reload) = reload {
             let _ = reload.await;
@@ -222,6 +223,10 @@ impl Surface {
             Some(result) => result,
             None => server.await,
         };
+        // Labels being sent when the process stopped: their orders go back to the queue
+        // now, and SQLite is checkpointed into its file.
+        crate::sync::stop::hand_back_claims(&engine).await;
+        engine.store().close().await;
         result
             .context("the HTTP server task failed")?
             .context("the HTTP server stopped")?;

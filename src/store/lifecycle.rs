@@ -30,6 +30,8 @@ pub enum Cause {
     LeaseExpired,
     /// Stream could not be reached: the order waits in the queue, its retries untouched.
     Defer,
+    /// The worker holding the order is stopping and handed the claim back unfinished.
+    Release,
 }
 
 /// Every legal (from, to, cause).
@@ -48,6 +50,8 @@ pub const TRANSITIONS: &[(OrderStatus, OrderStatus, Cause)] = &[
     (InProgress, ReadyForRetry, Cause::LeaseExpired),
     (InProgress, Pending, Cause::Defer),
     (InProgress, ReadyForRetry, Cause::Defer),
+    (InProgress, Pending, Cause::Release),
+    (InProgress, ReadyForRetry, Cause::Release),
 ];
 
 /// A status change the lifecycle does not allow.
@@ -147,6 +151,7 @@ mod tests {
             Cause::ManualResend,
             Cause::Delete,
             Cause::LeaseExpired,
+            Cause::Release,
         ];
         for from in OrderStatus::ALL {
             for to in OrderStatus::ALL {
@@ -159,7 +164,7 @@ mod tests {
     }
 
     #[test]
-    fn in_progress_returns_to_the_queue_only_through_lease_expiry() {
+    fn in_progress_returns_to_the_queue_only_through_lease_expiry_or_release() {
         for cause in [
             Cause::Claim,
             Cause::Fail,
@@ -171,6 +176,8 @@ mod tests {
         }
         assert!(check_transition(InProgress, Pending, Cause::LeaseExpired).is_ok());
         assert!(check_transition(InProgress, ReadyForRetry, Cause::LeaseExpired).is_ok());
+        assert!(check_transition(InProgress, Pending, Cause::Release).is_ok());
+        assert!(check_transition(InProgress, ReadyForRetry, Cause::Release).is_ok());
     }
 
     #[test]

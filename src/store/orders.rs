@@ -136,6 +136,21 @@ sql!(
     leased = from_list(Pending, Cause::LeaseExpired)
 );
 
+// Hands back one worker's unfinished claims (orderly shutdown) to the status each was
+// claimed from. `$3`: the claim's attempt is given back (no Stream call started); else it
+// counts, so the next send looks the order up in Stream before creating it. `$4` limits
+// it to one order when not NULL.
+sql!(
+    RELEASE_CLAIMS = "UPDATE orders SET status = COALESCE(claimed_from, '{pending}'), \
+        claim_owner = NULL, lease_expires_at = NULL, claimed_from = NULL, released_at = $2, \
+        updated_at = $2, version = version + 1, \
+        attempts = CASE WHEN $3 AND attempts > 0 THEN attempts - 1 ELSE attempts END \
+    WHERE claim_owner = $1 AND status IN ({claimed}) AND ($4 IS NULL OR id = $4) \
+    RETURNING id",
+    pending = Pending.as_str(),
+    claimed = from_list(Pending, Cause::Release)
+);
+
 sql!(
     RENEW_CLAIM = "UPDATE orders SET lease_expires_at = $4 \
     WHERE id = $1 AND claim_owner = $2 AND version = $3 AND status = '{}' \
@@ -667,6 +682,43 @@ impl Store {
     /// status it was claimed from; returns how many.
     pub async fn release_expired(&self) -> StoreResult<u64> {
         self.release_lapsed(now(), None, None).await
+    }
+
+    /// Hands every claim `worker` still holds back to the queue at once (an orderly
+    /// shutdown), each to the status it was claimed from; returns how many. The orders in
+    /// `stream_started` (row ids) may have reached Stream: their attempt counts, so their
+    /// next send looks them up in Stream first. The others get their attempt back.
+    pub async fn release_claims(&self, worker: &str, stream_started: &[i64]) -> StoreResult<u64> {
+        require("worker id", worker)?;
+        let at = now();
+        let mut released = 0;
+        // Few (a batch or two in flight), so one statement each is fine.
+        for id in stream_started {
+            released += self
+                .release_claims_where(worker, at, false, Some(*id))
+                .await?;
+        }
+        released += self.release_claims_where(worker, at, true, None).await?;
+        Ok(released)
+    }
+
+    async fn release_claims_where(
+        &self,
+        worker: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        give_back_attempt: bool,
+        id: Option<i64>,
+    ) -> StoreResult<u64> {
+        let released: Vec<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as(&RELEASE_CLAIMS)
+                .bind(worker)
+                .bind(at)
+                .bind(give_back_attempt)
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(released.len() as u64)
     }
 
     async fn release_lapsed(

@@ -14,6 +14,7 @@ use crate::store::{AuditAction, AuditOutcome, NewAuditEntry, Store};
 use crate::stream::{StreamClient, StreamCredentials};
 
 use super::breaker::{AccountKey, Breaker, Breakers};
+use super::stop::StopState;
 use super::throttle::Throttle;
 
 /// The API clients of one installation.
@@ -47,6 +48,7 @@ struct Inner {
     worker_id: String,
     clients: Mutex<HashMap<InstallationKey, (ClientKey, Clients)>>,
     breakers: Breakers,
+    stop: StopState,
 }
 
 impl std::fmt::Debug for Engine {
@@ -85,6 +87,7 @@ impl Engine {
                 worker_id,
                 clients: Mutex::new(HashMap::new()),
                 breakers: Breakers::default(),
+                stop: StopState::default(),
             }),
         }
     }
@@ -100,6 +103,11 @@ impl Engine {
     /// Identifies this process in claims and heartbeats.
     pub fn worker_id(&self) -> &str {
         &self.inner.worker_id
+    }
+
+    /// Whether this process is stopping, and which of its sends may have reached Stream.
+    pub fn stop(&self) -> &StopState {
+        &self.inner.stop
     }
 
     pub fn config(&self) -> SnapshotReceiver {

@@ -14,6 +14,7 @@ pub mod process_webhooks;
 pub mod schedule;
 pub mod scheduler;
 pub mod send;
+pub mod stop;
 pub mod throttle;
 pub mod transform;
 pub mod validate;

@@ -131,14 +131,19 @@ pub async fn send_cycle(
             ..SendSummary::default()
         });
     }
-    let claimed = store
-        .claim(
-            &installation,
-            engine.settings().max_batch_size_per_installation,
-            engine.worker_id(),
-            engine.lease(),
-        )
-        .await?;
+    // A stopping process takes no new work: the next process will.
+    let claimed = if engine.stop().is_stopping() {
+        Vec::new()
+    } else {
+        store
+            .claim(
+                &installation,
+                engine.settings().max_batch_size_per_installation,
+                engine.worker_id(),
+                engine.lease(),
+            )
+            .await?
+    };
     let (mut summary, _) = send_claimed(engine, &inst, claimed, correlation, actor).await?;
     summary.retried = retried;
     summary.written_back = write_backs.written;
@@ -490,6 +495,16 @@ async fn send_one(
         return Ok(deferred(order, status, &paused));
     }
     ctx.clients.stream_throttle.acquire().await;
+    if !engine.stop().stream_call_starts(order.id) {
+        // The process is stopping and has handed this claim back untouched: the next
+        // process sends it. Not tagged: nothing went wrong with the order.
+        return Ok(Sent {
+            result: SentAs::Deferred,
+            linnworks_id: None,
+            outcome: outcome(order, "Pending", "not sent: the process stopped first"),
+            tracking_written: false,
+        });
+    }
     let result = create_once(ctx.clients, &request, order.attempts).await;
     let reached = result.as_ref().map(|_| ());
     match probe.take() {
@@ -507,6 +522,7 @@ async fn send_one(
                 tracking_url: Some(created.tracking_url.clone()),
             };
             store.complete_claim(&claim, &success).await?;
+            engine.stop().stream_call_recorded(order.id);
             let recovered = if created.recovered {
                 " (an earlier attempt had reached Stream)"
             } else {
@@ -555,10 +571,12 @@ async fn send_one(
             // An outage, not a refusal: the order waits in the queue with its retries
             // untouched and without "Error from Stream".
             let status = defer(engine, key, order, &e, ctx.correlation, ctx.actor, started).await?;
+            engine.stop().stream_call_recorded(order.id);
             Ok(deferred(order, status, &e))
         }
         Err(e) => {
             fail(engine, key, order, &e, ctx.correlation, ctx.actor, started).await?;
+            engine.stop().stream_call_recorded(order.id);
             Ok(Sent {
                 result: SentAs::Failed,
                 linnworks_id: Some(detail.order_id),
