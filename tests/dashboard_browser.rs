@@ -308,6 +308,7 @@ async fn seed_console_data(
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, counts) = h.get(&h.inst("orders")).await;
+    let (_, jobs) = h.get(&h.inst("jobs")).await;
 
     let inst = format!("{NAMESPACE}/{NAME}");
     let store = Store::connect(database_url)
@@ -324,6 +325,7 @@ async fn seed_console_data(
         "label": {"width": size.png_width(), "height": size.png_height()},
         "user": "Casey Console",
         "refused": refused,
+        "jobs": jobs["jobs"].as_array().map(Vec::len),
     });
     (seed, event, store)
 }
