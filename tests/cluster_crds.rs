@@ -301,11 +301,15 @@ async fn kubectl_get_shows_the_printer_columns_short_names_and_category() {
     let out = kubectl(&ns.name, &["get", "installations,postalservicemappings"]);
     assert_eq!(
         words(line_starting(&out, "NAME ")),
-        ["NAME", "READY", "PENDING", "FAILED", "LAST", "SYNC", "AGE"],
+        [
+            "NAME", "READY", "PENDING", "FAILED", "LAST", "SYNC", "REASON", "MESSAGE", "AGE"
+        ],
         "{out}"
     );
     let row = words(line_starting(&out, "installation.linnstream.io/acme "));
     assert_eq!(row[1..4], ["True", "3", "1"], "{out}");
+    // The Ready condition's reason and message, after Last Sync.
+    assert_eq!(row[5..8], ["Synced", "workers", "running"], "{out}");
     let mapping_header = out
         .lines()
         .filter(|l| l.starts_with("NAME "))
@@ -313,8 +317,36 @@ async fn kubectl_get_shows_the_printer_columns_short_names_and_category() {
         .unwrap_or_else(|| panic!("no mapping table in:\n{out}"));
     assert_eq!(
         words(mapping_header),
-        ["NAME", "INSTALLATION", "DEPOT", "METHOD", "READY", "AGE"]
+        [
+            "NAME",
+            "INSTALLATION",
+            "DEPOT",
+            "METHOD",
+            "READY",
+            "REASON",
+            "MESSAGE",
+            "AGE"
+        ]
     );
+    // `kubectl explain` describes the status. (Kubernetes 1.20 publishes a nullable
+    // object without its fields, so explain cannot go deeper there; the CRD's own schema
+    // describes every status field, as crd_resources checks.)
+    let explained = kubectl(&ns.name, &["explain", "installations.status"]);
+    assert!(
+        explained.contains("Written only by the operator"),
+        "{explained}"
+    );
+    let failed = kubectl(
+        &ns.name,
+        &[
+            "get",
+            "crd",
+            "installations.linnstream.io",
+            "-o",
+            "jsonpath={.spec.versions[0].schema.openAPIV3Schema.properties.status.properties.queue.properties.failed.description}",
+        ],
+    );
+    assert!(failed.contains("Refused by Stream"), "{failed}");
     let row = words(line_starting(
         &out,
         "postalservicemapping.linnstream.io/acme-next-day ",

@@ -1,10 +1,11 @@
 //! The Helm chart (`charts/linnstream`) with the real `helm` and `kubectl` (from
 //! `scripts/test-cluster.sh tools`): lint and render with default values and with every
 //! toggle on, the schema's refusals, values that match the binary's flags and the README,
-//! the gateway run with its rendered arguments, a server-side dry run of the rendered
-//! objects against the test cluster, and an install whose operator (run as a local process
-//! with the rendered Deployment's arguments, as the chart's ServiceAccount) brings the
-//! example Installation to Ready. Fails, never skips, without helm or the cluster.
+//! a server-side dry run of the rendered objects against the test cluster, an install whose
+//! operator (run as a local process with the rendered Deployment's arguments, as the
+//! chart's ServiceAccount) brings the example Installation to Ready, and an install with
+//! the console whose gateway and console learn their settings from the operator's config
+//! Secret. Fails, never skips, without helm or the cluster.
 
 mod support;
 
@@ -223,8 +224,8 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
         ("ClusterRoleBinding", 1),
         ("CustomResourceDefinition", 2),
         ("Deployment", 2),
-        ("Role", 1),
-        ("RoleBinding", 1),
+        ("Role", 2),
+        ("RoleBinding", 2),
         ("Service", 2),
         ("ServiceAccount", 2),
     ]
@@ -275,6 +276,8 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
         "--database-secret-name=linnstream-database",
         "--max-batch-size-per-installation=5",
         "--claim-lease-seconds=300",
+        "--config-secret-name=acme-linnstream-config",
+        "--config-secret-namespace=linnstream-system",
     ] {
         assert!(args.iter().any(|a| a == want), "{want} not in {args:?}");
     }
@@ -293,20 +296,31 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
     assert_eq!(pod["automountServiceAccountToken"], true);
     assert_restricted_and_probed(op);
 
-    // The gateway: no API access at all.
+    // The gateway: API access to the config Secret only, watched by name.
     let gw = one(&docs, "Deployment", "acme-linnstream-gateway");
     let gw_pod = &gw["spec"]["template"]["spec"];
-    assert_eq!(gw_pod["automountServiceAccountToken"], false);
+    assert_eq!(gw_pod["automountServiceAccountToken"], true);
     assert_eq!(gw_pod["serviceAccountName"], "acme-linnstream-gateway");
-    assert_eq!(
-        gw_pod["volumes"][0]["secret"]["secretName"],
-        "acme-linnstream-gateway-config"
-    );
-    assert_eq!(args_of(gw)[0], "gateway");
+    let gw_args = args_of(gw);
+    assert_eq!(gw_args[0], "gateway");
+    assert!(gw_args.contains(&"--config-secret=acme-linnstream-config".to_string()));
+    assert!(gw_args.contains(&"--config-secret-namespace=linnstream-system".to_string()));
     assert_restricted_and_probed(gw);
+    let reader = one(&docs, "Role", "acme-linnstream-config-reader");
+    assert_eq!(
+        reader["rules"],
+        json!([{"apiGroups": [""], "resources": ["secrets"],
+                "resourceNames": ["acme-linnstream-config"], "verbs": ["get", "list", "watch"]}])
+    );
+    let reader_binding = one(&docs, "RoleBinding", "acme-linnstream-config-reader");
+    assert_eq!(
+        reader_binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "acme-linnstream-gateway", "namespace": "linnstream-system"}])
+    );
     let bindings: Vec<&Value> = docs
         .iter()
         .filter(|d| d["kind"] == "RoleBinding" || d["kind"] == "ClusterRoleBinding")
+        .filter(|d| d["metadata"]["name"] != "acme-linnstream-config-reader")
         .collect();
     for b in &bindings {
         assert_eq!(
@@ -372,7 +386,93 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
              "resourceNames": ["linnstream-operator"], "verbs": ["get", "update"]},
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+            {"apiGroups": [""], "resources": ["secrets"],
+             "resourceNames": ["acme-linnstream-config"], "verbs": ["get", "patch", "update"]},
         ])
+    );
+}
+
+#[test]
+fn admin_enabled_renders_the_console_on_its_own_port_service_and_policies() {
+    let refused = helm(&[
+        "template",
+        "acme",
+        chart().to_str().expect("path"),
+        "--set",
+        "admin.enabled=true",
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("admin.existingSecret is required"),
+        "{}",
+        text(&refused)
+    );
+    let docs = render(
+        "acme",
+        "ops",
+        &[
+            "--set",
+            "admin.enabled=true",
+            "--set",
+            "admin.existingSecret=console-tokens",
+            "--set",
+            "admin.replicas=2",
+            "--set",
+            "admin.ingress.enabled=true",
+            "--set",
+            "networkPolicy.enabled=true",
+            "--set",
+            "global.imageRegistry=example",
+        ],
+    );
+    let console = one(&docs, "Deployment", "acme-linnstream-console");
+    let args = args_of(console);
+    assert_eq!(args[0], "console");
+    for want in [
+        "--config-secret=acme-linnstream-config",
+        "--config-secret-namespace=ops",
+        "--listen=0.0.0.0:8081",
+    ] {
+        assert!(args.iter().any(|a| a == want), "{want} not in {args:?}");
+    }
+    assert_eq!(
+        env_of(console, "LINNSTREAM_ADMIN_TOKEN_FILE")["value"],
+        "/etc/linnstream/admin/tokens"
+    );
+    let pod = &console["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "acme-linnstream-console");
+    let tokens = pod["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == "admin-tokens")
+        .expect("the tokens volume");
+    assert_eq!(tokens["secret"]["secretName"], "console-tokens");
+    assert_restricted_and_probed(console);
+    let svc = one(&docs, "Service", "acme-linnstream-console");
+    assert_eq!(svc["spec"]["ports"][0]["port"], 8081);
+    assert_eq!(
+        svc["spec"]["selector"],
+        console["spec"]["selector"]["matchLabels"]
+    );
+    let ingress = one(&docs, "Ingress", "acme-linnstream-console");
+    assert_eq!(
+        ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"],
+        "acme-linnstream-console"
+    );
+    one(&docs, "NetworkPolicy", "acme-linnstream-console");
+    one(&docs, "PodDisruptionBudget", "acme-linnstream-console");
+    let binding = one(&docs, "RoleBinding", "acme-linnstream-config-reader");
+    let subjects: Vec<&str> = binding["subjects"]
+        .as_array()
+        .expect("subjects")
+        .iter()
+        .map(|s| s["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        subjects,
+        ["acme-linnstream-gateway", "acme-linnstream-console"]
     );
 }
 
@@ -855,6 +955,8 @@ fn the_readme_documents_every_value_and_only_those() {
     }
     let mut all = Vec::new();
     leaves(&schema(), "", &mut all);
+    // `global` is Helm's (set by a parent chart), accepted but not the chart's own.
+    all.retain(|(p, _)| p != "global");
     let values = values();
     let schema_paths: BTreeSet<String> = all.iter().map(|(p, _)| p.clone()).collect();
     let doc_paths: BTreeSet<String> = documented.keys().cloned().collect();
@@ -895,77 +997,6 @@ fn the_chart_version_is_the_crate_version() {
     .expect("yaml");
     assert_eq!(chart["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(chart["appVersion"], env!("CARGO_PKG_VERSION"));
-}
-
-/// The gateway Deployment's arguments, run by the binary on a folder laid out as the
-/// kubelet mounts a Secret (hidden `..data` and timestamped folders behind symlinks):
-/// it loads the example once and answers its probe path.
-#[cfg(unix)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_gateway_runs_with_its_rendered_arguments_on_a_mounted_secret() {
-    use std::os::unix::fs::symlink;
-    let docs = render("acme", "ops", &[]);
-    let gw = one(&docs, "Deployment", "acme-linnstream-gateway");
-    let mount = gw["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["mountPath"]
-        .as_str()
-        .expect("mountPath")
-        .to_string();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("config");
-    let stamp = config.join("..2026_11_22_18_00_00.000000001");
-    std::fs::create_dir_all(&stamp).expect("mkdir");
-    for file in ["installation.yaml", "secrets.yaml"] {
-        std::fs::copy(support::example(file), stamp.join(file)).expect("copy");
-        symlink(format!("..data/{file}"), config.join(file)).expect("symlink");
-    }
-    symlink(stamp.file_name().expect("name"), config.join("..data")).expect("..data");
-    let port = free_port();
-    let args: Vec<String> = args_of(gw)
-        .into_iter()
-        .map(|a| match a.split_once('=') {
-            Some(("--filename", path)) => {
-                assert_eq!(path, mount, "the gateway reads the mounted Secret");
-                format!("--filename={}", config.display())
-            }
-            Some(("--listen", _)) => format!("--listen=127.0.0.1:{port}"),
-            _ => a.clone(),
-        })
-        .collect();
-    let db = format!("sqlite:{}", dir.path().join("gateway.db").display());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_linnstream"))
-        .args(&args)
-        .env("LINNSTREAM_DATABASE_URL", db)
-        .env(
-            "LINNSTREAM_LOG",
-            env_of(gw, "LINNSTREAM_LOG")["value"].as_str().expect("log"),
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the gateway");
-    let http = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}/healthz");
-    let mut answered = false;
-    for _ in 0..150 {
-        if let Ok(Some(status)) = child.try_wait() {
-            let out = child.wait_with_output().await.expect("output");
-            panic!("the gateway exited ({status}): {}", text(&out));
-        }
-        if let Ok(r) = http.get(&url).send().await
-            && r.status().is_success()
-        {
-            answered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        answered,
-        "the gateway's /healthz did not answer within 15 s"
-    );
-    let log = terminate(child, "gateway").await;
-    assert!(log.contains("serving 1 installation(s)"), "{log}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1287,4 +1318,497 @@ async fn helm_install_runs_the_example_to_ready_as_the_charts_service_account() 
     );
     env.finish().await;
     release_ns.delete().await;
+}
+
+/// Starts one of the release's Deployments as the chart's pod would run (its arguments and
+/// environment, as its ServiceAccount), on `port`; `env` overrides variables (files the
+/// kubelet would mount). Returns the child and the impersonated user.
+async fn start_pod(
+    admin: &kube::Client,
+    ns: &str,
+    deployment: &str,
+    dir: &Path,
+    port: u16,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String) {
+    let deployments: Api<Deployment> = Api::namespaced(admin.clone(), ns);
+    let d = deployments.get(deployment).await.expect("the Deployment");
+    let d = serde_json::to_value(d).expect("json");
+    let pod = &d["spec"]["template"]["spec"];
+    let sa = pod["serviceAccountName"]
+        .as_str()
+        .expect("serviceAccountName");
+    let user = format!("system:serviceaccount:{ns}:{sa}");
+    let kubeconfig = kubeconfig_as(dir, &user);
+    let mut command = pod_command(
+        admin,
+        ns,
+        pod,
+        &format!("{deployment}-local"),
+        &kubeconfig,
+        Some(port),
+    )
+    .await;
+    command.envs(env.iter().copied());
+    (command.spawn().expect("start the pod's process"), user)
+}
+
+async fn wait_healthy(http: &reqwest::Client, port: u16, what: &str) {
+    eventually(60, &format!("{what}'s /healthz"), || async {
+        http.get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+}
+
+/// The Linnworks postal service names the gateway offers for `token`.
+async fn service_names(http: &reqwest::Client, port: u16, token: &str) -> Vec<String> {
+    let reply: Value = match http
+        .post(format!(
+            "http://127.0.0.1:{port}/api/Setup/UserAvailableServices"
+        ))
+        .json(&json!({"AuthorizationToken": token}))
+        .send()
+        .await
+    {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(_) => return Vec::new(),
+    };
+    reply["Services"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|s| s["ServiceName"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `helm install` with `admin.enabled`: the operator (as its pod would run, as its
+/// ServiceAccount) writes the config Secret; the gateway and the console, run with their
+/// rendered arguments as their own ServiceAccounts (which may read only that Secret),
+/// learn the Installation applied with kubectl with no export: GenerateLabel labels a
+/// completed order after the applied mapping, a mapping changed with kubectl changes the
+/// next label within seconds, the console lists the Installation and its orders, and
+/// `kubectl linnstream` (through real kubectl) reaches it through the API server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_secret() {
+    let admin = client().await;
+    let env = Env::new().await;
+    let release_ns = TestNamespace::new(&admin).await;
+    let release = format!("lc{}", &release_ns.name[7..]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "alice console-token-0123456789abcdef\n").expect("tokens");
+    support::operator::kubectl(
+        &release_ns.name,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "console-tokens",
+            &format!("--from-file=tokens={}", tokens.display()),
+        ],
+    );
+    let db_url = format!("--set-string=database.url={}", env.db.url);
+    let out = helm_ok(&[
+        "install",
+        &release,
+        chart().to_str().expect("path"),
+        "--namespace",
+        &release_ns.name,
+        "--take-ownership",
+        "--set",
+        "image.repository=registry.example/linnstream",
+        "--set",
+        "admin.enabled=true",
+        "--set",
+        "admin.existingSecret=console-tokens",
+        &db_url,
+    ]);
+    assert!(out.contains("STATUS: deployed"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "port-forward service/{release}-linnstream-console 8081:8081"
+        )),
+        "NOTES say how to open the console: {out}"
+    );
+
+    let http = reqwest::Client::new();
+    let op_port = free_port();
+    let (operator, op_user) = start_pod(
+        &admin,
+        &release_ns.name,
+        &format!("{release}-linnstream-operator"),
+        dir.path(),
+        op_port,
+        &[],
+    )
+    .await;
+    env.apply_examples(|_| {}).await;
+    env.seed_healthy("acme").await;
+    // A token of its own: a cluster-wide operator also serves other tests' copies of the
+    // example, and a gateway token must name one installation.
+    let token = format!("token-{}", env.ns.name);
+    support::operator::kubectl(
+        &env.ns.name,
+        &[
+            "patch",
+            "secret",
+            "acme-linnworks",
+            "--type=merge",
+            "-p",
+            &json!({"stringData": {"authorization-token": token}}).to_string(),
+        ],
+    );
+
+    // The config Secret appears with the Installation, nobody exporting anything.
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(admin.clone(), &release_ns.name);
+    let config_name = format!("{release}-linnstream-config");
+    let key = format!("installation.{}.acme.yaml", env.ns.name);
+    eventually(60, "the operator to write the config Secret", || async {
+        secrets
+            .get_opt(&config_name)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| s.data)
+            .is_some_and(|d| d.contains_key(&key))
+    })
+    .await;
+
+    let gw_port = free_port();
+    let (gateway, gw_user) = start_pod(
+        &admin,
+        &release_ns.name,
+        &format!("{release}-linnstream-gateway"),
+        dir.path(),
+        gw_port,
+        &[],
+    )
+    .await;
+    wait_healthy(&http, gw_port, "the gateway").await;
+    eventually(30, "the gateway to serve the applied mappings", || async {
+        service_names(&http, gw_port, &token)
+            .await
+            .iter()
+            .any(|n| n == "Stream Next Day")
+    })
+    .await;
+
+    // A mapping changed with kubectl reaches the gateway within seconds.
+    let started = std::time::Instant::now();
+    support::operator::kubectl(
+        &env.ns.name,
+        &[
+            "patch",
+            "postalservicemapping",
+            "acme-next-day",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"postalService":{"name":"Stream Next Day Renamed"}}}"#,
+        ],
+    );
+    eventually(20, "the renamed service at the gateway", || async {
+        service_names(&http, gw_port, &token)
+            .await
+            .iter()
+            .any(|n| n == "Stream Next Day Renamed")
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    // GenerateLabel for an order the workers completed: the labels follow the mapping
+    // applied with kubectl (labelCopies 2), and a copies change applied with kubectl
+    // reaches the next label within seconds.
+    let id = format!("{}/acme", env.ns.name);
+    let (_, order) = env
+        .store
+        .upsert_fetched(&linnstream::store::FetchedOrder {
+            installation: id.clone(),
+            order_id: "11111111-2222-3333-4444-555555555555".into(),
+            num_order_id: Some(4242),
+            reference: Some("WEB-4242".into()),
+            postal_service_id: Some("3f2b1a0c-9d8e-4f7a-b6c5-d4e3f2a1b0c9".into()),
+            postal_service_name: Some("Stream Next Day Renamed".into()),
+            order_type: linnstream::store::OrderType::Delivery,
+            snapshot: None,
+        })
+        .await
+        .expect("queued");
+    let claimed = env
+        .store
+        .claim_order(
+            &id,
+            &order.order_id,
+            "worker-test",
+            Duration::from_secs(300),
+        )
+        .await
+        .expect("claimed");
+    env.store
+        .complete_claim(
+            &claimed.claim().expect("claim"),
+            &linnstream::store::SendSuccess {
+                http_status: Some(200),
+                stream_order_id: Some("SO-4242".into()),
+                consignment_no: Some("CN-4242".into()),
+                tracking_number: Some("TRK-4242".into()),
+                tracking_url: Some("https://track.example/TRK-4242".into()),
+            },
+        )
+        .await
+        .expect("completed");
+    env.store
+        .mark_written_back(&id, &order.order_id)
+        .await
+        .expect("written back");
+    let label = |copies_wanted: usize| {
+        let http = http.clone();
+        let token = token.clone();
+        async move {
+            let reply: Value = http
+                .post(format!(
+                    "http://127.0.0.1:{gw_port}/api/Consignment/GenerateLabel"
+                ))
+                .json(&json!({
+                    "AuthorizationToken": token,
+                    "Name": "Customer 4242", "AddressLine1": "1 High Street",
+                    "Town": "Leeds", "CountryCode": "GB", "Postalcode": "LS6 1AA",
+                    "OrderId": 4242, "OrderReference": "WEB-4242", "OrderCurrency": "GBP",
+                    "ServiceId": "3f2b1a0c-9d8e-4f7a-b6c5-d4e3f2a1b0c9",
+                    "Packages": [{"SequenceNumber": 1, "PackageWeight": 1000}],
+                }))
+                .send()
+                .await
+                .expect("gateway")
+                .json()
+                .await
+                .expect("json");
+            assert_eq!(reply["IsError"], json!(false), "{reply}");
+            assert_eq!(reply["LeadTrackingNumber"], "TRK-4242", "{reply}");
+            let copies = 1 + reply["Package"][0]["AdditionalPngsBase64"]
+                .as_array()
+                .map(Vec::len)
+                .unwrap_or(0);
+            copies == copies_wanted
+        }
+    };
+    assert!(label(2).await, "the applied mapping's labelCopies 2");
+    let started = std::time::Instant::now();
+    support::operator::kubectl(
+        &env.ns.name,
+        &[
+            "patch",
+            "postalservicemapping",
+            "acme-next-day",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"labelCopies":3}}"#,
+        ],
+    );
+    eventually(20, "three copies per label", || label(3)).await;
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    // The console, with the tokens the kubelet would mount.
+    let console_port = free_port();
+    let tokens_path = tokens.display().to_string();
+    let (console, console_user) = start_pod(
+        &admin,
+        &release_ns.name,
+        &format!("{release}-linnstream-console"),
+        dir.path(),
+        console_port,
+        &[("LINNSTREAM_ADMIN_TOKEN_FILE", &tokens_path)],
+    )
+    .await;
+    wait_healthy(&http, console_port, "the console").await;
+    let list: Value = http
+        .get(format!(
+            "http://127.0.0.1:{console_port}/api/admin/installations"
+        ))
+        .bearer_auth("console-token-0123456789abcdef")
+        .send()
+        .await
+        .expect("console")
+        .json()
+        .await
+        .expect("json");
+    // (A cluster-wide operator serves every namespace's Installations, other tests' too.)
+    let ours = format!("{}/acme", env.ns.name);
+    assert!(
+        list["installations"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|i| i["id"] == ours.as_str())),
+        "the console lists {ours}: {list}"
+    );
+    let orders = http
+        .get(format!(
+            "http://127.0.0.1:{console_port}/api/admin/installations/{}/acme/orders",
+            env.ns.name
+        ))
+        .bearer_auth("console-token-0123456789abcdef")
+        .send()
+        .await
+        .expect("console");
+    assert_eq!(orders.status().as_u16(), 200);
+
+    // `kubectl linnstream` through real kubectl, the binary on the PATH under the plugin's
+    // name. The API server's service proxy reaches the console through a Service whose
+    // endpoint is this machine (no kubelet runs the console's pod here); the API server
+    // refuses loopback endpoints, hence a forwarder on this machine's own address.
+    env.wait_condition("acme", "Ready", ConditionStatus::True, "Running")
+        .await;
+    let (host, forwarded) = forward_to_loopback(console_port).await;
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(admin.clone(), &release_ns.name);
+    services
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "console-here"},
+                "spec": {"ports": [{"port": forwarded, "targetPort": forwarded}]},
+            }))
+            .expect("service"),
+        )
+        .await
+        .expect("the console-here Service");
+    // The API server proxies only to a Pod's address: a Pod object (bound to no real node,
+    // so nothing runs it) whose status gives it this machine's address stands in.
+    let pods: Api<k8s_openapi::api::core::v1::Pod> =
+        Api::namespaced(admin.clone(), &release_ns.name);
+    pods.create(
+        &Default::default(),
+        &serde_json::from_value(json!({
+            "metadata": {"name": "console-here"},
+            "spec": {"nodeName": "no-such-node",
+                     "containers": [{"name": "console", "image": "registry.example/linnstream"}]},
+        }))
+        .expect("pod"),
+    )
+    .await
+    .expect("the console-here Pod");
+    pods.patch_status(
+        "console-here",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"status": {"podIP": host, "podIPs": [{"ip": host}]}})),
+    )
+    .await
+    .expect("the Pod's address");
+    let endpoints: Api<k8s_openapi::api::core::v1::Endpoints> =
+        Api::namespaced(admin.clone(), &release_ns.name);
+    endpoints
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "console-here"},
+                "subsets": [{
+                    "addresses": [{"ip": host, "targetRef":
+                        {"kind": "Pod", "name": "console-here", "namespace": release_ns.name}}],
+                    "ports": [{"port": forwarded}],
+                }],
+            }))
+            .expect("endpoints"),
+        )
+        .await
+        .expect("the console-here Endpoints");
+    let plugin_dir = dir.path().join("bin");
+    std::fs::create_dir_all(&plugin_dir).expect("bin");
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_linnstream"),
+        plugin_dir.join("kubectl-linnstream"),
+    )
+    .expect("the plugin link");
+    let console_ref = format!("{}/console-here:{forwarded}", release_ns.name);
+    let plugin = |args: &[&str]| {
+        let path = format!(
+            "{}:{}",
+            plugin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut command = Command::new(kubectl_bin());
+        command
+            .env("PATH", path)
+            .env("KUBECONFIG", support::kubeconfig_path())
+            .env("LINNSTREAM_ADMIN_TOKEN", "console-token-0123456789abcdef")
+            .env("LINNSTREAM_CONSOLE", &console_ref)
+            .arg("linnstream")
+            .args(args);
+        run(command, "kubectl linnstream")
+    };
+    let out = plugin(&["-n", &env.ns.name, "status", "acme"]);
+    let shown = text(&out);
+    for want in [
+        format!("Installation {}/acme", env.ns.name),
+        "Ready:               True (Running)".to_string(),
+        "Conditions".to_string(),
+        "Queue".to_string(),
+        "Webhook backlog:     0 pending".to_string(),
+        "Failing orders".to_string(),
+        "fetch-orders".to_string(),
+        "Workers".to_string(),
+        "Stream webhook subscriptions".to_string(),
+    ] {
+        assert!(shown.contains(&want), "status lacks {want:?}:\n{shown}");
+    }
+    assert!(out.status.success(), "{shown}");
+    let out = plugin(&["-n", &env.ns.name, "jobs"]);
+    assert!(
+        text(&out).contains(&format!("installation {}/acme", env.ns.name)),
+        "{}",
+        text(&out)
+    );
+    let out = plugin(&["-n", &env.ns.name, "orders", "list"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = plugin(&["-n", &env.ns.name, "webhooks", "list"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let mut refused = Vec::new();
+    for (child, user, what) in [
+        (console, console_user, "console"),
+        (gateway, gw_user, "gateway"),
+        (operator, op_user, "operator"),
+    ] {
+        let log = terminate(child, what).await;
+        refused.extend(
+            refused_by_rbac(&log, &user)
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(refused.is_empty(), "RBAC refused:\n{}", refused.join("\n"));
+    let _ = helm(&["uninstall", &release, "--namespace", &release_ns.name]);
+    env.finish().await;
+    release_ns.delete().await;
+}
+
+/// Forwards connections on this machine's outward address (a free port) to
+/// 127.0.0.1:`port`; returns the address and the port.
+async fn forward_to_loopback(port: u16) -> (String, u16) {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").expect("udp");
+    probe.connect("10.255.255.255:9").expect("route");
+    let host = probe.local_addr().expect("address").ip().to_string();
+    let listener = tokio::net::TcpListener::bind((host.as_str(), 0))
+        .await
+        .expect("listen");
+    let forwarded = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (host, forwarded)
 }

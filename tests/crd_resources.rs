@@ -82,8 +82,38 @@ fn crd_has_printer_columns_short_names_and_category() {
         "jsonPath: .spec.deliveryMethod",
         "anyOf:\n                - required:\n                  - id",
         "subresources:\n      status: {}",
+        "name: Reason",
+        "jsonPath: .status.conditions[?(@.type==\"Ready\")].reason",
+        "name: Message",
+        "x-kubernetes-list-map-keys:\n                - type\n                x-kubernetes-list-type: map",
     ] {
         assert!(yaml.contains(needle), "CRD YAML lacks {needle:?}");
+    }
+    // `kubectl explain` has something to say about every status field.
+    fn undescribed(node: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+        if node.get("description").is_none() {
+            out.push(path.to_string());
+        }
+        if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
+            for (k, v) in props {
+                undescribed(v, &format!("{path}.{k}"), out);
+            }
+        }
+        if let Some(items) = node.get("items") {
+            undescribed(items, &format!("{path}[]"), out);
+        }
+    }
+    for doc in serde_yaml::Deserializer::from_str(&yaml) {
+        let crd: serde_json::Value = serde::Deserialize::deserialize(doc).expect("yaml");
+        let status =
+            &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"];
+        let mut missing = Vec::new();
+        undescribed(status, "status", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "{}: no description on {missing:?}",
+            crd["metadata"]["name"]
+        );
     }
     // Server-side apply on Kubernetes before 1.25 refuses CRDs with CEL rules, and 1.20
     // refuses an empty-string default; the cross-field rules are structural `anyOf`.

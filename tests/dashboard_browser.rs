@@ -282,19 +282,14 @@ pub async fn run_console_script(
     stdout
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_overview_webhook_events_and_label_preview_work_in_headless_chromium() {
-    require_browser_tooling();
-    let sims = Sims::start().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("config");
-    std::fs::create_dir(&config).expect("config folder");
-    write_settings(&config, &sims.linnworks.url(), &sims.stream.url(), false);
-    let database_url = format!("sqlite:{}", dir.path().join("queue.db").display());
-    let run = RunProcess::start(&config, &database_url, dir.path().join("run.log")).await;
-    let h = AdminApi::new(run.base.clone());
-
-    // Three orders sent this hour (one refused by Stream), one waiting.
+/// What the console scripts check, made through `linnstream run`'s admin API and store:
+/// three orders sent this hour (one refused by Stream), one waiting, and a webhook event
+/// the processor gave up on. Returns the seed for console.mjs and the event's id.
+async fn seed_console_data(
+    sims: &Sims,
+    h: &AdminApi,
+    database_url: &str,
+) -> (serde_json::Value, i64, Store) {
     let (completed, _) = sims.add_order(json!({"reference": "PIC-1"})).await;
     let (second, _) = sims.add_order(json!({"reference": "PIC-2"})).await;
     let (refused, _) = sims.add_order(json!({"reference": "PIC-3"})).await;
@@ -313,15 +308,14 @@ async fn the_overview_webhook_events_and_label_preview_work_in_headless_chromium
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, counts) = h.get(&h.inst("orders")).await;
+    let (_, jobs) = h.get(&h.inst("jobs")).await;
 
-    // A notification the processor gave up on.
     let inst = format!("{NAMESPACE}/{NAME}");
-    let store = Store::connect(&database_url)
+    let store = Store::connect(database_url)
         .await
         .expect("open the queue linnstream run uses");
     let error = "Linnworks answered 500 adding the note";
     let event = support::seed_failed_webhook(&store, &inst, "DELIVERED", "CN-4242", error).await;
-
     let size = linnstream::labels::LabelSize::of(linnstream::labels::LabelType::Default);
     let seed = json!({
         "completed": completed,
@@ -330,7 +324,26 @@ async fn the_overview_webhook_events_and_label_preview_work_in_headless_chromium
         "failedEvent": {"id": event, "code": "DELIVERED", "order": "CN-4242", "error": error},
         "label": {"width": size.png_width(), "height": size.png_height()},
         "user": "Casey Console",
+        "refused": refused,
+        "jobs": jobs["jobs"].as_array().map(Vec::len),
     });
+    (seed, event, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_webhook_events_and_label_preview_work_in_headless_chromium() {
+    require_browser_tooling();
+    let sims = Sims::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config).expect("config folder");
+    write_settings(&config, &sims.linnworks.url(), &sims.stream.url(), false);
+    let database_url = format!("sqlite:{}", dir.path().join("queue.db").display());
+    let run = RunProcess::start(&config, &database_url, dir.path().join("run.log")).await;
+    let h = AdminApi::new(run.base.clone());
+
+    let (seed, event, store) = seed_console_data(&sims, &h, &database_url).await;
+    let inst = format!("{NAMESPACE}/{NAME}");
     let stdout = run_console_script(&run.base, TOKEN, &inst, &seed).await;
     println!("{stdout}");
     assert!(
@@ -352,4 +365,204 @@ async fn the_overview_webhook_events_and_label_preview_work_in_headless_chromium
             "screenshot {name}"
         );
     }
+}
+
+fn tool(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!(
+            "{var} is not set: run scripts/test.sh, or `eval \"$(scripts/test-cluster.sh env)\"`"
+        )
+    })
+}
+
+fn ok(command: &mut std::process::Command, what: &str) -> String {
+    let out = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{what} failed: {text}");
+    text
+}
+
+/// The same script against `linnstream console` as the chart runs it: the console
+/// Deployment's rendered arguments (`helm template` with admin.enabled), its settings from
+/// the config Secret watched through the test cluster's API server (here written by the
+/// test, in the operator's format: the resource files), its tokens from a mounted file,
+/// and the queue `linnstream run` fills.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_as_the_chart_runs_it_works_in_headless_chromium() {
+    require_browser_tooling();
+    let kubectl = tool("LINNSTREAM_TEST_KUBECTL");
+    let helm = tool("LINNSTREAM_TEST_HELM");
+    let kubeconfig = tool("LINNSTREAM_TEST_KUBECONFIG");
+    let sims = Sims::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config).expect("config folder");
+    write_settings(&config, &sims.linnworks.url(), &sims.stream.url(), false);
+    let database_url = format!("sqlite:{}", dir.path().join("queue.db").display());
+    let run = RunProcess::start(&config, &database_url, dir.path().join("run.log")).await;
+    let h = AdminApi::new(run.base.clone());
+    let (seed, event, store) = seed_console_data(&sims, &h, &database_url).await;
+
+    // The release namespace, and the config Secret the operator would write there.
+    let ns = format!(
+        "lsbrowser-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let kube = |args: &[&str]| {
+        ok(
+            std::process::Command::new(&kubectl)
+                .env("KUBECONFIG", &kubeconfig)
+                .args(args),
+            "kubectl",
+        )
+    };
+    kube(&["create", "namespace", &ns]);
+    let chart = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("charts/linnstream");
+    let rendered = ok(
+        std::process::Command::new(&helm).args([
+            "template",
+            "shop",
+            chart.to_str().expect("path"),
+            "--namespace",
+            &ns,
+            "--set",
+            "admin.enabled=true",
+            "--set",
+            "admin.existingSecret=console-tokens",
+            "--set-string",
+            "database.url=postgres://unused@db/unused",
+            "--show-only",
+            "templates/console-deployment.yaml",
+        ]),
+        "helm template",
+    );
+    let deployment: serde_json::Value = serde_yaml::Deserializer::from_str(&rendered)
+        .map(|d| serde::Deserialize::deserialize(d).expect("yaml"))
+        .find(|d: &serde_json::Value| d["kind"] == "Deployment")
+        .expect("the console Deployment");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|a| a.as_str().expect("arg").to_string())
+        .map(|a| {
+            if a.starts_with("--listen=") {
+                format!("--listen=127.0.0.1:{port}")
+            } else {
+                a
+            }
+        })
+        .collect();
+    let secret = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--config-secret="))
+        .expect("the console watches the config Secret")
+        .to_string();
+    let mut create = vec![
+        "-n".to_string(),
+        ns.clone(),
+        "create".into(),
+        "secret".into(),
+        "generic".into(),
+        secret,
+    ];
+    for file in std::fs::read_dir(&config).expect("config files") {
+        let path = file.expect("file").path();
+        create.push(format!("--from-file={}", path.display()));
+    }
+    kube(&create.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // The tokens where the kubelet would mount them.
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, format!("support {TOKEN}\n")).expect("tokens");
+    let token_file = container["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .find(|e| e["name"] == "LINNSTREAM_ADMIN_TOKEN_FILE")
+        .expect("the console reads its tokens from a file");
+    assert_eq!(token_file["value"], "/etc/linnstream/admin/tokens");
+    let log = dir.path().join("console.log");
+    let mut console = tokio::process::Command::new(env!("CARGO_BIN_EXE_linnstream"))
+        .args(&args)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("LINNSTREAM_DATABASE_URL", &database_url)
+        .env("LINNSTREAM_ADMIN_TOKEN_FILE", &tokens)
+        .env("LINNSTREAM_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start linnstream console");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = console.try_wait() {
+            panic!(
+                "linnstream console exited ({status}):\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            && r.status() == StatusCode::OK
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the console was not ready within 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    let inst = format!("{NAMESPACE}/{NAME}");
+    let stdout = run_console_script(&base, TOKEN, &inst, &seed).await;
+    println!("{stdout}");
+    assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
+    let after = store
+        .webhook_event(event)
+        .await
+        .expect("read the event")
+        .expect("the event");
+    assert_ne!(after.status.as_str(), "Failed", "{after:?}");
+    // The retry is audited as the console's caller, who signed in with the token named
+    // "support".
+    let (_, audit) = h.get(&h.inst("audit")).await;
+    assert!(
+        audit.to_string().contains("support"),
+        "the console's actions are audited with who did them: {audit}"
+    );
+    // A resend of the order Stream refused, through the console's API: sent, and audited
+    // with the caller's name and token.
+    let refused = seed["refused"]
+        .as_str()
+        .expect("the refused order")
+        .to_string();
+    let console_api = AdminApi::new(base.clone());
+    let (status, body) = console_api
+        .post_as(
+            &console_api.inst("orders/resend"),
+            json!({"orderIds": [refused]}),
+            Some("Robin Resend"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["outcomes"][0]["status"], "Completed", "{body}");
+    let (_, audit) = h.get(&h.inst(&format!("audit?orderId={refused}"))).await;
+    assert!(
+        audit.to_string().contains("Robin Resend (token support)"),
+        "the resend is audited with who did it: {audit}"
+    );
+    let _ = console.kill().await;
+    kube(&["delete", "namespace", &ns, "--wait=false"]);
 }

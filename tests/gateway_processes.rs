@@ -48,11 +48,23 @@ fn label_request(resources: &Path, token: &str, n: i64) -> Value {
 
 /// Starts `linnstream gateway` and returns it with its base URL, read from its banner.
 fn spawn_gateway(resources: &Path, database_url: &str) -> (Child, String) {
+    spawn_surface("gateway", resources, database_url, &[])
+}
+
+/// Starts `linnstream COMMAND -f resources` with `extra` environment and returns it with
+/// its base URL, read from its banner.
+fn spawn_surface(
+    command: &str,
+    resources: &Path,
+    database_url: &str,
+    extra: &[(&str, &str)],
+) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_linnstream"))
-        .args(["gateway", "-f"])
+        .args([command, "-f"])
         .arg(resources)
         .args(["--database-url", database_url, "--listen", "127.0.0.1:0"])
         .env("LINNSTREAM_LOG", "warn")
+        .envs(extra.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -76,7 +88,7 @@ fn spawn_gateway(resources: &Path, database_url: &str) -> (Child, String) {
         Ok(url) => (child, url),
         Err(_) => {
             let _ = child.kill();
-            panic!("linnstream gateway printed no address within 60 s");
+            panic!("linnstream {command} printed no address within 60 s");
         }
     }
 }
@@ -148,6 +160,86 @@ async fn linnstream_gateway_serves_every_installation_in_a_folder() {
         .await
         .expect("json");
     assert_eq!(wrong["IsError"], json!(true));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `linnstream console`: the admin API and dashboard for every Installation in the folder,
+/// behind the admin token, on a listener of its own without the label endpoints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linnstream_console_serves_the_admin_api_and_dashboard_alone() {
+    let world = World::start().await.expect("simulators");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let resources = dir.path().join("resources");
+    world
+        .write_resources(&resources, &WorldSettings::default())
+        .expect("resources");
+    let database = format!("sqlite:{}", dir.path().join("queue.db").display());
+
+    // Without a token it refuses to start, naming the settings.
+    let refused = Command::new(env!("CARGO_BIN_EXE_linnstream"))
+        .args(["console", "-f"])
+        .arg(&resources)
+        .args(["--database-url", &database, "--listen", "127.0.0.1:0"])
+        .env_remove("LINNSTREAM_ADMIN_TOKEN")
+        .env_remove("LINNSTREAM_ADMIN_TOKEN_FILE")
+        .output()
+        .expect("console runs");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--admin-token-file"), "{stderr}");
+
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "alice console-token-0123456789\n").expect("tokens");
+    let tokens = tokens.display().to_string();
+    let (mut child, url) = spawn_surface(
+        "console",
+        &resources,
+        &database,
+        &[("LINNSTREAM_ADMIN_TOKEN_FILE", &tokens)],
+    );
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status().as_u16(), 200);
+    let anonymous = http
+        .get(format!("{url}/api/admin/installations"))
+        .send()
+        .await
+        .expect("admin");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let list: Value = http
+        .get(format!("{url}/api/admin/installations"))
+        .bearer_auth("console-token-0123456789")
+        .send()
+        .await
+        .expect("admin")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        list["installations"][0]["id"],
+        json!(format!("{NAMESPACE}/{NAME}")),
+        "{list}"
+    );
+    let page = http
+        .get(format!("{url}/admin/"))
+        .send()
+        .await
+        .expect("dashboard");
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.expect("page").contains("<form"));
+    // The label endpoints are the gateway's, not the console's.
+    let label = http
+        .post(format!("{url}/api/Setup/UserConfig"))
+        .json(&json!({"AuthorizationToken": token(&resources)}))
+        .send()
+        .await
+        .expect("console");
+    assert_eq!(label.status().as_u16(), 404);
     let _ = child.kill();
     let _ = child.wait();
 }

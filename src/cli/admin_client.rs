@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
-use crate::server::admin::auth::{TOKEN_ENV, USER_HEADER, check_user_name};
+use crate::server::admin::auth::{TOKEN_ENV, TOKEN_HEADER, USER_HEADER, check_user_name};
 
 /// How a command prints its result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -43,6 +43,11 @@ pub struct AdminClientArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Table, global = true)]
     pub output: Output,
+    /// The in-cluster console as NAMESPACE/SERVICE[:PORT], reached through the Kubernetes
+    /// API server's service proxy with your kubeconfig, instead of --server (no Ingress or
+    /// port-forward needed).
+    #[arg(long, env = "LINNSTREAM_CONSOLE", global = true)]
+    pub console: Option<String>,
 }
 
 impl std::fmt::Debug for AdminClientArgs {
@@ -53,6 +58,7 @@ impl std::fmt::Debug for AdminClientArgs {
             .field("installation", &self.installation)
             .field("user", &self.user)
             .field("output", &self.output)
+            .field("console", &self.console)
             .finish()
     }
 }
@@ -73,9 +79,99 @@ pub struct AdminClient {
     user: Option<String>,
     pub output: Output,
     installation: Option<String>,
+    /// Through the API server's service proxy: the client and the proxy path prefix.
+    proxy: Option<(kube::Client, String)>,
+}
+
+/// `NAMESPACE/SERVICE[:PORT]` of a console, checked.
+pub fn parse_console(text: &str) -> anyhow::Result<(String, String, Option<u16>)> {
+    let bad = || {
+        anyhow!(
+            "--console {text:?}: expected NAMESPACE/SERVICE[:PORT], e.g. linnstream-system/linnstream-console:8081"
+        )
+    };
+    let (ns, rest) = text.trim().split_once('/').ok_or_else(bad)?;
+    let (service, port) = match rest.split_once(':') {
+        Some((s, p)) => (s, Some(p.parse::<u16>().map_err(|_| bad())?)),
+        None => (rest, None),
+    };
+    let dns = |v: &str| {
+        !v.is_empty()
+            && v.len() <= 63
+            && v.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if !dns(ns) || !dns(service) {
+        return Err(bad());
+    }
+    Ok((ns.to_string(), service.to_string(), port))
+}
+
+/// The API server path under which a Service's port is proxied.
+pub fn proxy_prefix(ns: &str, service: &str, port: Option<u16>) -> String {
+    match port {
+        Some(p) => format!("/api/v1/namespaces/{ns}/services/{service}:{p}/proxy"),
+        None => format!("/api/v1/namespaces/{ns}/services/{service}/proxy"),
+    }
 }
 
 impl AdminClient {
+    /// [`AdminClient::new`], reaching the console through the API server's service proxy
+    /// when `--console` is given (with the kubeconfig's credentials).
+    pub async fn connect(args: &AdminClientArgs) -> anyhow::Result<Self> {
+        let mut client = Self::new(args)?;
+        if let Some(console) = &args.console {
+            let (ns, service, port) = parse_console(console)?;
+            let kube = kube::Client::try_default()
+                .await
+                .context("finding the Kubernetes API (KUBECONFIG or ~/.kube/config)")?;
+            client.proxy = Some((kube, proxy_prefix(&ns, &service, port)));
+            client.base = Url::parse(&format!("http://{service}.{ns}.svc/"))?;
+        }
+        Ok(client)
+    }
+
+    async fn send_via_proxy(
+        &self,
+        kube: &kube::Client,
+        prefix: &str,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(StatusCode, String)> {
+        let mut uri = format!("{prefix}{}", url.path());
+        if let Some(q) = url.query() {
+            uri.push('?');
+            uri.push_str(q);
+        }
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(TOKEN_HEADER, &self.token);
+        if let Some(user) = &self.user {
+            request = request.header(USER_HEADER, user);
+        }
+        let bytes = match body {
+            Some(b) => {
+                request = request.header("content-type", "application/json");
+                serde_json::to_vec(b)?
+            }
+            None => Vec::new(),
+        };
+        let request = request
+            .body(kube::client::Body::from(bytes))
+            .context("building the request")?;
+        let response = kube.send(request).await.map_err(|e| {
+            anyhow!("cannot reach the console through the Kubernetes API ({prefix}): {e}")
+        })?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect_bytes()
+            .await
+            .with_context(|| format!("reading the reply of {}", url.path()))?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
     pub fn new(args: &AdminClientArgs) -> anyhow::Result<Self> {
         let base = Url::parse(args.server.trim())
             .map_err(|e| anyhow!("--server {:?}: not a URL: {e}", args.server))?;
@@ -111,6 +207,7 @@ impl AdminClient {
             user,
             output: args.output,
             installation: args.installation.clone(),
+            proxy: None,
         })
     }
 
@@ -139,27 +236,36 @@ impl AdminClient {
         body: Option<&Value>,
     ) -> anyhow::Result<Value> {
         let url = self.url(segments, query)?;
-        let mut request = self
-            .http
-            .request(method, url.clone())
-            .bearer_auth(&self.token);
-        if let Some(user) = &self.user {
-            request = request.header(USER_HEADER, user);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.map_err(|e| {
-            anyhow!(
-                "cannot reach the linnstream admin API at {}: {e}",
-                self.base.as_str()
-            )
-        })?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .with_context(|| format!("reading the reply of {}", url.path()))?;
+        let (status, text) = match &self.proxy {
+            Some((kube, prefix)) => {
+                self.send_via_proxy(kube, prefix, method, &url, body)
+                    .await?
+            }
+            None => {
+                let mut request = self
+                    .http
+                    .request(method, url.clone())
+                    .bearer_auth(&self.token);
+                if let Some(user) = &self.user {
+                    request = request.header(USER_HEADER, user);
+                }
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                let response = request.send().await.map_err(|e| {
+                    anyhow!(
+                        "cannot reach the linnstream admin API at {}: {e}",
+                        self.base.as_str()
+                    )
+                })?;
+                let status = response.status();
+                let text = response
+                    .text()
+                    .await
+                    .with_context(|| format!("reading the reply of {}", url.path()))?;
+                (status, text)
+            }
+        };
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() {
             if body.is_null() {
@@ -239,6 +345,7 @@ mod tests {
             installation: Some("shop/acme".into()),
             user: Some("alice".into()),
             output: Output::Table,
+            console: None,
         }
     }
 

@@ -37,7 +37,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let client = AdminClient::new(&args.client)?;
+        let client = AdminClient::connect(&args.client).await?;
         let (ns, name) = client.installation().await?;
         let mut query: Vec<(&str, String)> = Vec::new();
         query.extend(args.order_id.map(|v| ("orderId", v)));

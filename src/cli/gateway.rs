@@ -1,6 +1,9 @@
 //! `linnstream gateway`: the Linnworks shipping-integration endpoints (and `/healthz`) for
 //! every Installation in a folder, without the scheduler or the other surfaces. The folder
 //! is re-read when its files change, as `linnstream run` does.
+//!
+//! [`serve_surface`] is shared with `linnstream console`: both are one HTTP surface over
+//! the shared queue database for every Installation, fed live from the same settings.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,10 +11,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::Router;
 use clap::Args;
 use tokio::sync::watch;
 
 use crate::config::files::load_dir;
+use crate::config::secret::SecretSource;
 use crate::gateway::gateway_router;
 use crate::settings::SystemSettings;
 use crate::store::Store;
@@ -21,10 +26,49 @@ use super::run::DEFAULT_DATABASE_URL;
 
 #[derive(Args, Debug)]
 pub struct GatewayArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address of the HTTP listener.
+    #[arg(long, env = "LINNSTREAM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub settings: SystemSettings,
+}
+
+/// Where the gateway and the console learn their Installations: a folder, or (in a
+/// cluster) the config Secret the operator maintains, watched through the API.
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
     /// Folder of Installation, PostalServiceMapping and Secret YAML (sub-folders too): the
-    /// files `linnstream run` reads.
-    #[arg(short = 'f', long = "filename")]
-    pub config_dir: PathBuf,
+    /// files `linnstream run` reads; re-read when they change.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        required_unless_present = "config_secret",
+        conflicts_with = "config_secret"
+    )]
+    pub config_dir: Option<PathBuf>,
+    /// The config Secret the operator maintains (`operator --config-secret-name`), watched
+    /// through the Kubernetes API: changes apply within seconds.
+    #[arg(long, env = "LINNSTREAM_CONFIG_SECRET")]
+    pub config_secret: Option<String>,
+    /// Its namespace (default: the namespace of the kubeconfig context, or the pod's own).
+    #[arg(
+        long,
+        env = "LINNSTREAM_CONFIG_SECRET_NAMESPACE",
+        requires = "config_secret"
+    )]
+    pub config_secret_namespace: Option<String>,
+}
+
+/// How long a process waits for the API server's first answer about the config Secret.
+const CONFIG_SECRET_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The queue database of the gateway and the console.
+#[derive(Args, Debug)]
+pub struct DatabaseArgs {
     /// Queue database: `sqlite:FILE` or `postgres://...` (the one the workers use).
     #[arg(long, env = "LINNSTREAM_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
@@ -35,104 +79,160 @@ pub struct GatewayArgs {
         conflicts_with = "database_url"
     )]
     pub database_url_file: Option<PathBuf>,
-    /// Address of the HTTP listener.
-    #[arg(long, env = "LINNSTREAM_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    #[command(flatten)]
-    pub settings: SystemSettings,
+}
+
+impl DatabaseArgs {
+    pub fn url(&self) -> anyhow::Result<String> {
+        Ok(super::secrets::value_or_file(
+            Some(self.database_url.clone()),
+            self.database_url_file.as_deref(),
+            "--database-url-file",
+        )?
+        .unwrap_or_default())
+    }
 }
 
 pub fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
-    if !args.config_dir.is_dir() {
-        anyhow::bail!("{}: no such folder", args.config_dir.display());
-    }
-    args.settings
-        .validate()
-        .map_err(|e| anyhow::anyhow!("system settings: {e}"))?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(serve(args))
+    let surface = Surface {
+        process: "gateway",
+        config: args.config,
+        database: args.database,
+        listen: args.listen,
+        settings: args.settings,
+    };
+    surface.run(gateway_router)
 }
 
-async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
-    let snapshot = load_dir(&args.config_dir)?;
-    let installations = snapshot.installations.len();
-    if installations == 0 {
-        anyhow::bail!(
-            "{} holds no Installation; see examples/installation.yaml",
-            args.config_dir.display()
-        );
-    }
-    let without_token = snapshot
-        .installations
-        .values()
-        .filter(|i| i.credentials.gateway_token.is_none())
-        .count();
-    if without_token > 0 {
-        tracing::warn!(
-            "{without_token} installation(s) have no spec.shippingIntegration.authorizationToken: \
-             Linnworks cannot call the gateway for them"
-        );
-    }
-    let (config_tx, config_rx) = watch::channel(Arc::new(snapshot));
-    let database_url = super::secrets::value_or_file(
-        Some(args.database_url.clone()),
-        args.database_url_file.as_deref(),
-        "--database-url-file",
-    )?
-    .unwrap_or_default();
-    let store = Store::connect(&database_url)
-        .await
-        .context("opening the queue database")?;
-    let readiness = crate::observe::health::Readiness::new(store.clone());
-    let http = args.settings.http.clone();
-    let engine = Engine::new(store, args.settings, config_rx);
-    let router = crate::observe::http::traced(
-        gateway_router(engine.clone()).merge(crate::observe::health::routes(readiness)),
-    );
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let reload = tokio::spawn(crate::app::reload_loop(
-        args.config_dir.clone(),
-        config_tx,
-        shutdown_rx.clone(),
-    ));
-    crate::observe::logs::banner(&format!(
-        "linnstream gateway is serving {installations} installation(s) on http://{addr}; Ctrl-C stops it"
-    ));
-    let mut stop = shutdown_rx;
-    let mut server = tokio::spawn(async move {
-        crate::server::serve(listener, router, &http, async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await
-    });
-    let early = tokio::select! {
-        () = crate::app::wait_for_signal() => {
-            tracing::info!("stopping");
-            None
+/// One HTTP surface for every Installation in a folder: what `gateway` and `console` share.
+pub(super) struct Surface {
+    /// The command, as named in messages.
+    pub process: &'static str,
+    pub config: ConfigArgs,
+    pub database: DatabaseArgs,
+    pub listen: SocketAddr,
+    pub settings: SystemSettings,
+}
+
+impl Surface {
+    /// Checks the arguments, then serves `router(engine)` with `/healthz`, `/readyz` and
+    /// `/metrics` until a signal.
+    pub fn run(self, router: impl FnOnce(Engine) -> Router) -> anyhow::Result<ExitCode> {
+        if let Some(dir) = &self.config.config_dir
+            && !dir.is_dir()
+        {
+            anyhow::bail!("{}: no such folder", dir.display());
         }
-        result = &mut server => Some(result),
-    };
-    engine.stop().begin();
-    let _ = shutdown_tx.send(true);
-    let _ = reload.await;
-    let stopped_early = early.is_some();
-    let result = match early {
-        Some(result) => result,
-        None => server.await,
-    };
-    // Labels being sent when the process stopped: their orders go back to the queue now,
-    // and SQLite is checkpointed into its file.
-    crate::sync::stop::hand_back_claims(&engine).await;
-    engine.store().close().await;
-    result
-        .context("the HTTP server task failed")?
-        .context("the HTTP server stopped")?;
-    if stopped_early {
-        anyhow::bail!("the HTTP server stopped unexpectedly");
+        self.settings
+            .validate()
+            .map_err(|e| anyhow::anyhow!("system settings: {e}"))?;
+        let runtime = tokio::runtime::Runtime::new()?;
+        runtime.block_on(self.serve(router))
     }
-    Ok(ExitCode::SUCCESS)
+
+    async fn serve(self, router: impl FnOnce(Engine) -> Router) -> anyhow::Result<ExitCode> {
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        // The folder's reload task, or the Secret's watch; either feeds `config_rx`.
+        let mut reload = None;
+        let mut _watch = None;
+        let config_rx = match (&self.config.config_dir, &self.config.config_secret) {
+            (Some(dir), _) => {
+                let snapshot = load_dir(dir)?;
+                if snapshot.installations.is_empty() {
+                    anyhow::bail!(
+                        "{} holds no Installation; see examples/installation.yaml",
+                        dir.display()
+                    );
+                }
+                let (config_tx, config_rx) = watch::channel(Arc::new(snapshot));
+                reload = Some(tokio::spawn(crate::app::reload_loop(
+                    dir.clone(),
+                    config_tx,
+                    shutdown_rx.clone(),
+                )));
+                config_rx
+            }
+            (None, Some(name)) => {
+                let kube_config = kube::Config::infer()
+                    .await
+                    .context("finding the Kubernetes API (in-cluster or KUBECONFIG)")?;
+                let namespace = self
+                    .config
+                    .config_secret_namespace
+                    .clone()
+                    .unwrap_or_else(|| kube_config.default_namespace.clone());
+                let client = kube::Client::try_from(kube_config)?;
+                let source =
+                    SecretSource::start(client, &namespace, name, CONFIG_SECRET_WAIT).await?;
+                let rx = source.receiver();
+                _watch = Some(source);
+                rx
+            }
+            (None, None) => anyhow::bail!("--filename or --config-secret is required"),
+        };
+        let snapshot = config_rx.borrow().clone();
+        let installations = snapshot.installations.len();
+        let without_token = snapshot
+            .installations
+            .values()
+            .filter(|i| i.credentials.gateway_token.is_none())
+            .count();
+        if without_token > 0 && self.process == "gateway" {
+            tracing::warn!(
+                "{without_token} installation(s) have no spec.shippingIntegration.authorizationToken: \
+                 Linnworks cannot call the gateway for them"
+            );
+        }
+        let store = Store::connect(&self.database.url()?)
+            .await
+            .context("opening the queue database")?;
+        let readiness = crate::observe::health::Readiness::new(store.clone());
+        let http = self.settings.http.clone();
+        let engine = Engine::new(store, self.settings, config_rx);
+        let router = crate::observe::http::traced(
+            router(engine.clone()).merge(crate::observe::health::routes(readiness)),
+        );
+        let listener = tokio::net::TcpListener::bind(self.listen)
+            .await
+            .with_context(|| format!("listening on {}", self.listen))?;
+        let addr = listener.local_addr()?;
+        crate::observe::logs::banner(&format!(
+            "linnstream {} is serving {installations} installation(s) on http://{addr}; Ctrl-C stops it",
+            self.process
+        ));
+        let mut stop = shutdown_rx;
+        let mut server = tokio::spawn(async move {
+            crate::server::serve(listener, router, &http, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+        });
+        let early = tokio::select! {
+            () = crate::app::wait_for_signal() => {
+                tracing::info!("stopping");
+                None
+            }
+            result = &mut server => Some(result),
+        };
+        engine.stop().begin();
+        let _ = shutdown_tx.send(true);
+        if let Some(reload) = reload {
+            let _ = reload.await;
+        }
+        let stopped_early = early.is_some();
+        let result = match early {
+            Some(result) => result,
+            None => server.await,
+        };
+        // Labels being sent when the process stopped: their orders go back to the queue
+        // now, and SQLite is checkpointed into its file.
+        crate::sync::stop::hand_back_claims(&engine).await;
+        engine.store().close().await;
+        result
+            .context("the HTTP server task failed")?
+            .context("the HTTP server stopped")?;
+        if stopped_early {
+            anyhow::bail!("the HTTP server stopped unexpectedly");
+        }
+        Ok(ExitCode::SUCCESS)
+    }
 }

@@ -19,7 +19,7 @@ pub fn run(args: JobsArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let client = AdminClient::new(&args.client)?;
+        let client = AdminClient::connect(&args.client).await?;
         let (ns, name) = client.installation().await?;
         let reply = client
             .get(&["installations", &ns, &name, "jobs"], &[])

@@ -4,6 +4,7 @@ mod admin_client;
 mod audit;
 mod check;
 mod children;
+mod console;
 mod crd;
 mod demo;
 mod demo_labels;
@@ -12,6 +13,7 @@ mod jobs;
 mod migrate;
 mod operator;
 mod orders;
+pub mod plugin;
 mod run;
 pub(crate) mod secrets;
 mod simulate;
@@ -59,8 +61,12 @@ pub enum Command {
     Webhooks(Box<children::WebhooksArgs>),
     /// One master-data sync of one Installation (run by the operator's CronJobs).
     MasterData(Box<children::MasterDataArgs>),
-    /// Serve the Linnworks shipping-integration endpoints (labels) for every Installation in a folder.
+    /// Serve the Linnworks shipping-integration endpoints (labels) for every Installation in a
+    /// folder or in the operator's config Secret.
     Gateway(gateway::GatewayArgs),
+    /// Serve the support console (admin API and dashboard) for every Installation in a folder
+    /// or in the operator's config Secret.
+    Console(console::ConsoleArgs),
     /// Run the Linnworks and Stream simulators on local ports (see docs/simulators.md).
     Simulate(simulate::SimulateArgs),
     /// The order queue of a running process: list, show, send, resend, delete, refetch.
@@ -73,6 +79,12 @@ pub enum Command {
     WebhookEvents(webhook_events::WebhookEventsArgs),
     /// Print the webhook path and token an installation expects (from the webhook secret).
     WebhookToken(webhook_token::WebhookTokenArgs),
+    /// Print a shell completion script for `linnstream` (bash, zsh, fish, ...); for the
+    /// kubectl plugin, `kubectl-linnstream completion SHELL`.
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Logs to standard error in `cli.log_format`; `LINNSTREAM_LOG` overrides the default
@@ -95,6 +107,7 @@ fn process_kind(command: &Command) -> &'static str {
         Command::MasterData(_) => "master-data",
         Command::Gateway(_) => "gateway",
         Command::Demo(_) => "demo",
+        Command::Console(_) => "console",
         _ => "cli",
     }
 }
@@ -120,12 +133,18 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Run(args) => run::run(args),
         Command::Gateway(args) => gateway::run(args),
+        Command::Console(args) => console::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Orders(args) => orders::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Jobs(args) => jobs::run(args),
         Command::WebhookEvents(args) => webhook_events::run(args),
         Command::WebhookToken(args) => webhook_token::run(args),
+        Command::Completion { shell } => {
+            use clap::CommandFactory as _;
+            plugin::print_completion(shell, Cli::command(), "linnstream");
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -44,7 +44,7 @@ pub fn run(args: WebhookEventsArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let client = AdminClient::new(&args.client)?;
+        let client = AdminClient::connect(&args.client).await?;
         let (ns, name) = client.installation().await?;
         let inst = ["installations", ns.as_str(), name.as_str()];
         let reply = match args.command {

@@ -5,6 +5,7 @@
 
 pub mod files;
 pub mod kube;
+pub mod secret;
 
 use std::collections::BTreeMap;
 use std::fmt;

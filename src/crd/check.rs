@@ -311,7 +311,7 @@ fn check_value(report: &mut Report, file: &Path, doc_label: &str, json: Value, n
     }
 }
 
-fn check_dns_name(name: &str) -> Result<(), String> {
+pub fn check_dns_name(name: &str) -> Result<(), String> {
     let ok = name.len() <= 253
         && name
             .chars()
@@ -329,7 +329,7 @@ fn check_dns_name(name: &str) -> Result<(), String> {
 
 /// References between resources: a mapping's Installation, and Secrets named by an
 /// Installation. A missing Secret is only a warning: it may already be in the cluster.
-fn cross_check(report: &mut Report) {
+pub fn cross_check(report: &mut Report) {
     let mut findings = Vec::new();
     let installations: BTreeSet<(String, String)> = report
         .installations

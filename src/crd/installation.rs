@@ -35,6 +35,18 @@ pub const DEFAULT_LINNWORKS_API_URL: &str = "https://api.linnworks.net";
     printcolumn(name = "Failed", type_ = "integer", json_path = ".status.queue.failed"),
     printcolumn(name = "Last Sync", type_ = "date", json_path = ".status.lastSyncTime"),
     printcolumn(
+        name = "Reason",
+        type_ = "string",
+        description = "Why the Ready condition is what it is.",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
+    printcolumn(
+        name = "Message",
+        type_ = "string",
+        description = "The Ready condition's explanation.",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].message"
+    ),
+    printcolumn(
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
@@ -319,9 +331,12 @@ pub enum CancelLabelMode {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct InstallationStatus {
+    /// The `.metadata.generation` the operator last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// `Ready` and the conditions behind it, one per type, each with a reason and message.
     #[serde(default)]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
     /// Orders in the queue by status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -329,14 +344,19 @@ pub struct InstallationStatus {
     /// Time of the last successful fetch or send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<String>,
+    /// The last order fetch from Linnworks: when, its outcome and message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_fetch: Option<JobRun>,
+    /// The last send of queued orders to Stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_send: Option<JobRun>,
+    /// The last processing of Stream webhook events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_webhook: Option<JobRun>,
+    /// The last master-data sync of Linnworks identifiers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_identifiers_sync: Option<JobRun>,
+    /// The last master-data sync of Linnworks postal services.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_postal_services_sync: Option<JobRun>,
     /// Where Stream sends this installation's webhooks.
@@ -358,10 +378,12 @@ pub struct WebhookSubscriptions {
     /// The first 12 hex digits of the SHA-256 of the auth token they carry: a new token
     /// (its Secret was deleted) means subscribing again.
     pub token_fingerprint: String,
+    /// One per subscribed Stream event.
     #[serde(default)]
     pub subscriptions: Vec<WebhookSubscriptionRef>,
 }
 
+/// One Stream webhook subscription.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookSubscriptionRef {
@@ -374,12 +396,19 @@ pub struct WebhookSubscriptionRef {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueCounts {
+    /// Fetched from Linnworks, waiting to be sent to Stream.
     pub pending: i64,
+    /// Claimed by a worker and being sent now.
     pub in_progress: i64,
+    /// Sent to Stream, with a tracking number.
     pub completed: i64,
+    /// Refused by Stream or out of retries; the last error says why (resend from the console).
     pub failed: i64,
+    /// Refused before sending: the order lacks something Stream needs.
     pub validation_failed: i64,
+    /// Failed for a passing reason; sent again automatically.
     pub ready_for_retry: i64,
+    /// Removed from Stream (a manual delete or a DeleteUnplanned cancel).
     pub deleted: i64,
 }
 
@@ -390,6 +419,7 @@ pub struct JobRun {
     pub time: String,
     /// `Succeeded` or `Failed`.
     pub outcome: String,
+    /// What the run did, or why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }

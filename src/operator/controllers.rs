@@ -154,6 +154,22 @@ pub async fn run(
         .reflect(cron_writer)
         .touched_objects();
 
+    // Every reconcile (a change to an Installation, a mapping, a referenced Secret, or a
+    // resync) tells the config Secret's writer to look again.
+    let config_changed = Arc::new(tokio::sync::Notify::new());
+    let config_writer = config.config_secret.clone().map(|target| {
+        tokio::spawn(super::config::run(
+            client.clone(),
+            target,
+            super::config::Sources {
+                installations: installations.clone(),
+                mappings: mappings.clone(),
+                secrets: secrets.clone(),
+            },
+            config_changed.clone(),
+            shutdown.clone(),
+        ))
+    });
     let caches = Caches {
         installations: installations.clone(),
         mappings: mappings.clone(),
@@ -210,6 +226,7 @@ pub async fn run(
             .map(|i| ObjectRef::from_obj(&*i))
             .collect::<Vec<_>>()
     };
+    let installation_changed = config_changed.clone();
     let installation_controller = Controller::for_stream(installation_stream, installations)
         .with_config(controller_config.clone())
         .owns_stream(sa_stream)
@@ -225,9 +242,12 @@ pub async fn run(
             installation::error_policy,
             ctx.clone(),
         )
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!("installation controller: {e}");
+        .for_each(|result| {
+            installation_changed.notify_one();
+            async move {
+                if let Err(e) = result {
+                    tracing::debug!("installation controller: {e}");
+                }
             }
         });
 
@@ -254,10 +274,16 @@ pub async fn run(
         .reconcile_on(triggered)
         .graceful_shutdown_on(shutdown)
         .run(mapping::reconcile, mapping::error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!("mapping controller: {e}");
+        .for_each(|result| {
+            config_changed.notify_one();
+            async move {
+                if let Err(e) = result {
+                    tracing::debug!("mapping controller: {e}");
+                }
             }
         });
     futures::join!(installation_controller, mapping_controller);
+    if let Some(writer) = config_writer {
+        let _ = writer.await;
+    }
 }

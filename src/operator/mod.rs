@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod children;
+pub mod config;
 pub mod context;
 pub mod controllers;
 pub mod installation;

@@ -114,8 +114,25 @@ pub struct OperatorArgs {
     #[arg(long, env = "LINNSTREAM_FINALIZER_TIMEOUT", default_value = "5m", value_parser = duration)]
     pub finalizer_timeout: Duration,
 
+    /// The config Secret the operator maintains for the gateway and the console (every
+    /// Installation, its mappings and the Secret keys they reference, as files
+    /// `linnstream gateway -f` reads); none when not set.
+    #[arg(long, env = "LINNSTREAM_CONFIG_SECRET_NAME")]
+    pub config_secret_name: Option<String>,
+
+    /// Its namespace (the release namespace, normally); default: the Lease's.
+    #[arg(long, env = "LINNSTREAM_CONFIG_SECRET_NAMESPACE")]
+    pub config_secret_namespace: Option<String>,
+
     #[command(flatten)]
     pub system: SystemSettings,
+}
+
+/// Where the operator writes the config Secret the gateway and console watch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigSecret {
+    pub namespace: String,
+    pub name: String,
 }
 
 /// The checked settings the operator runs with.
@@ -129,6 +146,7 @@ pub struct OperatorConfig {
     pub resync_interval: Duration,
     pub concurrency: u16,
     pub finalizer_timeout: Duration,
+    pub config_secret: Option<ConfigSecret>,
 }
 
 impl OperatorArgs {
@@ -166,6 +184,11 @@ impl OperatorArgs {
                 problems.push(format!("{flag}: must not be empty"));
             }
         }
+        if let Some(name) = &self.config_secret_name
+            && let Err(e) = crate::crd::check::check_dns_name(name)
+        {
+            problems.push(format!("--config-secret-name: {e}"));
+        }
         let database_url = crate::cli::secrets::required(
             self.database_url,
             self.database_url_file.as_deref(),
@@ -183,6 +206,7 @@ impl OperatorArgs {
             let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "operator".into());
             format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
         });
+        let lease_namespace = self.lease_namespace.clone();
         let mut children = OperatorSettings::new(
             self.image,
             SecretKeyRef {
@@ -210,6 +234,12 @@ impl OperatorArgs {
             resync_interval: self.resync_interval,
             concurrency: self.concurrency,
             finalizer_timeout: self.finalizer_timeout,
+            config_secret: self.config_secret_name.map(|name| ConfigSecret {
+                namespace: self
+                    .config_secret_namespace
+                    .unwrap_or_else(|| lease_namespace.clone()),
+                name,
+            }),
         })
     }
 }

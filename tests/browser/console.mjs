@@ -8,7 +8,8 @@
 //   INSTALLATION  "namespace/name" of the seeded installation,
 //   SEED          JSON: {completed: orderId, sent: how many orders were sent this hour,
 //                 queue: {pending, completed, failed, ...} (the API's counts),
-//                 failedEvent: {id, code, order}, label: {width, height}, user}
+//                 failedEvent: {id, code, order}, label: {width, height}, user,
+//                 jobs: how many jobs the installation's scheduler view lists}
 // Exits non-zero on the first failed check, with a screenshot of the page at that moment.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -106,7 +107,7 @@ try {
     assert.equal((await page.textContent('#tile-sent-24h .tile-value')).trim(), String(seed.sent));
     assert.match(await page.textContent('#tile-failure-rate'), /%/);
     assert.equal((await page.textContent('#tile-webhook-backlog .tile-value')).trim(), '0');
-    assert.equal(await page.locator('#overview-jobs tbody tr').count(), 5, 'every job');
+    assert.equal(await page.locator('#overview-jobs tbody tr').count(), seed.jobs, 'every job');
     await shot('c01-overview');
   });
 

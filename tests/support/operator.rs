@@ -302,6 +302,7 @@ pub fn operator_config(ns: &str, database_url: &str, identity: &str) -> Operator
         resync_interval: Duration::from_secs(5),
         concurrency: 4,
         finalizer_timeout: Duration::from_secs(30),
+        config_secret: None,
     }
 }
 

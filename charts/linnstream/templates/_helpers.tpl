@@ -54,6 +54,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-gateway" (include "linnstream.fullname" .) }}
 {{- end }}
 
+{{- define "linnstream.console.fullname" -}}
+{{- printf "%s-console" (include "linnstream.fullname" .) }}
+{{- end }}
+
+{{- define "linnstream.console.serviceAccountName" -}}
+{{- if .Values.admin.serviceAccount.create }}
+{{- default (include "linnstream.console.fullname" .) .Values.admin.serviceAccount.name }}
+{{- else }}
+{{- required "admin.serviceAccount.name is required when admin.serviceAccount.create is false" .Values.admin.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
 {{- define "linnstream.operator.serviceAccountName" -}}
 {{- if .Values.operator.serviceAccount.create }}
 {{- default (include "linnstream.operator.fullname" .) .Values.operator.serviceAccount.name }}
@@ -96,9 +108,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* The gateway's folder of Installation, PostalServiceMapping and Secret YAML. */}}
-{{- define "linnstream.gateway.configSecret" -}}
-{{- default (printf "%s-gateway-config" (include "linnstream.fullname" .)) .Values.gateway.configSecret }}
+{{/* The config Secret the operator writes and the gateway and console watch. */}}
+{{- define "linnstream.configSecret" -}}
+{{- default (printf "%s-config" (include "linnstream.fullname" .)) .Values.configSecret }}
 {{- end }}
 
 {{/* The system settings, as the flags both binaries' clap definitions take. */}}

@@ -40,6 +40,11 @@ pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The caller's own name, recorded beside the token's name as who did an action.
 pub const USER_HEADER: &str = "x-linnstream-user";
+/// The admin token in a header of its own, for calls through the Kubernetes API server's
+/// service proxy (`kubectl linnstream`): the API server consumes `Authorization` (the
+/// caller's Kubernetes credentials) and does not pass it on. Like a bearer token, it needs
+/// no CSRF token: browsers never add such a header by themselves.
+pub const TOKEN_HEADER: &str = "x-linnstream-token";
 /// The name of a token given without one.
 pub const DEFAULT_TOKEN_NAME: &str = "admin";
 const MAX_NAME_LEN: usize = 64;
@@ -349,6 +354,17 @@ impl AdminAuth {
     /// Who is calling: a bearer token, or a session cookie (whose writes must carry the
     /// session's CSRF token).
     pub fn authenticate(&self, headers: &HeaderMap, method: &Method) -> Result<Caller, ApiError> {
+        if let Some(value) = headers.get(TOKEN_HEADER) {
+            let token = value.to_str().unwrap_or("").trim();
+            let Some(name) = self.verify_token(token) else {
+                return Err(ApiError::unauthorized("the admin token is not valid"));
+            };
+            return Ok(Caller {
+                token_name: name.to_string(),
+                user: user_header(headers)?,
+                csrf: None,
+            });
+        }
         if let Some(value) = headers.get(header::AUTHORIZATION) {
             let value = value.to_str().unwrap_or("");
             let Some(token) = value
