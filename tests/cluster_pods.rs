@@ -49,11 +49,12 @@ struct DockerfileImage {
 
 fn dockerfile_image() -> DockerfileImage {
     let text = std::fs::read_to_string(root().join("Dockerfile")).expect("Dockerfile");
-    let last_from = text
-        .lines()
+    let all: Vec<&str> = text.lines().collect();
+    let last_from = all
+        .iter()
         .rposition(|l| l.starts_with("FROM "))
         .expect("a FROM");
-    let lines: Vec<&str> = text.lines().skip(last_from).collect();
+    let lines = &all[last_from..];
     let arg = |word: &str| {
         lines
             .iter()

@@ -133,14 +133,18 @@ TOML
 # containers, network namespaces and addresses go the normal way before the kubelet and containerd stop.
 drain_node() {
   api GET "/api/v1/nodes/$NODE_NAME" >/dev/null 2>&1 || return 0
-  local pods p _
-  pods=$(api GET "/api/v1/pods?fieldSelector=spec.nodeName%3D$NODE_NAME" 2>/dev/null \
-    | grep -o '"selfLink": *"/api/v1/namespaces/[^"]*/pods/[^"]*"' | cut -d'"' -f4 || true)
-  for p in $pods; do api DELETE "$p?gracePeriodSeconds=2" >/dev/null 2>&1 || true; done
-  for _ in $(seq 1 60); do
-    [ -z "$(ctr --address "$RUN/node/containerd.sock" -n k8s.io tasks ls -q 2>/dev/null)" ] && break
-    sleep 0.5
-  done
+  local _
+  # Cordoned first, or controllers would put replacements straight back on it.
+  api PATCH "/api/v1/nodes/$NODE_NAME" -H 'Content-Type: application/merge-patch+json' \
+    -d '{"spec":{"unschedulable":true}}' >/dev/null 2>&1 || true
+  if [ -x "$TOOLS/kubectl" ]; then
+    "$TOOLS/kubectl" --kubeconfig "$RUN/kubeconfig" delete pods --all-namespaces --wait=false \
+      --field-selector "spec.nodeName=$NODE_NAME" --grace-period=2 >/dev/null 2>&1 || true
+    for _ in $(seq 1 60); do
+      [ -z "$(ctr --address "$RUN/node/containerd.sock" -n k8s.io tasks ls -q 2>/dev/null)" ] && break
+      sleep 0.5
+    done
+  fi
   api DELETE "/api/v1/nodes/$NODE_NAME" >/dev/null 2>&1 || true
 }
 
