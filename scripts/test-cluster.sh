@@ -199,7 +199,7 @@ install_node() {
   # The sandbox image: pause alone, run as nobody (as upstream's image).
   local rootfs
   rootfs=$(mktemp -d)
-  install -D -m 0755 "$BIN/pause" "$rootfs/pause"
+  cp "$BIN/pause" "$rootfs/pause" && chmod 0755 "$rootfs/pause"
   mkdir -p "$IMAGES"
   oci_image "$rootfs" "$IMAGES/pause-3.2.tar" "$PAUSE_IMAGE" 65535:65535 / /pause
   rm -rf "$rootfs"
@@ -332,7 +332,9 @@ start() {
   if [ "$WITH_NODE" = 1 ]; then
     api_host=$BRIDGE_IP
     admission=(--enable-admission-plugins=PodTolerationRestriction)
-    kubelet_client=(--kubelet-client-certificate="$pki/admin.crt" --kubelet-client-key="$pki/admin.key")
+    # The node's name resolves nowhere (and must not be looked up outside): the kubelet is reached by address.
+    kubelet_client=(--kubelet-client-certificate="$pki/admin.crt" --kubelet-client-key="$pki/admin.key"
+      --kubelet-preferred-address-types=InternalIP)
   fi
   echo "$api_port" >"$RUN/api.port"
   echo "https://$api_host:$api_port" >"$RUN/api.url"

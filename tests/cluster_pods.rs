@@ -94,10 +94,12 @@ fn layer_files(tar: &Path) -> BTreeMap<String, (String, String)> {
         .lines()
         .map(|l| {
             let cols: Vec<&str> = l.split_whitespace().collect();
-            let path = cols[5].trim_start_matches("./").trim_end_matches('/');
+            let path = match cols[5] {
+                "./" | "." => "/",
+                p => p.trim_start_matches("./").trim_end_matches('/'),
+            };
             (path.to_string(), (cols[0].to_string(), cols[1].to_string()))
         })
-        .filter(|(p, _)| !p.is_empty() && p != ".")
         .collect()
 }
 
@@ -147,6 +149,8 @@ fn the_built_image_agrees_with_the_dockerfile() {
     );
     assert_eq!(files["home/nonroot"].1, format!("{uid}/{uid}"));
     assert!(files["tmp"].0.starts_with("drwxrwxrwt"), "{:?}", files["tmp"]);
+    // Every non-root user can reach its files.
+    assert!(files["/"].0.starts_with("drwxr-xr-x"), "{:?}", files["/"]);
     // The loader and what the binary links, nothing else: no shell, no package manager.
     for needed in [
         "lib64/ld-linux-x86-64.so.2",

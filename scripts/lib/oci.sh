@@ -17,6 +17,8 @@ oci_image() {
   umoci init --layout "$work/oci"
   umoci new --image "$work/oci:latest"
   umoci unpack --image "$work/oci:latest" "$work/bundle" >/dev/null
+  # The root's own mode comes along with "."; a mktemp folder's 0700 would lock every non-root user out of /.
+  chmod 0755 "$rootfs"
   cp -a "$rootfs/." "$work/bundle/rootfs/"
   umoci repack --image "$work/oci:latest" "$work/bundle"
   local config=(--config.user "$user" --config.workingdir "$workdir" --config.entrypoint "$entry"

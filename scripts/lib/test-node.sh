@@ -84,6 +84,8 @@ TOML
   [ $ok = 1 ] || { tail -20 "$RUN/containerd.log" >&2; die "containerd did not start"; }
   ctr --address "$node/containerd.sock" -n k8s.io images import "$IMAGES/pause-3.2.tar" >/dev/null
 
+  # Pods get no DNS server but their own loopback: nothing they do may query the machine's resolver.
+  echo "nameserver 127.0.0.1" >"$node/resolv.conf"
   local kubelet_port sched_port proxy_health proxy_metrics
   kubelet_port=$(free_port); sched_port=$(free_port); proxy_health=$(free_port); proxy_metrics=$(free_port)
   # This VM: cgroupfs (no systemd), no QoS cgroups and no node-allocatable enforcement (the hybrid cgroup
@@ -98,7 +100,7 @@ TOML
     --address="$BRIDGE_IP" --port="$kubelet_port" --read-only-port=0 --healthz-port=0 \
     --anonymous-auth=false --client-ca-file="$pki/ca.crt" --authorization-mode=AlwaysAllow \
     --register-with-taints="$NODE_TAINT=true:NoSchedule" --max-pods=40 --serialize-image-pulls=false \
-    --cluster-domain=cluster.local --v=1 >"$RUN/kubelet.log" 2>&1 &
+    --cluster-domain=cluster.local --resolv-conf="$node/resolv.conf" --v=1 >"$RUN/kubelet.log" 2>&1 &
   echo $! >"$RUN/kubelet.pid"
   nohup "$BIN/kube-scheduler" --kubeconfig="$RUN/kubeconfig" \
     --authentication-kubeconfig="$RUN/kubeconfig" --authorization-kubeconfig="$RUN/kubeconfig" \
@@ -165,15 +167,35 @@ stop_node() {
   stop_procs containerd
   if [ "$(cat "$CACHE/node.owner" 2>/dev/null)" = "$RUN" ]; then
     # kube-proxy's KUBE-* chains.
-    [ -x "$BIN/kube-proxy" ] && "$BIN/kube-proxy" --cleanup >/dev/null 2>&1
+    "$BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
+    remove_kube_chains
     rm -f "$CACHE/node.owner"
   fi
   # shellcheck disable=SC2046
   while iptables -C $(forward_rule) 2>/dev/null; do iptables -D $(forward_rule); done
   # Mounts left under this cluster's state (overlay snapshots, secret volumes, sandbox network namespaces).
-  grep -o " $RUN/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  { grep -o " $RUN/[^ ]*" /proc/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
   true
+}
+
+# The chains the kubelet adds (KUBE-FIREWALL, KUBE-MARK-*, canaries) and whatever kube-proxy's cleanup left: the
+# jumps to them from the built-in chains, then the chains.
+remove_kube_chains() {
+  local table rule chain
+  for table in filter nat mangle; do
+    { iptables -t "$table" -S 2>/dev/null | grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j KUBE-' || true; } \
+      | while read -r rule; do
+        # iptables -S quotes comments as a shell would.
+        eval "iptables -t $table -D ${rule#-A }" 2>/dev/null || true
+      done
+    for chain in $(iptables -t "$table" -S 2>/dev/null | sed -n 's/^-N \(KUBE-[^ ]*\)$/\1/p'); do
+      iptables -t "$table" -F "$chain" 2>/dev/null || true
+    done
+    for chain in $(iptables -t "$table" -S 2>/dev/null | sed -n 's/^-N \(KUBE-[^ ]*\)$/\1/p'); do
+      iptables -t "$table" -X "$chain" 2>/dev/null || true
+    done
+  done
 }
 
 # load IMAGE.tar: a docker-archive into the node's containerd (the kubelet then finds it, never pulls it).
