@@ -71,6 +71,11 @@ pub struct SystemSettings {
     #[arg(long, env = "LINNSTREAM_AUDIT_RETENTION_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub audit_retention_days: u32,
+
+    /// Read timeouts of the HTTP listeners.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub http: crate::server::HttpSettings,
 }
 
 impl Default for SystemSettings {
@@ -88,6 +93,7 @@ impl Default for SystemSettings {
             order_sync_page_size: 50,
             claim_lease_seconds: 300,
             audit_retention_days: 30,
+            http: crate::server::HttpSettings::default(),
         }
     }
 }
@@ -152,7 +158,8 @@ impl SystemSettings {
     pub fn validate(&self) -> Result<(), String> {
         let problems: Vec<String> = self
             .ranges()
-            .iter()
+            .into_iter()
+            .chain(self.http.ranges())
             .filter(|(_, v, lo, hi)| v < lo || v > hi)
             .map(|(name, v, lo, hi)| format!("{name} is {v}; use {lo} to {hi}"))
             .collect();

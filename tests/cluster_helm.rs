@@ -525,6 +525,53 @@ fn existing_secret_watch_namespace_and_the_crd_switches_change_what_is_rendered(
     one(&docs, "Deployment", "linnstream-operator");
 }
 
+/// Anyone who can list processes on a node reads command lines: no rendered Deployment
+/// passes the database URL (with its password) or another secret as an argument; the URL
+/// reaches the pods from a Secret through the environment.
+#[test]
+fn no_rendered_command_line_carries_a_secret() {
+    let password = "s3cret-PASSWORD-in-a-url";
+    let url = format!("database.url=postgres://linnstream:{password}@db.example/linnstream");
+    for extra in [vec![], vec!["--set", url.as_str()]] {
+        let docs = render("acme", "linnstream-system", &extra);
+        let deployments = of_kind(&docs, "Deployment");
+        assert!(!deployments.is_empty());
+        for d in deployments {
+            let spec = &d["spec"]["template"]["spec"];
+            for container in spec["containers"].as_array().expect("containers") {
+                let command_line: Vec<&str> = ["command", "args"]
+                    .iter()
+                    .filter_map(|k| container[*k].as_array())
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                for arg in command_line {
+                    assert!(
+                        !arg.contains(password) && !arg.contains("://"),
+                        "{}: {arg} on a command line",
+                        d["metadata"]["name"]
+                    );
+                    for flag in [
+                        "--database-url",
+                        "--admin-token",
+                        "--webhook-secret",
+                        "--auth-token",
+                    ] {
+                        assert!(
+                            !arg.starts_with(flag) || arg.starts_with(&format!("{flag}-file")),
+                            "{}: {arg}",
+                            d["metadata"]["name"]
+                        );
+                    }
+                }
+            }
+            let url = env_of(d, "LINNSTREAM_DATABASE_URL");
+            assert!(url["value"].is_null(), "{url}");
+            assert!(url["valueFrom"]["secretKeyRef"].is_object(), "{url}");
+        }
+    }
+}
+
 #[test]
 fn the_schema_refuses_bad_values_naming_them() {
     let chart = chart();
@@ -647,7 +694,11 @@ fn the_values_defaults_and_ranges_are_the_binarys() {
     let settings = schema["properties"]["settings"]["properties"]
         .as_object()
         .expect("settings");
-    assert_eq!(settings.len(), 12, "the 12 system settings");
+    assert_eq!(
+        settings.len(),
+        14,
+        "the 12 system settings and the 2 HTTP timeouts"
+    );
     let help = text(&run(
         {
             let mut c = bin();

@@ -169,7 +169,7 @@ async fn linnstream_run_serves_the_gateway_beside_the_webhook_receiver() {
         remote: None,
         scheduler: false,
         admin: None,
-        webhook_secret: Some("test-secret".into()),
+        webhook_secret: Some("test-secret-of-at-least-32-bytes-0123".into()),
     })
     .await
     .expect("run starts");

@@ -19,7 +19,7 @@ use crate::config::Snapshot;
 use crate::config::files::load_dir;
 use crate::remote::RemoteOptions;
 use crate::server::admin::{AdminAuth, admin_router};
-use crate::server::webhooks::{WebhookAuth, webhook_router};
+use crate::server::webhooks::{WebhookAuth, check_secret, webhook_router};
 use crate::settings::SystemSettings;
 use crate::store::Store;
 use crate::sync::Engine;
@@ -43,8 +43,8 @@ pub struct AppOptions {
     pub scheduler: bool,
     /// Tokens for the admin API and dashboard; `None`: neither is served.
     pub admin: Option<AdminAuth>,
-    /// Secret the per-installation webhook tokens are derived from; `None`: a random one,
-    /// with Stream subscriptions renewed at start.
+    /// Secret the per-installation webhook tokens are derived from, at least 32 bytes;
+    /// `None`: a random one, with Stream subscriptions renewed at start.
     pub webhook_secret: Option<String>,
 }
 
@@ -82,6 +82,13 @@ pub async fn start(options: AppOptions) -> anyhow::Result<RunningApp> {
         .settings
         .validate()
         .map_err(|e| anyhow::anyhow!("system settings: {e}"))?;
+    if let Some(secret) = &options.webhook_secret {
+        check_secret(
+            secret,
+            "the webhook secret (--webhook-secret, LINNSTREAM_WEBHOOK_SECRET or --webhook-secret-file)",
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
+    }
     let snapshot = load_dir(&options.config_dir)?;
     if snapshot.installations.is_empty() {
         anyhow::bail!(
@@ -115,11 +122,12 @@ pub async fn start(options: AppOptions) -> anyhow::Result<RunningApp> {
     let addr = listener.local_addr()?;
     let mut tasks = Vec::new();
     let mut stop = shutdown_rx.clone();
+    let http = options.settings.http.clone();
     tasks.push(tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let stopped = async move {
             let _ = stop.wait_for(|s| *s).await;
-        });
-        if let Err(e) = serve.await {
+        };
+        if let Err(e) = crate::server::serve(listener, router, &http, stopped).await {
             tracing::error!("HTTP server stopped: {e}");
         }
     }));

@@ -20,7 +20,8 @@ use crate::config::kube::KubeSource;
 use crate::config::{Credentials, InstallationKey, SnapshotReceiver};
 use crate::crd::validate::parse_duration;
 use crate::operator::build::env;
-use crate::server::webhooks::{WebhookAuth, webhook_router};
+use crate::server::HttpSettings;
+use crate::server::webhooks::{WebhookAuth, check_secret, webhook_router};
 use crate::settings::SystemSettings;
 use crate::store::{JobOutcome, Store};
 use crate::sync::Engine;
@@ -37,8 +38,20 @@ pub struct Target {
     #[arg(long)]
     pub namespace: String,
     /// The queue database (PostgreSQL).
-    #[arg(long, env = env::DATABASE_URL, hide_env_values = true)]
-    pub database_url: String,
+    #[arg(
+        long,
+        env = env::DATABASE_URL,
+        hide_env_values = true,
+        required_unless_present = "database_url_file"
+    )]
+    pub database_url: Option<String>,
+    /// File holding the queue database URL, instead of `--database-url`.
+    #[arg(
+        long,
+        env = "LINNSTREAM_DATABASE_URL_FILE",
+        conflicts_with = "database_url"
+    )]
+    pub database_url_file: Option<std::path::PathBuf>,
     /// How long to wait for the first read of the settings from the Kubernetes API.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub settings_timeout: Duration,
@@ -78,7 +91,13 @@ async fn connect(target: &Target, credentials: Credentials) -> anyhow::Result<Co
     if settings.borrow().get(&key).is_none() {
         tracing::warn!(installation = %key, "the Installation does not exist (or is invalid): waiting for it");
     }
-    let store = Store::connect(&target.database_url)
+    let database_url = super::secrets::required(
+        target.database_url.clone(),
+        target.database_url_file.as_deref(),
+        "--database-url",
+        "--database-url-file",
+    )?;
+    let store = Store::connect(&database_url)
         .await
         .context("connecting to the queue database")?;
     let engine = Engine::new(store, target.system.clone(), settings.clone());
@@ -122,13 +141,20 @@ async fn readyz(State(h): State<Health>) -> (StatusCode, String) {
     }
 }
 
-async fn serve(addr: SocketAddr, router: Router, what: &str) -> anyhow::Result<SocketAddr> {
+async fn serve(
+    addr: SocketAddr,
+    router: Router,
+    what: &str,
+    http: &HttpSettings,
+) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr} ({what})"))?;
     let bound = listener.local_addr()?;
+    let http = http.clone();
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
+        let forever = std::future::pending::<()>();
+        if let Err(e) = crate::server::serve(listener, router, &http, forever).await {
             tracing::error!("the {bound} listener stopped: {e}");
         }
     });
@@ -143,7 +169,7 @@ async fn serve_health(addr: SocketAddr, c: &Connected) -> anyhow::Result<()> {
             key: c.key.clone(),
             settings: c.settings.clone(),
         });
-    let bound = serve(addr, router, "health").await?;
+    let bound = serve(addr, router, "health", &c.engine.settings().http).await?;
     tracing::info!("health on http://{bound}/healthz and /readyz");
     Ok(())
 }
@@ -195,25 +221,47 @@ pub struct WebhooksArgs {
     /// Where `/healthz` and `/readyz` are served.
     #[arg(long, default_value = "0.0.0.0:8081")]
     pub health_listen: SocketAddr,
-    /// The token Stream sends back on every call (the operator subscribed with it).
-    #[arg(long, env = env::WEBHOOK_AUTH_TOKEN, hide_env_values = true)]
-    pub auth_token: String,
+    /// The token Stream sends back on every call (the operator subscribed with it); at
+    /// least 32 bytes.
+    #[arg(
+        long,
+        env = env::WEBHOOK_AUTH_TOKEN,
+        hide_env_values = true,
+        required_unless_present = "auth_token_file"
+    )]
+    pub auth_token: Option<String>,
+    /// File holding the token, instead of `--auth-token`.
+    #[arg(
+        long,
+        env = "LINNSTREAM_WEBHOOK_AUTH_TOKEN_FILE",
+        conflicts_with = "auth_token"
+    )]
+    pub auth_token_file: Option<std::path::PathBuf>,
 }
 
 /// The webhook receiver of one Installation: stores Stream's events for the worker.
 pub fn webhooks(args: WebhooksArgs) -> anyhow::Result<ExitCode> {
-    if args.auth_token.trim().is_empty() {
-        anyhow::bail!("{} must not be empty", env::WEBHOOK_AUTH_TOKEN);
-    }
+    let auth_token = super::secrets::required(
+        args.auth_token.clone(),
+        args.auth_token_file.as_deref(),
+        "--auth-token",
+        "--auth-token-file",
+    )?;
+    let setting = match &args.auth_token_file {
+        Some(path) => format!("the token in {} (--auth-token-file)", path.display()),
+        None => format!("--auth-token ({})", env::WEBHOOK_AUTH_TOKEN),
+    };
+    check_secret(&auth_token, &setting).map_err(|e| anyhow!(e))?;
     runtime()?.block_on(async {
         let credentials = env::receiver_credentials(variable).map_err(|e| anyhow!(e))?;
         let c = connect(&args.target, credentials).await?;
         serve_health(args.health_listen, &c).await?;
-        let auth = WebhookAuth::fixed(c.key.clone(), args.auth_token.clone());
+        let auth = WebhookAuth::fixed(c.key.clone(), auth_token);
         let bound = serve(
             args.listen,
             webhook_router(c.engine.clone(), auth),
             "webhooks",
+            &c.engine.settings().http,
         )
         .await?;
         tracing::info!(installation = %c.key, "receiving Stream webhooks on http://{bound}");
@@ -342,5 +390,80 @@ mod tests {
             seen.push(argv[1].clone());
         }
         assert_eq!(seen, ["worker", "webhooks", "master-data", "master-data"]);
+    }
+
+    /// Anyone who can list processes on a node reads command lines: no child the operator
+    /// builds carries a secret there. The database URL, the credentials and the webhook
+    /// token reach them only as environment variables from Secrets.
+    #[test]
+    fn no_child_has_a_secret_on_its_command_line() {
+        let mut inst: crate::crd::Installation =
+            serde_yaml::from_str(include_str!("../../examples/installation.yaml")).unwrap();
+        inst.metadata.namespace = Some("shop".into());
+        inst.metadata.uid = Some("u".into());
+        let settings = OperatorSettings::new(
+            "img",
+            crate::crd::SecretKeyRef {
+                name: "db".into(),
+                key: "url".into(),
+            },
+        );
+        let children = build::build(&BuildInput {
+            installation: &inst,
+            secret_versions: &Default::default(),
+            settings: &settings,
+            existing_webhook_auth: None,
+            cron_job_api: CronJobApi::BatchV1,
+            now: chrono::Utc::now(),
+        })
+        .unwrap();
+        let secret_flags = [
+            "--database-url",
+            "--auth-token",
+            "--webhook-secret",
+            "--admin-token",
+        ];
+        let secret_vars = [
+            build::env::DATABASE_URL,
+            build::env::STREAM_CLIENT_SECRET,
+            build::env::LINNWORKS_APPLICATION_SECRET,
+            build::env::LINNWORKS_INSTALLATION_TOKEN,
+            build::env::WEBHOOK_AUTH_TOKEN,
+        ];
+        let mut pods = 0;
+        for obj in children.to_json().unwrap() {
+            let pod = match obj["kind"].as_str().unwrap() {
+                "Deployment" => &obj["spec"]["template"]["spec"],
+                "CronJob" => &obj["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+                _ => continue,
+            };
+            pods += 1;
+            for container in pod["containers"].as_array().unwrap() {
+                let command_line: Vec<&str> = ["command", "args"]
+                    .iter()
+                    .filter_map(|k| container[*k].as_array())
+                    .flatten()
+                    .filter_map(|a| a.as_str())
+                    .collect();
+                for arg in &command_line {
+                    assert!(
+                        !secret_flags.iter().any(|f| arg.starts_with(f)),
+                        "{arg} on a command line"
+                    );
+                    assert!(!arg.contains("://"), "{arg}: a URL on a command line");
+                }
+                for var in container["env"].as_array().into_iter().flatten() {
+                    let name = var["name"].as_str().unwrap_or_default();
+                    if secret_vars.contains(&name) {
+                        assert!(var["value"].is_null(), "{name} has a literal value");
+                        assert!(
+                            var["valueFrom"]["secretKeyRef"].is_object(),
+                            "{name} comes from a Secret"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(pods, 4);
     }
 }

@@ -29,6 +29,13 @@ pub struct GatewayArgs {
     /// Queue database: `sqlite:FILE` or `postgres://...` (the one the workers use).
     #[arg(long, env = "LINNSTREAM_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
+    /// File holding the queue database URL (keeps its password off the command line).
+    #[arg(
+        long,
+        env = "LINNSTREAM_DATABASE_URL_FILE",
+        conflicts_with = "database_url"
+    )]
+    pub database_url_file: Option<PathBuf>,
     /// Address of the HTTP listener.
     #[arg(long, env = "LINNSTREAM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -68,9 +75,16 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let (config_tx, config_rx) = watch::channel(Arc::new(snapshot));
-    let store = Store::connect(&args.database_url)
+    let database_url = super::secrets::value_or_file(
+        Some(args.database_url.clone()),
+        args.database_url_file.as_deref(),
+        "--database-url-file",
+    )?
+    .unwrap_or_default();
+    let store = Store::connect(&database_url)
         .await
         .context("opening the queue database")?;
+    let http = args.settings.http.clone();
     let engine = Engine::new(store, args.settings, config_rx);
     let router = gateway_router(engine).route("/healthz", get(|| async { "ok" }));
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -88,11 +102,10 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     );
     let mut stop = shutdown_rx;
     let mut server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
+        crate::server::serve(listener, router, &http, async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
     });
     let early = tokio::select! {
         () = crate::app::wait_for_signal() => {

@@ -13,6 +13,7 @@ mod migrate;
 mod operator;
 mod orders;
 mod run;
+pub(crate) mod secrets;
 mod simulate;
 mod table;
 

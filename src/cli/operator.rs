@@ -49,9 +49,13 @@ pub fn run(args: OperatorCommand) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async {
         let metrics = Arc::new(Metrics::new());
-        let (addr, _server) = metrics::serve(metrics.clone(), config.metrics_listen)
-            .await
-            .with_context(|| format!("listening on {}", config.metrics_listen))?;
+        let (addr, _server) = metrics::serve(
+            metrics.clone(),
+            config.metrics_listen,
+            &config.children.system.http,
+        )
+        .await
+        .with_context(|| format!("listening on {}", config.metrics_listen))?;
         tracing::info!("metrics on http://{addr}/metrics, health on http://{addr}/healthz");
         let kube_config = kube::Config::infer()
             .await

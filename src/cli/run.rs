@@ -6,6 +6,9 @@ use clap::Args;
 
 use crate::app::{AppOptions, start};
 use crate::server::admin::{AdminAuth, AdminAuthArgs};
+use crate::server::webhooks::check_secret;
+
+use super::secrets::value_or_file;
 use crate::settings::SystemSettings;
 
 /// Default queue database of the standalone process: a SQLite file in the working folder.
@@ -19,6 +22,13 @@ pub struct RunArgs {
     /// Queue database: `sqlite:FILE` or `postgres://...`.
     #[arg(long, env = "LINNSTREAM_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
+    /// File holding the queue database URL (keeps its password off the command line).
+    #[arg(
+        long,
+        env = "LINNSTREAM_DATABASE_URL_FILE",
+        conflicts_with = "database_url"
+    )]
+    pub database_url_file: Option<PathBuf>,
     /// Address of the HTTP listener (webhooks, admin API, dashboard, label gateway).
     #[arg(long, env = "LINNSTREAM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -26,6 +36,13 @@ pub struct RunArgs {
     /// Without it a random one is used and the Stream subscriptions are renewed at start.
     #[arg(long, env = "LINNSTREAM_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
+    /// File holding the webhook secret (at least 32 bytes), instead of `--webhook-secret`.
+    #[arg(
+        long,
+        env = "LINNSTREAM_WEBHOOK_SECRET_FILE",
+        conflicts_with = "webhook_secret"
+    )]
+    pub webhook_secret_file: Option<PathBuf>,
     /// Leave the nightly master-data jobs to something else (e.g. CronJobs).
     #[arg(long)]
     pub no_master_data: bool,
@@ -45,17 +62,38 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let webhook_secret = value_or_file(
+        args.webhook_secret,
+        args.webhook_secret_file.as_deref(),
+        "--webhook-secret-file",
+    )?;
+    if let Some(secret) = &webhook_secret {
+        let setting = match &args.webhook_secret_file {
+            Some(path) => format!(
+                "the webhook secret in {} (--webhook-secret-file)",
+                path.display()
+            ),
+            None => "--webhook-secret (LINNSTREAM_WEBHOOK_SECRET)".to_string(),
+        };
+        check_secret(secret, &setting).map_err(|e| anyhow::anyhow!(e))?;
+    }
+    let database_url = value_or_file(
+        Some(args.database_url),
+        args.database_url_file.as_deref(),
+        "--database-url-file",
+    )?
+    .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let app = start(AppOptions {
             config_dir: args.config_dir,
-            database_url: args.database_url,
+            database_url,
             listen: args.listen,
             settings: args.settings,
             master_data: !args.no_master_data,
             remote: None,
             scheduler: true,
-            webhook_secret: args.webhook_secret,
+            webhook_secret,
             admin,
         })
         .await?;

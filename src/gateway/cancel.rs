@@ -21,7 +21,7 @@ use crate::sync::engine::{Audit, correlation_id};
 use crate::sync::manual::delete_completed;
 
 use super::contract::{CancelLabelRequest, CancelLabelResponse};
-use super::state::{ACTOR, Gateway, Prefer, find_order};
+use super::state::{ACTOR, Gateway, Prefer, find_order, job_error, store_error};
 
 /// The `Refuse` mode's reply.
 pub const CANCEL_NOT_SUPPORTED: &str = "Cancelling a label is not supported by this \
@@ -87,7 +87,10 @@ async fn delete_unplanned(
     let order = match find_order(gw, inst, reference, Prefer::Reference).await {
         Ok(order) => order,
         Err(e) => {
-            let message = format!("the queue could not be read to cancel {reference}: {e}");
+            let message = format!(
+                "the label of order {reference} cannot be cancelled: {}",
+                store_error(&e)
+            );
             return (
                 AuditOutcome::Failure,
                 message.clone(),
@@ -176,7 +179,10 @@ async fn delete_unplanned(
             }
         },
         Err(e) => {
-            let message = format!("The label of order {reference} cannot be cancelled: {e}");
+            let message = format!(
+                "The label of order {reference} cannot be cancelled: {}",
+                job_error(&e)
+            );
             (
                 AuditOutcome::Failure,
                 message.clone(),

@@ -26,7 +26,7 @@ use crate::sync::send::write_back;
 
 use super::contract::{GenerateLabelRequest, GenerateLabelResponse, LabelPackage};
 use super::services::{label_type_name, mapping_by_service_id, service_name};
-use super::state::{ACTOR, Gateway};
+use super::state::{ACTOR, Gateway, job_error, store_error};
 
 /// How often an order another worker is sending is looked at again (the guide: every 3 s).
 pub const POLL_EVERY: Duration = Duration::from_secs(3);
@@ -206,8 +206,7 @@ async fn find_queued(
 ) -> Result<Option<Order>, Refusal> {
     let store = gw.engine.store();
     let installation = inst.key.id();
-    let stored =
-        |e: crate::store::StoreError| Refusal::new(format!("queue unavailable: {e}"), None);
+    let stored = |e: crate::store::StoreError| Refusal::new(store_error(&e), None);
     if let Some(order) = store
         .order_by_num_order_id(&installation, request.order_id)
         .await
@@ -266,7 +265,7 @@ async fn completed_order(
                 order = store
                     .order(&installation, &o.order_id)
                     .await
-                    .map_err(|e| Refusal::new(format!("queue unavailable: {e}"), Some(&o)))?;
+                    .map_err(|e| Refusal::new(store_error(&e), Some(&o)))?;
             }
             (Some(OrderStatus::InProgress), Some(o)) if !released => {
                 // The worker holding it stopped (crashed or hung past its lease): return
@@ -274,12 +273,12 @@ async fn completed_order(
                 store
                     .release_expired()
                     .await
-                    .map_err(|e| Refusal::new(format!("queue unavailable: {e}"), Some(&o)))?;
+                    .map_err(|e| Refusal::new(store_error(&e), Some(&o)))?;
                 released = true;
                 order = store
                     .order(&installation, &o.order_id)
                     .await
-                    .map_err(|e| Refusal::new(format!("queue unavailable: {e}"), Some(&o)))?;
+                    .map_err(|e| Refusal::new(store_error(&e), Some(&o)))?;
             }
             (Some(OrderStatus::Failed | OrderStatus::ValidationFailed), Some(o))
                 if path.synced || watched_other =>
@@ -312,8 +311,9 @@ async fn completed_order(
                 .map_err(|e| {
                     Refusal::new(
                         format!(
-                            "{} could not be sent to Stream, so no label was made: {e}",
-                            describe(request)
+                            "{} could not be sent to Stream, so no label was made: {}",
+                            describe(request),
+                            job_error(&e)
                         ),
                         o.as_ref(),
                     )
@@ -322,7 +322,7 @@ async fn completed_order(
                 order = store
                     .order(&installation, &order_id)
                     .await
-                    .map_err(|e| Refusal::new(format!("queue unavailable: {e}"), o.as_ref()))?;
+                    .map_err(|e| Refusal::new(store_error(&e), o.as_ref()))?;
                 if let Some(current) = &order
                     && matches!(
                         current.status,

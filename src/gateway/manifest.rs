@@ -17,7 +17,7 @@ use crate::store::{ManifestConsignment, Order, OrderStatus, StoredManifest};
 use super::contract::{
     CreateManifestRequest, CreateManifestResponse, PrintManifestRequest, PrintManifestResponse,
 };
-use super::state::{Gateway, Prefer, find_order};
+use super::state::{Gateway, Prefer, find_order, store_error};
 
 pub async fn create_manifest(
     State(gw): State<Gateway>,
@@ -53,11 +53,12 @@ async fn create(
 ) -> Result<StoredManifest, String> {
     let mut orders: Vec<Order> = Vec::new();
     let mut seen = HashSet::new();
-    for (i, name) in request.order_id.iter().enumerate() {
-        let name = name.trim();
+    // Repeats are dropped before any lookup: a request naming one order thousands of times
+    // costs one lookup, not thousands.
+    for (i, name) in request.distinct_order_ids() {
         let order = find_order(gw, inst, name, Prefer::Number)
             .await
-            .map_err(|e| format!("the queue could not be read: {e}"))?
+            .map_err(|e| store_error(&e))?
             .ok_or_else(|| {
                 format!("OrderId[{i}] {name:?} is not an order this integration sent to Stream")
             })?;
@@ -104,7 +105,7 @@ async fn create(
         .store()
         .create_manifest(&inst.key.id(), &consignments)
         .await
-        .map_err(|e| format!("the manifest could not be stored: {e}"))
+        .map_err(|e| store_error(&e))
 }
 
 /// Each order's delivery postcode: from the order as fetched, else read from Linnworks in one
@@ -172,9 +173,7 @@ pub async fn print_manifest(State(gw): State<Gateway>, body: Bytes) -> Json<Prin
             )));
         }
         Err(e) => {
-            return Json(PrintManifestResponse::error(format!(
-                "the manifest could not be read: {e}"
-            )));
+            return Json(PrintManifestResponse::error(store_error(&e)));
         }
     };
     let manifest = Manifest {

@@ -3,17 +3,30 @@
 //!
 //! Every endpoint is `POST` with a JSON body and answers HTTP 200 with the contract's reply,
 //! errors included (`IsError: true` and an `ErrorMessage` naming the field at fault): Linnworks
-//! shows the message to the user, which a bare HTTP error status would not give it.
+//! shows the message to the user, which a bare HTTP error status would not give it. Three
+//! answers carry an HTTP error status besides the same JSON, because a proxy or client
+//! library must act on them: 413 for a body over [`MAX_BODY_BYTES`], 408 for a body slower
+//! than the body timeout, and 503 with `Retry-After` while the queue database is unavailable.
 
-use axum::Router;
-use axum::http::header;
-use axum::response::IntoResponse;
+use std::sync::Arc;
+
+use axum::http::{StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
+use axum::{Json, Router};
+
+use crate::server::listener::{BodyPolicy, body_limit};
 
 use crate::sync::Engine;
 
-use super::state::Gateway;
+use super::contract::ErrorReply;
+use super::state::{Gateway, answer_store_failures};
 use super::{cancel, label, manifest, setup};
+
+/// Largest request body the gateway reads: far above any real call (a GenerateLabel with
+/// the most packages allowed is a few tens of kilobytes).
+pub const MAX_BODY_BYTES: usize = 512 * 1024;
 
 /// Where the OpenAPI description is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";
@@ -62,11 +75,24 @@ pub fn gateway_paths() -> Vec<&'static str> {
 /// The shipping-integration endpoints for every installation, and `/openapi.json`.
 /// Mount it beside other routers (it has no fallback and no `/healthz`).
 pub fn gateway_router(engine: Engine) -> Router {
+    let policy = Arc::new(BodyPolicy {
+        limit: MAX_BODY_BYTES,
+        timeout: engine.settings().http.body_timeout(),
+        refuse: contract_refusal,
+    });
     let mut router = Router::new();
     for (path, handler) in endpoints() {
         router = router.route(path, handler);
     }
-    router.with_state(Gateway::new(engine))
+    router
+        .layer(from_fn(answer_store_failures))
+        .layer(from_fn_with_state(policy, body_limit))
+        .with_state(Gateway::new(engine))
+}
+
+/// A body refused before parsing, in the contract's error shape.
+fn contract_refusal(status: StatusCode, message: String) -> Response {
+    (status, Json(ErrorReply::new(message))).into_response()
 }
 
 async fn openapi() -> impl IntoResponse {

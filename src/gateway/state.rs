@@ -7,8 +7,11 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 
 use crate::config::InstallationConfig;
+use crate::server::errors::{RETRY_AFTER_SECONDS, StoreFailure};
+use crate::server::refusals::RefusalLog;
 use crate::store::{Order, StoreError};
 use crate::sync::Engine;
+use crate::sync::job_error::JobError;
 
 use super::contract::{
     AuthorizationToken, CancelLabelRequest, ConfigDeletedRequest, CreateManifestRequest,
@@ -33,6 +36,7 @@ pub const UNKNOWN_TOKEN: &str = "AuthorizationToken is not recognised: no instal
 #[derive(Clone)]
 pub struct Gateway {
     pub engine: Engine,
+    refusals: RefusalLog,
     /// (installation, order id) -> when its tracking number was last confirmed in Linnworks.
     tracking_checked: Arc<Mutex<HashMap<(String, String), Instant>>>,
 }
@@ -68,6 +72,7 @@ impl Gateway {
     pub fn new(engine: Engine) -> Self {
         Self {
             engine,
+            refusals: RefusalLog::new("shipping-integration"),
             tracking_checked: Arc::default(),
         }
     }
@@ -88,7 +93,7 @@ impl Gateway {
         match installation {
             Some(inst) => Ok((request, inst)),
             None => {
-                tracing::warn!("shipping-integration call with an unknown AuthorizationToken");
+                self.refusals.refused("an unknown AuthorizationToken");
                 Err(UNKNOWN_TOKEN.to_string())
             }
         }
@@ -166,4 +171,53 @@ pub async fn find_order(
         return by_reference().await;
     }
     Ok(None)
+}
+
+tokio::task_local! {
+    /// The worst store failure met while answering the current call, so that
+    /// [`answer_store_failures`] can give the reply the HTTP status its class needs.
+    static STORE_FAILURE: std::cell::Cell<Option<StoreFailure>>;
+}
+
+/// The reply's `ErrorMessage` for a store failure: its class, never the driver's text (which
+/// is logged). Marks the call so a database outage is answered 503 with `Retry-After`.
+pub fn store_error(e: &StoreError) -> String {
+    let class = StoreFailure::of(e);
+    tracing::error!("shipping-integration call: store error: {e}");
+    let _ = STORE_FAILURE.try_with(|f| {
+        if f.get() != Some(StoreFailure::Unavailable) {
+            f.set(Some(class));
+        }
+    });
+    class.message().to_string()
+}
+
+/// [`store_error`] for a store failure inside a job; other failures as they are.
+pub fn job_error(e: &JobError) -> String {
+    match e {
+        JobError::Store(s) => store_error(s),
+        other => other.to_string(),
+    }
+}
+
+/// Middleware: a call that met the database unavailable is answered 503 with
+/// `Retry-After` (the contract's JSON body stays), so Linnworks or a proxy retries it.
+pub async fn answer_store_failures(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (mut response, failure) = STORE_FAILURE
+        .scope(std::cell::Cell::new(None), async {
+            let response = next.run(req).await;
+            (response, STORE_FAILURE.with(|f| f.get()))
+        })
+        .await;
+    if failure == Some(StoreFailure::Unavailable) {
+        *response.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
+        );
+    }
+    response
 }

@@ -332,13 +332,16 @@ pub fn router(metrics: Arc<Metrics>) -> Router {
 pub async fn serve(
     metrics: Arc<Metrics>,
     addr: SocketAddr,
+    http: &crate::server::HttpSettings,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     metrics.serving.store(true, Ordering::Relaxed);
     let app = router(metrics);
+    let http = http.clone();
     let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        let forever = std::future::pending::<()>();
+        if let Err(e) = crate::server::serve(listener, app, &http, forever).await {
             tracing::error!("metrics server stopped: {e}");
         }
     });

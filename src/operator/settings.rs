@@ -41,8 +41,21 @@ pub struct OperatorArgs {
 
     /// The PostgreSQL URL the operator reads queue counts, job runs, heartbeats and master
     /// data from.
-    #[arg(long, env = "LINNSTREAM_DATABASE_URL", hide_env_values = true)]
-    pub database_url: String,
+    #[arg(
+        long,
+        env = "LINNSTREAM_DATABASE_URL",
+        hide_env_values = true,
+        required_unless_present = "database_url_file"
+    )]
+    pub database_url: Option<String>,
+
+    /// File holding that URL, instead of `--database-url`.
+    #[arg(
+        long,
+        env = "LINNSTREAM_DATABASE_URL_FILE",
+        conflicts_with = "database_url"
+    )]
+    pub database_url_file: Option<std::path::PathBuf>,
 
     /// Where `/metrics` and `/healthz` are served.
     #[arg(
@@ -153,6 +166,16 @@ impl OperatorArgs {
                 problems.push(format!("{flag}: must not be empty"));
             }
         }
+        let database_url = crate::cli::secrets::required(
+            self.database_url,
+            self.database_url_file.as_deref(),
+            "--database-url",
+            "--database-url-file",
+        )
+        .unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            String::new()
+        });
         if !problems.is_empty() {
             return Err(problems.join("\n"));
         }
@@ -171,7 +194,7 @@ impl OperatorArgs {
         children.system = self.system;
         Ok(OperatorConfig {
             children,
-            database_url: self.database_url,
+            database_url,
             metrics_listen: self.metrics_listen,
             watch_namespace: self.watch_namespace,
             lease: LeaseConfig {

@@ -2,4 +2,9 @@
 //! into servers by the commands that run them.
 
 pub mod admin;
+pub mod errors;
+pub mod listener;
+pub mod refusals;
 pub mod webhooks;
+
+pub use listener::{HttpSettings, serve};

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::{Extension, RequestExt as _};
 use axum::{Json, Router};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -21,6 +23,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::{InstallationConfig, InstallationKey};
+use crate::server::errors::{RETRY_AFTER_SECONDS, StoreFailure, nul_path};
+use crate::server::listener::{BodyPolicy, body_limit};
+use crate::server::refusals::RefusalLog;
 use crate::store::{AuditAction, AuditOutcome};
 use crate::sync::engine::{Audit, Engine, correlation_id};
 use crate::sync::process_webhooks::new_stored_event;
@@ -117,17 +122,21 @@ impl WebhookAuth {
     /// timing. A `Bearer ` prefix is tolerated (*inferred*: Stream is documented to echo the
     /// value verbatim, but a proxy or a later Stream version may add the scheme).
     fn accepts(&self, key: &InstallationKey, presented: Option<&[u8]>) -> bool {
-        let (Some(expected), Some(presented)) = (self.token_for(key), presented) else {
-            return false;
-        };
-        let expected = Sha256::digest(expected.as_bytes());
+        // An unknown installation is compared against a token nobody can present, so it
+        // costs the same as a known one and its refusal cannot tell the two apart.
+        let expected = self.token_for(key);
+        let known = expected.is_some();
+        let expected = Sha256::digest(expected.unwrap_or_default().as_bytes());
+        let presented_any = presented.is_some();
+        let presented = presented.unwrap_or_default();
         let bare = presented
             .strip_prefix(b"Bearer ")
             .unwrap_or(presented)
             .trim_ascii();
         let exact = Sha256::digest(presented.trim_ascii());
         let stripped = Sha256::digest(bare);
-        bool::from(expected.ct_eq(&exact) | expected.ct_eq(&stripped))
+        let matches = bool::from(expected.ct_eq(&exact) | expected.ct_eq(&stripped));
+        known && presented_any && matches
     }
 }
 
@@ -144,19 +153,88 @@ pub fn derive_token(secret: &[u8], key: &InstallationKey) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
+/// The shortest webhook secret or token accepted: 32 bytes (256 bits), as long as the
+/// HMAC-SHA256 key it is; a shorter one could be guessed, and every token computed from it.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Refuses a webhook secret or token shorter than [`MIN_SECRET_BYTES`]; `setting` names
+/// where it came from (flag, environment variable or file), never its value.
+pub fn check_secret(secret: &str, setting: &str) -> Result<(), String> {
+    let len = secret.trim().len();
+    if len < MIN_SECRET_BYTES {
+        return Err(format!(
+            "{setting} is {len} bytes long; use at least {MIN_SECRET_BYTES} random bytes \
+             (e.g. `openssl rand -hex 32`), or leave it unset for a random one"
+        ));
+    }
+    Ok(())
+}
+
+/// The one reply to every unauthenticated call: an unknown installation and a wrong token
+/// look the same, so the receiver does not confirm which installations exist.
+const UNAUTHORIZED: &str = "the auth header is missing or does not match this webhook URL's token";
+
 #[derive(Clone)]
 struct Receiver {
     engine: Engine,
     auth: WebhookAuth,
+    refusals: RefusalLog,
 }
 
-/// The webhook receiver's routes. Bodies over `webhook_event::MAX_BODY_BYTES` are refused
-/// with 413 before they are read whole.
+/// The webhook receiver's routes. A call is authenticated before its body is read, so a
+/// stranger cannot make the receiver buffer anything; then bodies over
+/// `webhook_event::MAX_BODY_BYTES` are refused with 413, and bodies slower than the body
+/// timeout with 408, before the handler runs.
 pub fn webhook_router(engine: Engine, auth: WebhookAuth) -> Router {
+    let policy = Arc::new(BodyPolicy {
+        limit: MAX_BODY_BYTES,
+        timeout: engine.settings().http.body_timeout(),
+        refuse: |status, reason| refuse(status, reason),
+    });
+    let receiver = Receiver {
+        engine,
+        auth,
+        refusals: RefusalLog::new("webhook"),
+    };
     Router::new()
         .route(ROUTE, post(receive))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(Receiver { engine, auth })
+        .layer(from_fn_with_state(policy, body_limit))
+        .route_layer(from_fn_with_state(receiver.clone(), authenticate))
+        .with_state(receiver)
+}
+
+/// Lets through a call whose path names a configured installation and whose auth header
+/// carries its token, with the installation as a request extension; answers every other
+/// one with the same 401.
+async fn authenticate(State(receiver): State<Receiver>, mut req: Request, next: Next) -> Response {
+    let Ok(Path((namespace, name))) = req.extract_parts::<Path<(String, String)>>().await else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "the path must be /webhooks/{namespace}/{name}",
+        );
+    };
+    let key = InstallationKey::new(namespace, name);
+    let presented = req
+        .headers()
+        .get(&receiver.auth.header)
+        .map(|v| v.as_bytes());
+    let missing = presented.is_none();
+    let accepted = receiver.auth.accepts(&key, presented);
+    match receiver.engine.installation(&key).filter(|_| accepted) {
+        Some(inst) => {
+            req.extensions_mut().insert(inst);
+            next.run(req).await
+        }
+        None => {
+            receiver.refusals.refused(if missing {
+                "the auth header is missing"
+            } else {
+                "the auth header does not match (or no such installation)"
+            });
+            refuse(StatusCode::UNAUTHORIZED, UNAUTHORIZED)
+        }
+    }
 }
 
 fn refuse(status: StatusCode, reason: impl Into<String>) -> Response {
@@ -177,39 +255,14 @@ fn is_own_party(inst: &InstallationConfig, party: &str) -> bool {
     party == inst.credentials.stream_client_id.trim() || partner.is_some_and(|p| party == p.trim())
 }
 
+/// An authenticated call (see [`authenticate`]) with its body read.
 async fn receive(
     State(receiver): State<Receiver>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    headers: HeaderMap,
+    Extension(inst): Extension<InstallationConfig>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let Ok(Path((namespace, name))) = path else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "the path must be /webhooks/{namespace}/{name}",
-        );
-    };
-    let key = InstallationKey::new(namespace, name);
-    let Some(inst) = receiver.engine.installation(&key) else {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            format!("no installation {key} is configured here"),
-        );
-    };
-    let presented = headers.get(&receiver.auth.header).map(|v| v.as_bytes());
-    if !receiver.auth.accepts(&key, presented) {
-        let why = if presented.is_none() {
-            "is missing"
-        } else {
-            "does not match"
-        };
-        tracing::warn!(installation = %key, header = %receiver.auth.header, "webhook refused: the auth header {why}");
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            format!("the {} header {why}", receiver.auth.header),
-        );
-    }
+    let key = inst.key.clone();
     let audit = |outcome: AuditOutcome, message: String| {
         let engine = receiver.engine.clone();
         let key = key.clone();
@@ -256,6 +309,19 @@ async fn receive(
             return refuse(StatusCode::BAD_REQUEST, reason);
         }
     };
+    if let Some(path) = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .as_ref()
+        .and_then(nul_path)
+    {
+        let reason = format!(
+            "{} holds a NUL character (U+0000), which cannot be stored; the event is refused \
+             and should not be delivered again",
+            if path.is_empty() { "the body" } else { &path }
+        );
+        audit(AuditOutcome::Failure, format!("webhook refused: {reason}")).await;
+        return refuse(StatusCode::BAD_REQUEST, reason);
+    }
     if let Some(party) = event.party_id.as_deref()
         && !is_own_party(&inst, party)
     {
@@ -295,12 +361,29 @@ async fn receive(
                 .into_response()
         }
         Err(e) => {
-            // Not acknowledged, so Stream delivers it again.
             tracing::error!(installation = %key, "could not store a webhook event: {e}");
-            refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the event could not be stored; deliver it again later",
-            )
+            match StoreFailure::of(&e) {
+                // Stream would deliver it again for ever: refuse it for good.
+                StoreFailure::Input => {
+                    let reason = format!(
+                        "the event cannot be stored: {}",
+                        StoreFailure::Input.message()
+                    );
+                    audit(AuditOutcome::Failure, format!("webhook refused: {reason}")).await;
+                    refuse(StatusCode::BAD_REQUEST, reason)
+                }
+                // Not acknowledged, so Stream delivers it again.
+                _ => {
+                    let mut response = refuse(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the event could not be stored; deliver it again later",
+                    );
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+                    response
+                }
+            }
         }
     }
 }

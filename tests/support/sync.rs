@@ -32,7 +32,7 @@ use super::db::{Backend, TestDb};
 pub const PLAIN_SERVICE: &str = "Stream Standard";
 /// A mapped service with `processedOnDelivered`.
 pub const PROCESSING_SERVICE: &str = "Stream Signed";
-pub const WEBHOOK_SECRET: &[u8] = b"test-webhook-secret";
+pub const WEBHOOK_SECRET: &[u8] = b"test-webhook-secret-at-least-32-bytes";
 pub const ACTOR: &str = "test";
 
 #[derive(Clone, Debug)]

@@ -116,6 +116,8 @@ app.kubernetes.io/component: {{ .component }}
 - --order-sync-page-size={{ $s.orderSyncPageSize }}
 - --claim-lease-seconds={{ $s.claimLeaseSeconds }}
 - --audit-retention-days={{ $s.auditRetentionDays }}
+- --http-header-timeout-seconds={{ $s.httpHeaderTimeoutSeconds }}
+- --http-body-timeout-seconds={{ $s.httpBodyTimeoutSeconds }}
 {{- end }}
 
 {{/* Checks the schema cannot express. */}}

@@ -6,6 +6,9 @@ use super::error::{ContractError, ReplyStatus, error_constructor};
 use super::token::AuthorizationToken;
 use super::{Validate, wire};
 
+/// Most distinct orders one CreateManifest may list (repeats are counted once).
+pub const MAX_MANIFEST_ORDERS: usize = 2000;
+
 /// CreateManifest: close the day for these orders.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateManifestRequest {
@@ -30,7 +33,30 @@ impl Validate for CreateManifestRequest {
         if let Some(i) = self.order_id.iter().position(|id| id.trim().is_empty()) {
             return Err(ContractError::field(format!("OrderId[{i}]"), "is empty"));
         }
+        let distinct = self.distinct_order_ids().len();
+        if distinct > MAX_MANIFEST_ORDERS {
+            return Err(ContractError::field(
+                "OrderId",
+                format!(
+                    "lists {distinct} different orders; at most {MAX_MANIFEST_ORDERS} fit one manifest"
+                ),
+            ));
+        }
         Ok(())
+    }
+}
+
+impl CreateManifestRequest {
+    /// The listed order ids, trimmed, each once, in the order first listed, with the index
+    /// it was first listed at (for error messages).
+    pub fn distinct_order_ids(&self) -> Vec<(usize, &str)> {
+        let mut seen = std::collections::HashSet::new();
+        self.order_id
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (i, id.trim()))
+            .filter(|(_, id)| seen.insert(*id))
+            .collect()
     }
 }
 

@@ -24,7 +24,8 @@ mod wire;
 
 pub use error::{ContractError, ErrorReply, ReplyStatus};
 pub use manifest::{
-    CreateManifestRequest, CreateManifestResponse, PrintManifestRequest, PrintManifestResponse,
+    CreateManifestRequest, CreateManifestResponse, MAX_MANIFEST_ORDERS, PrintManifestRequest,
+    PrintManifestResponse,
 };
 pub use setup::{
     AddNewUserRequest, AddNewUserResponse, CONFIG_ITEM_ID_MAX, ConfigDeletedRequest,
@@ -36,7 +37,7 @@ pub use setup::{
 };
 pub use shipping::{
     CancelLabelRequest, CancelLabelResponse, GenerateLabelRequest, GenerateLabelResponse,
-    LabelPackage, NameValue, Package, PackageItem,
+    LabelPackage, MAX_PACKAGES, NameValue, Package, PackageItem,
 };
 pub use token::AuthorizationToken;
 

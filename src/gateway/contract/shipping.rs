@@ -156,6 +156,11 @@ fn non_negative(field: String, value: f64) -> Result<(), ContractError> {
     Ok(())
 }
 
+/// Most packages one GenerateLabel may ask labels for. Each is rendered (times the
+/// mapping's Label Copies, 1-5) into the one reply, so an unbounded list could exhaust the
+/// process; no real consignment comes near it.
+pub const MAX_PACKAGES: usize = 50;
+
 impl Validate for GenerateLabelRequest {
     fn validate(&self) -> Result<(), ContractError> {
         if self.authorization_token.is_empty() {
@@ -201,6 +206,15 @@ impl Validate for GenerateLabelRequest {
             return Err(ContractError::field(
                 "Packages",
                 "must list at least one package",
+            ));
+        }
+        if self.packages.len() > MAX_PACKAGES {
+            return Err(ContractError::field(
+                "Packages",
+                format!(
+                    "lists {} packages; at most {MAX_PACKAGES} can be labelled in one call",
+                    self.packages.len()
+                ),
             ));
         }
         let mut seen = std::collections::HashSet::new();

@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use crate::server::errors::{RETRY_AFTER_SECONDS, StoreFailure};
 use crate::store::StoreError;
 use crate::sync::errors::ValidationError;
 use crate::sync::job_error::JobError;
@@ -18,6 +19,8 @@ pub struct ApiError {
     /// More fields for the reply (e.g. the correlation id and per-order outcomes of a
     /// refused action).
     pub extra: Map<String, Value>,
+    /// Seconds the caller should wait before retrying (a database outage).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -27,6 +30,7 @@ impl ApiError {
             message: message.into(),
             parameter: None,
             extra: Map::new(),
+            retry_after: None,
         }
     }
 
@@ -69,6 +73,11 @@ impl IntoResponse for ApiError {
         }
         body.extend(self.extra);
         let mut response = (self.status, Json(Value::Object(body))).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -87,8 +96,19 @@ impl From<StoreError> for ApiError {
                 Self::conflict(e.to_string())
             }
             _ => {
+                // The driver's text (database and host names) stays in the log.
                 tracing::error!("admin API: store error: {e}");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+                let class = StoreFailure::of(&e);
+                match class {
+                    StoreFailure::Input => Self::bad_request(class.message()),
+                    StoreFailure::Unavailable => Self {
+                        retry_after: Some(RETRY_AFTER_SECONDS),
+                        ..Self::new(StatusCode::SERVICE_UNAVAILABLE, class.message())
+                    },
+                    StoreFailure::Internal => {
+                        Self::new(StatusCode::INTERNAL_SERVER_ERROR, class.message())
+                    }
+                }
             }
         }
     }
