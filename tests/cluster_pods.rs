@@ -137,7 +137,10 @@ fn the_built_image_agrees_with_the_dockerfile() {
         mode.starts_with("-rwxr-xr-x"),
         "{binary} executable by all: {mode}"
     );
-    assert_eq!(owner, "0/0", "{binary} owned by root, not writable by the user");
+    assert_eq!(
+        owner, "0/0",
+        "{binary} owned by root, not writable by the user"
+    );
     // The user the Dockerfile names exists (as in distroless), with its home, and /tmp is sticky.
     let passwd = String::from_utf8(archive_layer_file(&tar, "etc/passwd")).expect("utf-8");
     let uid = docker.user.split(':').next().expect("uid");
@@ -148,7 +151,11 @@ fn the_built_image_agrees_with_the_dockerfile() {
         "{passwd}"
     );
     assert_eq!(files["home/nonroot"].1, format!("{uid}/{uid}"));
-    assert!(files["tmp"].0.starts_with("drwxrwxrwt"), "{:?}", files["tmp"]);
+    assert!(
+        files["tmp"].0.starts_with("drwxrwxrwt"),
+        "{:?}",
+        files["tmp"]
+    );
     // Every non-root user can reach its files.
     assert!(files["/"].0.starts_with("drwxr-xr-x"), "{:?}", files["/"]);
     // The loader and what the binary links, nothing else: no shell, no package manager.
@@ -307,9 +314,7 @@ async fn the_chart_runs_an_installation_on_real_pods() {
             },
         )
         .expect("resources");
-    let secret = |name: &str, data: BTreeMap<String, String>| {
-        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data})
-    };
+    let secret = |name: &str, data: BTreeMap<String, String>| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data});
     apply(
         &admin,
         &ns.name,
@@ -327,7 +332,10 @@ async fn the_chart_runs_an_installation_on_real_pods() {
     for entry in std::fs::read_dir(&resources).expect("resources") {
         let path = entry.expect("entry").path();
         files.insert(
-            path.file_name().expect("name").to_string_lossy().into_owned(),
+            path.file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned(),
             std::fs::read_to_string(&path).expect("read"),
         );
     }
@@ -407,7 +415,10 @@ async fn the_chart_runs_an_installation_on_real_pods() {
         .text()
         .await
         .expect("body");
-    assert!(metrics.contains("linnstream_operator_leader 1"), "{metrics}");
+    assert!(
+        metrics.contains("linnstream_operator_leader 1"),
+        "{metrics}"
+    );
 
     // The Installation: the operator makes its children, which run as pods.
     for file in [
@@ -537,7 +548,11 @@ async fn the_chart_runs_an_installation_on_real_pods() {
         .add_orders(vec![order(9002, NEXT_DAY)])
         .expect("orders");
     let snapshot = load_dir(&resources).expect("resources");
-    let inst = snapshot.installations.values().next().expect("installation");
+    let inst = snapshot
+        .installations
+        .values()
+        .next()
+        .expect("installation");
     let token = inst
         .credentials
         .gateway_token
@@ -579,7 +594,10 @@ async fn the_chart_runs_an_installation_on_real_pods() {
     let pods: Api<Pod> = Api::namespaced(admin.clone(), &ns.name);
     let release_pods: Api<Pod> = Api::namespaced(admin.clone(), &release_ns.name);
     for (namespace, list) in [
-        (&ns.name, pods.list(&ListParams::default()).await.expect("pods")),
+        (
+            &ns.name,
+            pods.list(&ListParams::default()).await.expect("pods"),
+        ),
         (
             &release_ns.name,
             release_pods
@@ -626,8 +644,5 @@ async fn the_chart_runs_an_installation_on_real_pods() {
     store.close().await;
     ns.delete().await;
     release_ns.delete().await;
-    eprintln!(
-        "the chart ran on real pods in {:?}",
-        started.elapsed()
-    );
+    eprintln!("the chart ran on real pods in {:?}", started.elapsed());
 }

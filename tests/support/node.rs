@@ -181,7 +181,10 @@ pub async fn pod_log(client: &Client, ns: &str, name: &str) -> String {
 /// Waits until a pod matching `selector` in `ns` is Ready (its readiness probe passes),
 /// failing with the pod's state and log after `secs` seconds.
 pub async fn ready_pod(client: &Client, ns: &str, selector: &str, secs: u64) -> Pod {
-    wait_pod(client, ns, selector, secs, "Ready", |p| condition(p, "Ready")).await
+    wait_pod(client, ns, selector, secs, "Ready", |p| {
+        condition(p, "Ready")
+    })
+    .await
 }
 
 /// Waits until a pod matching `selector` has completed successfully.
