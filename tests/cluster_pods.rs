@@ -232,6 +232,24 @@ async fn service_url(client: &Client, ns: &str, name: &str) -> String {
     format!("http://{ip}:{port}")
 }
 
+/// Sends a request to a Service, again while the connection is refused: a pod is Ready a
+/// moment before its Service's endpoints reach kube-proxy's rules. Any answer is returned.
+async fn through_service(
+    what: &str,
+    request: impl Fn() -> reqwest::RequestBuilder,
+) -> reqwest::Response {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match request().send().await {
+            Ok(response) => return response,
+            Err(e) if e.is_connect() && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+}
+
 /// The pod's first container runs with the chart's restricted security context.
 fn assert_restricted(pod: &Pod) {
     let name = pod.metadata.name.clone().unwrap_or_default();
@@ -407,14 +425,13 @@ async fn the_chart_runs_an_installation_on_real_pods() {
         .timeout(Duration::from_secs(10))
         .build()
         .expect("http");
-    let metrics = http
-        .get(format!("{metrics_url}/metrics"))
-        .send()
-        .await
-        .expect("metrics through the Service")
-        .text()
-        .await
-        .expect("body");
+    let metrics = through_service("the operator's metrics", || {
+        http.get(format!("{metrics_url}/metrics"))
+    })
+    .await
+    .text()
+    .await
+    .expect("body");
     assert!(
         metrics.contains("linnstream_operator_leader 1"),
         "{metrics}"
@@ -565,23 +582,23 @@ async fn the_chart_runs_an_installation_on_real_pods() {
         &format!("{release}-linnstream-gateway"),
     )
     .await;
-    let reply: Value = http
-        .post(format!("{gateway_url}/api/Consignment/GenerateLabel"))
-        .json(&json!({
-            "AuthorizationToken": token,
-            "Name": "Customer 9002", "AddressLine1": "9002 High Street",
-            "Town": "Leeds", "CountryCode": "GB", "Postalcode": "LS6 1AA",
-            "OrderId": 9002, "OrderReference": "WEB-9002", "OrderCurrency": "GBP",
-            "ServiceId": service_id(inst, mapping).to_string(),
-            "Packages": [{"SequenceNumber": 1, "PackageWeight": 13000}],
-        }))
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .expect("GenerateLabel through the gateway Service")
-        .json()
-        .await
-        .expect("json");
+    let request = json!({
+        "AuthorizationToken": token,
+        "Name": "Customer 9002", "AddressLine1": "9002 High Street",
+        "Town": "Leeds", "CountryCode": "GB", "Postalcode": "LS6 1AA",
+        "OrderId": 9002, "OrderReference": "WEB-9002", "OrderCurrency": "GBP",
+        "ServiceId": service_id(inst, mapping).to_string(),
+        "Packages": [{"SequenceNumber": 1, "PackageWeight": 13000}],
+    });
+    let reply: Value = through_service("GenerateLabel through the gateway", || {
+        http.post(format!("{gateway_url}/api/Consignment/GenerateLabel"))
+            .json(&request)
+            .timeout(Duration::from_secs(30))
+    })
+    .await
+    .json()
+    .await
+    .expect("json");
     assert_eq!(reply["IsError"], json!(false), "{}", reply["ErrorMessage"]);
     assert!(
         reply["LeadTrackingNumber"]
