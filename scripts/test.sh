@@ -17,6 +17,7 @@ ensure_curl
 # Headless Chromium and playwright-core: tests/dashboard_browser.rs drives the dashboard.
 ensure_browser
 ensure_label_tools
+ensure_promtool
 export LINNSTREAM_TEST_POSTGRES_URL=${LINNSTREAM_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 
 # A real kube-apiserver (+ etcd, kube-controller-manager) and one node (kubelet, containerd, kube-scheduler,

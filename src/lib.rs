@@ -11,6 +11,7 @@ pub mod crd;
 pub mod gateway;
 pub mod labels;
 pub mod linnworks;
+pub mod observe;
 pub mod operator;
 pub mod remote;
 pub mod server;

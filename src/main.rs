@@ -1,9 +1,13 @@
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = linnstream::cli::Cli::parse();
-    linnstream::cli::init_tracing(linnstream::cli::default_log_filter(&cli));
-    linnstream::cli::run(cli)
+    linnstream::cli::init_tracing(&cli);
+    let code = linnstream::cli::run(cli);
+    // Spans still queued for an OTLP receiver (nothing when export is off).
+    linnstream::observe::traces::flush(Duration::from_secs(5));
+    code
 }

@@ -5,6 +5,8 @@
 
 #[path = "admin/cli.rs"]
 mod cli;
+#[path = "admin/console.rs"]
+mod console;
 #[path = "admin/dashboard.rs"]
 mod dashboard;
 #[path = "admin/scenarios.rs"]
@@ -21,3 +23,32 @@ on_both_stores!(
     bad_parameters_are_refused_naming_them,
     jobs_show_runs_and_flag_overdue_ones,
 );
+
+mod console_scenarios {
+    use crate::console;
+    use crate::support::Backend;
+
+    macro_rules! both {
+        ($($name:ident),*) => {$(
+            mod $name {
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    console::$name(Backend::Postgres).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    console::$name(Backend::Sqlite).await;
+                }
+            }
+        )*};
+    }
+
+    both!(
+        webhook_events_are_listed_filtered_and_a_failed_one_retried,
+        the_overview_counts_and_buckets_and_the_label_preview_is_a_png,
+        the_cli_lists_and_retries_webhook_events
+    );
+}

@@ -97,6 +97,13 @@ async fn orders_flow_from_yaml_through_the_operators_children_to_stream_and_back
         &ns.name,
     )
     .await;
+    // The CronJobs are applied after the Deployments: wait for them too.
+    for name in ["acme-postal-services", "acme-identifiers"] {
+        eventually(60, name, || async {
+            cron.get_opt(name).await.expect("get").is_some()
+        })
+        .await;
+    }
     for name in ["acme-postal-services", "acme-identifiers"] {
         let job = serde_json::to_value(cron.get(name).await.expect("CronJob")).expect("json");
         let pod = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];

@@ -186,9 +186,9 @@ fn assert_restricted_and_probed(deployment: &Value) {
                 p["name"].as_str().expect("port name")
             })
             .collect();
-        for probe in ["livenessProbe", "readinessProbe"] {
+        for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
             let get = &c[probe]["httpGet"];
-            assert_eq!(get["path"], "/healthz", "{name} {probe}");
+            assert_eq!(get["path"], path, "{name} {probe}");
             let port = get["port"].as_str().expect("named port");
             assert!(ports.contains(&port), "{name} {probe} port {port}");
         }
@@ -263,7 +263,7 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
     }
 
     // The operator: leader election in the release namespace, the database from the
-    // default Secret, restricted, probed on /healthz.
+    // default Secret, restricted, probed on /healthz and /readyz.
     let op = one(&docs, "Deployment", "acme-linnstream-operator");
     assert_eq!(op["spec"]["replicas"], 1);
     let args = args_of(op);
@@ -1023,13 +1023,14 @@ async fn the_rendered_chart_passes_a_server_side_dry_run() {
             &kube_version,
         ],
     );
-    // The ServiceMonitor's schema belongs to the Prometheus operator, whose CRD the test
-    // cluster lacks; a stand-in CRD would accept anything and prove nothing, so it is left
-    // out here (its shape is asserted by the rendering test).
+    // The ServiceMonitor's, PodMonitor's and PrometheusRule's schemas belong to the
+    // Prometheus operator, whose CRDs the test cluster lacks; stand-in CRDs would accept
+    // anything and prove nothing, so they are left out here (their shapes are asserted by
+    // the rendering tests, the rules by promtool in tests/observability_chart.rs).
     let (monitors, docs): (Vec<Value>, Vec<Value>) = docs
         .into_iter()
-        .partition(|d| d["kind"] == "ServiceMonitor");
-    assert_eq!(monitors.len(), 1);
+        .partition(|d| d["apiVersion"] == "monitoring.coreos.com/v1");
+    assert_eq!(monitors.len(), 3);
     let out = server_dry_run(&ns.name, &docs, dir.path(), "all-on");
     for (kind, name) in [
         ("deployment.apps", format!("{release}-linnstream-operator")),

@@ -249,3 +249,107 @@ async fn the_dashboard_works_end_to_end_in_headless_chromium() {
         );
     }
 }
+
+/// Runs tests/browser/console.mjs (the overview charts, the webhook events view and its
+/// retry, the label preview) against the console at `base`; returns its output. The other
+/// console processes (`linnstream console`) are tested with the same script.
+pub async fn run_console_script(
+    base: &str,
+    token: &str,
+    installation: &str,
+    seed: &serde_json::Value,
+) -> String {
+    let shots = screenshot_dir();
+    let output = tokio::process::Command::new("node")
+        .arg("console.mjs")
+        .current_dir(browser_dir())
+        .env("BASE_URL", base)
+        .env("ADMIN_TOKEN", token)
+        .env("INSTALLATION", installation)
+        .env("SEED", seed.to_string())
+        .env("SCREENSHOT_DIR", &shots)
+        .env("CHROMIUM", chromium())
+        .output()
+        .await
+        .expect("run node (scripts/test.sh installs it)");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the console browser test failed (screenshots in {}):\n{stdout}\n{stderr}",
+        shots.display(),
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_webhook_events_and_label_preview_work_in_headless_chromium() {
+    require_browser_tooling();
+    let sims = Sims::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config).expect("config folder");
+    write_settings(&config, &sims.linnworks.url(), &sims.stream.url(), false);
+    let database_url = format!("sqlite:{}", dir.path().join("queue.db").display());
+    let run = RunProcess::start(&config, &database_url, dir.path().join("run.log")).await;
+    let h = AdminApi::new(run.base.clone());
+
+    // Three orders sent this hour (one refused by Stream), one waiting.
+    let (completed, _) = sims.add_order(json!({"reference": "PIC-1"})).await;
+    let (second, _) = sims.add_order(json!({"reference": "PIC-2"})).await;
+    let (refused, _) = sims.add_order(json!({"reference": "PIC-3"})).await;
+    sims.add_order(json!({"reference": "PIC-4"})).await;
+    h.refetch().await;
+    let (status, body) = h
+        .post(
+            &h.inst("orders/send"),
+            json!({"orderIds": [completed, second]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    sims.refuse_stream_orders(400, 1).await;
+    let (status, body) = h
+        .post(&h.inst("orders/send"), json!({"orderIds": [refused]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, counts) = h.get(&h.inst("orders")).await;
+
+    // A notification the processor gave up on.
+    let inst = format!("{NAMESPACE}/{NAME}");
+    let store = Store::connect(&database_url)
+        .await
+        .expect("open the queue linnstream run uses");
+    let error = "Linnworks answered 500 adding the note";
+    let event = support::seed_failed_webhook(&store, &inst, "DELIVERED", "CN-4242", error).await;
+
+    let size = linnstream::labels::LabelSize::of(linnstream::labels::LabelType::Default);
+    let seed = json!({
+        "completed": completed,
+        "sent": 2,
+        "queue": counts["counts"],
+        "failedEvent": {"id": event, "code": "DELIVERED", "order": "CN-4242", "error": error},
+        "label": {"width": size.png_width(), "height": size.png_height()},
+        "user": "Casey Console",
+    });
+    let stdout = run_console_script(&run.base, TOKEN, &inst, &seed).await;
+    println!("{stdout}");
+    assert!(
+        stdout.contains("5 passed, 0 failed"),
+        "{stdout}\n{}",
+        run.log()
+    );
+
+    // What the browser did is what the store holds: the event left Failed.
+    let after = store
+        .webhook_event(event)
+        .await
+        .expect("read the event")
+        .expect("the event");
+    assert_ne!(after.status.as_str(), "Failed", "{after:?}");
+    for name in ["c01-overview", "c02-webhook-events", "c04-label-preview"] {
+        assert!(
+            screenshot_dir().join(format!("{name}.png")).exists(),
+            "screenshot {name}"
+        );
+    }
+}

@@ -57,6 +57,17 @@ ensure_label_tools() {
   apt_install zbar-tools poppler-utils
 }
 
+# promtool (Debian's prometheus package): tests/observability_chart.rs checks the chart's
+# alert rules with `promtool check rules` and fires them with `promtool test rules`. Only
+# the tool is wanted: the package's server is not started (no init system runs it here).
+ensure_promtool() {
+  if command -v promtool >/dev/null 2>&1; then
+    return 0
+  fi
+  log "installing prometheus (for promtool)"
+  apt_install prometheus
+}
+
 # Headless Chromium (Debian's package) and playwright-core from npm, for the dashboard's
 # browser tests (tests/browser/). playwright-core never downloads a browser of its own: the
 # tests point it at /usr/bin/chromium.

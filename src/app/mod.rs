@@ -11,7 +11,6 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use axum::Router;
-use axum::routing::get;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -115,7 +114,13 @@ pub async fn start(options: AppOptions) -> anyhow::Result<RunningApp> {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     });
     let webhook_auth = WebhookAuth::derived(secret);
-    let router = routes(&engine, webhook_auth.clone(), options.admin.clone());
+    let readiness = crate::observe::health::Readiness::new(engine.store().clone());
+    let router = routes(
+        &engine,
+        webhook_auth.clone(),
+        options.admin.clone(),
+        readiness,
+    );
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("listening on {}", options.listen))?;
@@ -145,6 +150,18 @@ pub async fn start(options: AppOptions) -> anyhow::Result<RunningApp> {
             shutdown_rx.clone(),
         )));
     }
+    let gauges_of = engine.clone();
+    tasks.push(crate::observe::store_gauges::spawn(
+        engine.store().clone(),
+        move || {
+            gauges_of
+                .installations()
+                .iter()
+                .map(|i| i.key.id())
+                .collect()
+        },
+        shutdown_rx.clone(),
+    ));
     tasks.push(tokio::spawn(reload_loop(
         options.config_dir.clone(),
         config_tx,
@@ -160,9 +177,14 @@ pub async fn start(options: AppOptions) -> anyhow::Result<RunningApp> {
 }
 
 /// Every HTTP surface of the standalone process, on one listener.
-fn routes(engine: &Engine, webhook_auth: WebhookAuth, admin: Option<AdminAuth>) -> Router {
+fn routes(
+    engine: &Engine,
+    webhook_auth: WebhookAuth,
+    admin: Option<AdminAuth>,
+    readiness: crate::observe::health::Readiness,
+) -> Router {
     let mut router = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::observe::health::routes(readiness))
         .merge(webhook_router(engine.clone(), webhook_auth))
         .merge(crate::gateway::gateway_router(engine.clone()));
     match admin {
@@ -171,7 +193,7 @@ fn routes(engine: &Engine, webhook_auth: WebhookAuth, admin: Option<AdminAuth>) 
             "no admin token: the admin API and dashboard are not served (set --admin-token)"
         ),
     }
-    router
+    crate::observe::http::traced(router)
 }
 
 /// Reloads the settings when a file in the folder changes. A folder that no longer checks

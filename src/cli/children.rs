@@ -10,15 +10,13 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
 use clap::{Args, ValueEnum};
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::kube::KubeSource;
 use crate::config::{Credentials, InstallationKey, SnapshotReceiver};
 use crate::crd::validate::parse_duration;
+use crate::observe::{self, health, health::Readiness};
 use crate::operator::build::env;
 use crate::server::HttpSettings;
 use crate::server::webhooks::{WebhookAuth, check_secret, webhook_router};
@@ -26,7 +24,7 @@ use crate::settings::SystemSettings;
 use crate::store::{JobOutcome, Store};
 use crate::sync::Engine;
 use crate::sync::schedule::Job;
-use crate::sync::scheduler::{SchedulerOptions, run_job, run_scheduler};
+use crate::sync::scheduler::{HEARTBEAT_INTERVAL, SchedulerOptions, run_job, run_scheduler};
 
 /// The Installation a process works for, and where its queue is.
 #[derive(Args, Debug, Clone)]
@@ -119,26 +117,16 @@ fn stop_on_signal() -> watch::Receiver<bool> {
     rx
 }
 
-#[derive(Clone)]
-struct Health {
-    key: InstallationKey,
-    settings: SnapshotReceiver,
-}
-
-async fn healthz() -> (StatusCode, &'static str) {
-    (StatusCode::OK, "ok\n")
-}
-
-/// Ready while the Installation's (valid) settings are known.
-async fn readyz(State(h): State<Health>) -> (StatusCode, String) {
-    if h.settings.borrow().get(&h.key).is_some() {
-        (StatusCode::OK, "ok\n".into())
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("no valid settings for Installation {}\n", h.key),
-        )
-    }
+/// Ready while the database answers and the Installation's (valid) settings are known.
+fn readiness(c: &Connected) -> Readiness {
+    let (key, settings) = (c.key.clone(), c.settings.clone());
+    Readiness::new(c.engine.store().clone()).with_check(move || {
+        if settings.borrow().get(&key).is_some() {
+            Ok(())
+        } else {
+            Err(format!("no valid settings for Installation {key}"))
+        }
+    })
 }
 
 async fn serve(
@@ -161,16 +149,16 @@ async fn serve(
     Ok(bound)
 }
 
-async fn serve_health(addr: SocketAddr, c: &Connected) -> anyhow::Result<()> {
-    let router = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .with_state(Health {
-            key: c.key.clone(),
-            settings: c.settings.clone(),
-        });
+/// `/healthz`, `/readyz` and `/metrics` on `addr`, and the store's gauges of this
+/// Installation kept fresh.
+async fn serve_health(addr: SocketAddr, c: &Connected, readiness: Readiness) -> anyhow::Result<()> {
+    let router = observe::http::traced(health::routes(readiness));
     let bound = serve(addr, router, "health", &c.engine.settings().http).await?;
-    tracing::info!("health on http://{bound}/healthz and /readyz");
+    tracing::info!("health on http://{bound}/healthz and /readyz, metrics on /metrics");
+    let id = c.key.id();
+    // Never stopped: the process ends with it (a dropped sender means no stop).
+    let (_, forever) = watch::channel(false);
+    observe::store_gauges::spawn(c.engine.store().clone(), move || vec![id.clone()], forever);
     Ok(())
 }
 
@@ -184,7 +172,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub struct WorkerArgs {
     #[command(flatten)]
     pub target: Target,
-    /// Where `/healthz` and `/readyz` are served.
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
     #[arg(long, default_value = "0.0.0.0:8081")]
     pub health_listen: SocketAddr,
 }
@@ -194,7 +182,10 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let credentials = env::credentials(variable).map_err(|e| anyhow!(e))?;
         let c = connect(&args.target, credentials).await?;
-        serve_health(args.health_listen, &c).await?;
+        // A loop may sit in one long job (a full send with every retry) without beating.
+        let silent_after = c.engine.lease() + HEARTBEAT_INTERVAL * 6;
+        let ready = readiness(&c).with_check(health::loops_beat(silent_after));
+        serve_health(args.health_listen, &c, ready).await?;
         tracing::info!(installation = %c.key, "worker started");
         let options = SchedulerOptions {
             // The operator's CronJobs run the nightly master data.
@@ -218,7 +209,7 @@ pub struct WebhooksArgs {
     /// Where Stream's webhook calls are received (`POST /webhooks/{namespace}/{name}`).
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
-    /// Where `/healthz` and `/readyz` are served.
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
     #[arg(long, default_value = "0.0.0.0:8081")]
     pub health_listen: SocketAddr,
     /// The token Stream sends back on every call (the operator subscribed with it); at
@@ -255,11 +246,11 @@ pub fn webhooks(args: WebhooksArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let credentials = env::receiver_credentials(variable).map_err(|e| anyhow!(e))?;
         let c = connect(&args.target, credentials).await?;
-        serve_health(args.health_listen, &c).await?;
+        serve_health(args.health_listen, &c, readiness(&c)).await?;
         let auth = WebhookAuth::fixed(c.key.clone(), auth_token);
         let bound = serve(
             args.listen,
-            webhook_router(c.engine.clone(), auth),
+            observe::http::traced(webhook_router(c.engine.clone(), auth)),
             "webhooks",
             &c.engine.settings().http,
         )

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::routing::get;
 use clap::Args;
 use tokio::sync::watch;
 
@@ -84,9 +83,12 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let store = Store::connect(&database_url)
         .await
         .context("opening the queue database")?;
+    let readiness = crate::observe::health::Readiness::new(store.clone());
     let http = args.settings.http.clone();
     let engine = Engine::new(store, args.settings, config_rx);
-    let router = gateway_router(engine).route("/healthz", get(|| async { "ok" }));
+    let router = crate::observe::http::traced(
+        gateway_router(engine).merge(crate::observe::health::routes(readiness)),
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -97,9 +99,9 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         config_tx,
         shutdown_rx.clone(),
     ));
-    eprintln!(
+    crate::observe::logs::banner(&format!(
         "linnstream gateway is serving {installations} installation(s) on http://{addr}; Ctrl-C stops it"
-    );
+    ));
     let mut stop = shutdown_rx;
     let mut server = tokio::spawn(async move {
         crate::server::serve(listener, router, &http, async move {

@@ -16,6 +16,8 @@ mod run;
 pub(crate) mod secrets;
 mod simulate;
 mod table;
+mod webhook_events;
+mod webhook_token;
 
 use std::process::ExitCode;
 
@@ -30,6 +32,10 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log format: `text` (coloured only on a terminal, never with NO_COLOR) or `json`
+    /// (one object per line).
+    #[arg(long, global = true, env = crate::observe::logs::LOG_FORMAT_ENV, value_enum, default_value_t)]
+    pub log_format: crate::observe::logs::LogFormat,
 }
 
 #[derive(Subcommand, Debug)]
@@ -63,16 +69,34 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// The scheduler's jobs of a running process: last run, outcome, next run, overdue.
     Jobs(jobs::JobsArgs),
+    /// The Stream webhook events of a running process: list (by status and code), retry.
+    WebhookEvents(webhook_events::WebhookEventsArgs),
+    /// Print the webhook path and token an installation expects (from the webhook secret).
+    WebhookToken(webhook_token::WebhookTokenArgs),
 }
 
-/// Logs to standard error; `LINNSTREAM_LOG` overrides the default filter.
-pub fn init_tracing(default_filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LINNSTREAM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+/// Logs to standard error in `cli.log_format`; `LINNSTREAM_LOG` overrides the default
+/// filter.
+pub fn init_tracing(cli: &Cli) {
+    crate::observe::logs::init(
+        cli.log_format,
+        default_log_filter(cli),
+        process_kind(&cli.command),
+    );
+}
+
+/// The process kind `linnstream_build_info` names.
+fn process_kind(command: &Command) -> &'static str {
+    match command {
+        Command::Run(_) => "run",
+        Command::Operator(_) => "operator",
+        Command::Worker(_) => "worker",
+        Command::Webhooks(_) => "webhooks",
+        Command::MasterData(_) => "master-data",
+        Command::Gateway(_) => "gateway",
+        Command::Demo(_) => "demo",
+        _ => "cli",
+    }
 }
 
 /// The demo prints its own progress; its logs would drown it.
@@ -84,6 +108,7 @@ pub fn default_log_filter(cli: &Cli) -> &'static str {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
+    crate::observe::metrics().set_process(process_kind(&cli.command));
     let result = match cli.command {
         Command::Crd(args) => crd::run(args),
         Command::Check(args) => check::run(args),
@@ -99,6 +124,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Orders(args) => orders::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Jobs(args) => jobs::run(args),
+        Command::WebhookEvents(args) => webhook_events::run(args),
+        Command::WebhookToken(args) => webhook_token::run(args),
     };
     match result {
         Ok(code) => code,

@@ -83,6 +83,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         "--database-url-file",
     )?
     .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+    let has_admin = admin.is_some();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let app = start(AppOptions {
@@ -97,7 +98,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             admin,
         })
         .await?;
-        eprintln!("linnstream is running on {}; Ctrl-C stops it", app.url());
+        crate::observe::logs::banner(&format!(
+            "linnstream is running on {}; Ctrl-C stops it",
+            app.url()
+        ));
+        // Where each installation's Stream notifications go: the namespace of a resource
+        // read from a file without one is `default`, which nobody should have to guess.
+        for inst in app.engine.installations() {
+            crate::observe::logs::banner(&format!(
+                "  installation {}: webhooks at {}{}{}",
+                inst.key,
+                app.url(),
+                crate::server::webhooks::webhook_path(&inst.key),
+                if has_admin {
+                    format!(", dashboard at {}/admin/", app.url())
+                } else {
+                    String::new()
+                }
+            ));
+        }
         app.until_signal().await;
         anyhow::Ok(ExitCode::SUCCESS)
     })

@@ -21,6 +21,9 @@ pub struct SimulateArgs {
     /// Open orders the Linnworks simulator starts with (0 to 1000).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(0..=1000))]
     pub demo_orders: u16,
+    /// Start the Linnworks simulator with no open orders (the same as `--demo-orders 0`).
+    #[arg(long, conflicts_with = "demo_orders")]
+    pub no_demo_orders: bool,
     /// Port of the Stream simulator (0: any free port).
     #[arg(long, default_value_t = 8082)]
     pub stream_port: u16,
@@ -44,7 +47,12 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut servers = Vec::new();
     if !args.no_linnworks {
         let sim = LinnworksSim::new(LinnworksSimConfig::default());
-        sim.seed_demo(usize::from(args.demo_orders))
+        let demo_orders = if args.no_demo_orders {
+            0
+        } else {
+            args.demo_orders
+        };
+        sim.seed_demo(usize::from(demo_orders))
             .map_err(|e| anyhow::anyhow!("seeding demo data: {}", e.message))?;
         let server = sim
             .start(SocketAddr::new(args.bind, args.linnworks_port))
@@ -56,6 +64,15 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                 )
             })?;
         print!("{}", sim.banner(&server.url()));
+        // A new user's first fetch finds these; say so, so they are not taken for real data.
+        if demo_orders == 0 {
+            println!("  It starts with no open orders (add some through its test API).");
+        } else {
+            println!(
+                "  It starts with {demo_orders} demo open order(s), made up for trying it; \
+                 --no-demo-orders (or --demo-orders 0) starts it empty."
+            );
+        }
         servers.push(server);
     }
     if !args.no_stream {

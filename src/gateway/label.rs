@@ -131,14 +131,17 @@ async fn label(
     let copies = mapping.spec.label_copies;
     let label_type = mapping.spec.label_type;
     let packages = tokio::task::spawn_blocking(move || {
-        inputs
+        let started = std::time::Instant::now();
+        let rendered = inputs
             .iter()
             .map(|(sequence, input)| {
                 render_label(input).map(|label| {
                     LabelPackage::from_rendered(*sequence, &input.tracking_number, &label)
                 })
             })
-            .collect::<Result<Vec<_>, _>>()
+            .collect::<Result<Vec<_>, _>>();
+        crate::observe::metrics::label_rendered(&format!("{label_type:?}"), started.elapsed());
+        rendered
     })
     .await
     .map_err(|e| Refusal::new(format!("label rendering stopped: {e}"), Some(&order)))?
@@ -536,6 +539,88 @@ fn label_inputs(
             (package.sequence_number, input)
         })
         .collect()
+}
+
+/// The first package's label the gateway would print for a Completed `order`, drawn from
+/// the order as last fetched from Linnworks (recipient, reference, weight as one package)
+/// and its Stream consignment: what the support console previews. The reason when it
+/// cannot be drawn (not sent yet, no mapping, no fetched address).
+pub fn preview_png(inst: &InstallationConfig, order: &Order) -> Result<Vec<u8>, String> {
+    if order.status != OrderStatus::Completed {
+        return Err(format!(
+            "order {} is {}; only Completed orders have a label",
+            order.order_id,
+            order.status.label()
+        ));
+    }
+    let tracking = order
+        .tracking_number
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| format!("order {} has no tracking number", order.order_id))?;
+    let snapshot = order
+        .snapshot
+        .clone()
+        .ok_or_else(|| format!("order {} was never fetched from Linnworks", order.order_id))?;
+    let details: crate::linnworks::OrderDetails =
+        serde_json::from_value(snapshot).map_err(|e| {
+            format!(
+                "order {} as last fetched cannot be read: {e}",
+                order.order_id
+            )
+        })?;
+    let address = &details.customer_info.address;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let request = GenerateLabelRequest {
+        name: text(&address.full_name),
+        company_name: text(&address.company),
+        address_line1: text(&address.address1),
+        address_line2: text(&address.address2),
+        address_line3: text(&address.address3),
+        town: text(&address.town),
+        region: text(&address.region),
+        country_code: address
+            .country
+            .as_deref()
+            .and_then(crate::sync::transform::country_code)
+            .unwrap_or_default()
+            .to_string(),
+        postalcode: text(&address.post_code),
+        phone: text(&address.phone_number),
+        order_id: order.num_order_id.unwrap_or(details.num_order_id),
+        order_reference: order
+            .reference
+            .clone()
+            .or_else(|| details.general_info.reference_num.clone())
+            .unwrap_or_default(),
+        packages: vec![super::contract::Package {
+            sequence_number: 1,
+            // Linnworks weighs orders in kilograms; GenerateLabel sends grams.
+            package_weight: details.shipping_info.total_weight.max(0.0) * 1000.0,
+            ..Default::default()
+        }],
+        ..GenerateLabelRequest::default()
+    };
+    let mapping = inst
+        .mapping_for(
+            order.postal_service_id.as_deref(),
+            order.postal_service_name.as_deref(),
+        )
+        .ok_or_else(|| {
+            format!(
+                "no PostalServiceMapping of installation {} covers {}",
+                inst.key,
+                order
+                    .postal_service_name
+                    .as_deref()
+                    .unwrap_or("the order's service")
+            )
+        })?;
+    let (_, input) = label_inputs(inst, mapping, order, &request, &tracking)
+        .into_iter()
+        .next()
+        .ok_or_else(|| "no package to label".to_string())?;
+    crate::labels::render_png(&input).map_err(|e| format!("the label cannot be drawn: {e}"))
 }
 
 /// The installation's Label Reference as printed. The guide calls it the "field used as the

@@ -14,7 +14,7 @@ mod setup;
 mod state;
 
 pub use cancel::CANCEL_NOT_SUPPORTED;
-pub use label::{POLL_EVERY, WAIT_AT_MOST};
+pub use label::{POLL_EVERY, WAIT_AT_MOST, preview_png};
 pub use routes::{OPENAPI_JSON, OPENAPI_PATH, gateway_paths, gateway_router};
 pub use services::service_id;
 pub use setup::{CONFIG_STATUS_ACTIVE, CONFIG_STATUS_SUSPENDED};

@@ -56,6 +56,7 @@ pub struct Metrics {
     pub api_requests: Family<RequestLabels, Counter>,
     pub leader: Gauge,
     serving: AtomicBool,
+    store: std::sync::OnceLock<crate::store::Store>,
     /// Installations with queue gauges, so gauges of deleted ones can be dropped.
     queued: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
@@ -116,6 +117,7 @@ impl Metrics {
             api_requests,
             leader,
             serving: AtomicBool::new(false),
+            store: std::sync::OnceLock::new(),
             queued: std::sync::Mutex::new(std::collections::BTreeSet::new()),
         }
     }
@@ -189,11 +191,19 @@ impl Metrics {
             .get()
     }
 
+    /// The operator's metrics, then the process-wide ones (`linnstream_build_info`).
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
+        crate::observe::metrics().encode_registry(&mut out);
+        let _ = prometheus_client::encoding::text::encode_eof(&mut out);
         out
+    }
+
+    /// The store the operator reads status counts from; `/readyz` checks it answers.
+    pub fn set_store(&self, store: crate::store::Store) {
+        let _ = self.store.set(store);
     }
 }
 
@@ -320,11 +330,31 @@ async fn healthz(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     }
 }
 
+/// Ready once serving and, when the store is connected, while the database answers.
+async fn readyz(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+    if !metrics.serving.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "starting\n".to_string());
+    }
+    let readiness = match metrics.store.get() {
+        Some(store) => crate::observe::health::Readiness::new(store.clone()),
+        None => crate::observe::health::Readiness::default(),
+    };
+    let problems = readiness.problems().await;
+    if problems.is_empty() {
+        (StatusCode::OK, "ok\n".to_string())
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, problems.join("\n") + "\n")
+    }
+}
+
 pub fn router(metrics: Arc<Metrics>) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics_handler))
-        .route("/healthz", get(healthz))
-        .with_state(metrics)
+    crate::observe::http::traced(
+        Router::new()
+            .route("/metrics", get(metrics_handler))
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+            .with_state(metrics),
+    )
 }
 
 /// Serves `/metrics` and `/healthz` on `addr` until the task is dropped; returns the bound

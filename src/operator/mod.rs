@@ -76,6 +76,7 @@ pub async fn run(
         },
     )
     .await?;
+    metrics.set_store(store.clone());
     let cron_job_api = discover_cron_job_api(&client)
         .await
         .map_err(RunError::Discovery)?;

@@ -192,6 +192,8 @@ impl OperatorArgs {
         );
         children.image_pull_policy = self.image_pull_policy;
         children.system = self.system;
+        // The children log as the operator does (`--log-format`, the chart's logFormat).
+        children.log_format = crate::observe::logs::format();
         Ok(OperatorConfig {
             children,
             database_url,

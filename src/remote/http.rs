@@ -59,15 +59,22 @@ pub async fn read_reply(
     call: &str,
     request: reqwest::RequestBuilder,
 ) -> Result<(u16, HeaderMap, String), RemoteError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| RemoteError::from_reqwest(service, call, e))?;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| RemoteError::from_reqwest(service, call, e))?;
-    Ok((status, headers, text))
+    let started = std::time::Instant::now();
+    let reply = async {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| RemoteError::from_reqwest(service, call, e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| RemoteError::from_reqwest(service, call, e))?;
+        Ok((status, headers, text))
+    }
+    .await;
+    let status = reply.as_ref().ok().map(|(s, _, _)| *s);
+    crate::observe::metrics::remote_request(service, call, status, started.elapsed());
+    reply
 }

@@ -138,6 +138,7 @@ impl RetryPolicy {
             }
         })
         .notify(|e: &RemoteError, delay: Duration| {
+            crate::observe::metrics::remote_retry(e.service);
             tracing::warn!(
                 service = e.service,
                 call = %e.call,

@@ -10,9 +10,11 @@ pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod jobs;
+pub mod overview;
 mod params;
 mod queries;
 pub mod views;
+mod webhook_events;
 
 use std::sync::Arc;
 
@@ -80,10 +82,19 @@ pub fn admin_router(engine: Engine, auth: AdminAuth) -> Router {
         .route(&format!("{inst}/orders/resend"), post(actions::resend))
         .route(&format!("{inst}/orders/delete"), post(actions::delete))
         .route(&format!("{inst}/orders/{{order_id}}"), get(queries::order))
+        .route(
+            &format!("{inst}/orders/{{order_id}}/label.png"),
+            get(overview::label_preview),
+        )
+        .route(&format!("{inst}/overview"), get(overview::overview))
         .route(&format!("{inst}/refetch"), post(actions::refetch))
         .route(&format!("{inst}/audit"), get(queries::audit))
         .route(&format!("{inst}/jobs"), get(queries::jobs))
-        .route(&format!("{inst}/webhooks"), get(queries::webhooks))
+        .route(&format!("{inst}/webhooks"), get(webhook_events::list))
+        .route(
+            &format!("{inst}/webhooks/{{event_id}}/retry"),
+            post(webhook_events::retry),
+        )
         .fallback(queries::not_found)
         .with_state(state)
         .layer(from_fn(refuse_unstorable))

@@ -201,7 +201,23 @@ pub fn webhook_router(engine: Engine, auth: WebhookAuth) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn_with_state(policy, body_limit))
         .route_layer(from_fn_with_state(receiver.clone(), authenticate))
+        .route_layer(from_fn_with_state(
+            configured(&receiver.engine),
+            crate::observe::metrics::count_webhook_refusals,
+        ))
         .with_state(receiver)
+}
+
+/// Whether an installation id (`namespace/name`) is configured here.
+fn configured(engine: &Engine) -> crate::observe::metrics::KnownInstallation {
+    let engine = engine.clone();
+    Arc::new(move |id: &str| {
+        id.split_once('/').is_some_and(|(ns, name)| {
+            engine
+                .installation(&InstallationKey::new(ns, name))
+                .is_some()
+        })
+    })
 }
 
 /// Lets through a call whose path names a configured installation and whose auth header
@@ -336,6 +352,7 @@ async fn receive(
     let refs = stored.order_refs.join(", ");
     match receiver.engine.store().insert_webhook_event(&stored).await {
         Ok(inserted) => {
+            crate::observe::metrics::webhook_received(&key.id(), inserted.duplicate);
             let (outcome, message) = if inserted.duplicate {
                 (
                     AuditOutcome::Skipped,

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use sqlx::types::Json;
 
+use crate::observe::metrics as observe;
+
 use super::lifecycle::{Cause, check_transition, sources, sql_list};
 use super::model::OrderStatus::{self, *};
 use super::model::{
@@ -23,6 +25,10 @@ const ORDER_COLUMNS: &str = "id, installation, order_id, num_order_id, reference
     last_error, stream_order_id, consignment_no, tracking_number, tracking_url, snapshot, \
     version, claim_owner, lease_expires_at, created_at, updated_at, claimed_at, completed_at, \
     failed_at, validation_failed_at, retry_ready_at, released_at, deleted_at, written_back_at";
+
+const SENT_SINCE: &str = "SELECT completed_at FROM orders \
+    WHERE installation = $1 AND completed_at IS NOT NULL AND completed_at >= $2 \
+    ORDER BY completed_at";
 
 /// How often a single-order change re-reads the row after losing a race to another writer.
 const OPTIMISTIC_TRIES: usize = 5;
@@ -303,6 +309,7 @@ impl Store {
                 .await?
         });
         if let Some(row) = inserted {
+            observe::order_transition(&row.installation, row.status);
             return Ok((Upserted::Inserted, row));
         }
         let refreshed: Option<Order> = with_pool!(self, pool => {
@@ -391,6 +398,9 @@ impl Store {
             }
         };
         sort_oldest_first(&mut claimed);
+        claimed
+            .iter()
+            .for_each(|o| observe::order_transition(installation, o.status));
         Ok(claimed)
     }
 
@@ -439,6 +449,7 @@ impl Store {
                     .await?
             });
             if let Some(order) = claimed {
+                observe::order_transition(installation, order.status);
                 return Ok(order);
             }
         }
@@ -493,7 +504,7 @@ impl Store {
                 .await?
         });
         match done {
-            Some(order) => Ok(order),
+            Some(order) => Ok(observe::transitioned(order)),
             None => Err(self.claim_lost(claim).await),
         }
     }
@@ -516,7 +527,7 @@ impl Store {
                 .await?
         });
         match done {
-            Some(order) => Ok(order),
+            Some(order) => Ok(observe::transitioned(order)),
             None => Err(self.claim_lost(claim).await),
         }
     }
@@ -538,7 +549,7 @@ impl Store {
                 .await?
         });
         match done {
-            Some(order) => Ok(order),
+            Some(order) => Ok(observe::transitioned(order)),
             None => Err(self.claim_lost(claim).await),
         }
     }
@@ -607,6 +618,7 @@ impl Store {
                 .await?
                 .rows_affected()
         });
+        observe::order_transitions(installation, ReadyForRetry, result);
         Ok(result)
     }
 
@@ -716,6 +728,9 @@ impl Store {
                 query.fetch_optional(pool).await?
             });
             if let Some(order) = written {
+                if !restating {
+                    observe::order_transition(installation, order.status);
+                }
                 return Ok(order);
             }
         }
@@ -851,6 +866,19 @@ impl Store {
             counts.set(status, u64::try_from(n).unwrap_or(0));
         }
         Ok(counts)
+    }
+
+    /// When each order of `installation` sent to Stream since `since` completed (its last
+    /// successful send), oldest first: the overview's "orders sent" charts bucket these.
+    pub async fn sent_since(
+        &self,
+        installation: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<chrono::DateTime<chrono::Utc>>> {
+        let rows: Vec<(chrono::DateTime<chrono::Utc>,)> = with_pool!(self, pool => {
+            sqlx::query_as(SENT_SINCE).bind(installation).bind(since).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|(at,)| at).collect())
     }
 
     /// Orders per status for every installation that has orders.

@@ -100,6 +100,17 @@ static LIST_EVENTS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+static LIST_EVENTS_BY_CODE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM webhook_events \
+        WHERE installation = $1 AND ($2 IS NULL OR status = $2) AND event_code = $3 \
+        ORDER BY id DESC LIMIT $4"
+    )
+});
+
+const SELECT_REFS: &str = "SELECT event_id, order_ref FROM webhook_event_refs \
+    WHERE installation = $1 AND event_id >= $2 AND event_id <= $3 ORDER BY event_id, order_ref";
+
 const COUNT_EVENTS: &str =
     "SELECT status, COUNT(*) FROM webhook_events WHERE installation = $1 GROUP BY status";
 
@@ -270,6 +281,69 @@ impl Store {
                 .await?
         });
         Ok(rows)
+    }
+
+    /// The newest `limit` events of `installation` with exactly the event code `code`,
+    /// optionally of one status.
+    pub async fn list_webhook_events_with_code(
+        &self,
+        installation: &str,
+        status: Option<WebhookStatus>,
+        code: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookEvent>> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(&LIST_EVENTS_BY_CODE)
+                .bind(installation)
+                .bind(status.map(WebhookStatus::as_str))
+                .bind(code)
+                .bind(sql_limit(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    /// The orders each of `events` concerns (the references the processor orders them by,
+    /// e.g. consignment numbers), by event id. One query over the events' id range when the
+    /// page is dense (the usual newest-first page), one per event when it is sparse.
+    pub async fn webhook_event_refs(
+        &self,
+        installation: &str,
+        events: &[WebhookEvent],
+    ) -> StoreResult<std::collections::HashMap<i64, Vec<String>>> {
+        let mut out: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        let (Some(low), Some(high)) = (
+            events.iter().map(|e| e.id).min(),
+            events.iter().map(|e| e.id).max(),
+        ) else {
+            return Ok(out);
+        };
+        // A filtered page can be sparse (a few Failed events among many): then the range
+        // would read every reference in between, so each event is looked up by itself.
+        let span = u64::try_from(high - low).unwrap_or(u64::MAX);
+        let ranges: Vec<(i64, i64)> = if span > 4 * events.len() as u64 {
+            events.iter().map(|e| (e.id, e.id)).collect()
+        } else {
+            vec![(low, high)]
+        };
+        let mut rows: Vec<(i64, String)> = Vec::new();
+        for (from, to) in ranges {
+            let found: Vec<(i64, String)> = with_pool!(self, pool => {
+                sqlx::query_as(SELECT_REFS)
+                    .bind(installation)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(pool)
+                    .await?
+            });
+            rows.extend(found);
+        }
+        let wanted: std::collections::HashSet<i64> = events.iter().map(|e| e.id).collect();
+        for (id, order_ref) in rows.into_iter().filter(|(id, _)| wanted.contains(id)) {
+            out.entry(id).or_default().push(order_ref);
+        }
+        Ok(out)
     }
 
     /// Events per status for one installation.

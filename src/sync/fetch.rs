@@ -156,7 +156,8 @@ async fn fetch_inner(
             summary.relevant -= 1;
             continue;
         }
-        let (upserted, _) = store.upsert_fetched(&fetched).await?;
+        let (upserted, row) = store.upsert_fetched(&fetched).await?;
+        tracing::info!(order_id = %fetched.order_id, num_order_id = order.num_order_id, status = %row.status, upserted = ?upserted, "fetch: order seen");
         match (upserted, verdict) {
             (Upserted::Inserted, Ok(_)) => summary.queued += 1,
             (Upserted::Inserted, Err(e)) => {

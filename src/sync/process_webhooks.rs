@@ -142,6 +142,12 @@ pub async fn process_webhooks(
             Ok(applied) => {
                 let Some(claim) = event.claim() else { continue };
                 store.mark_webhook_processed(&claim).await?;
+                let kind = if applied.changed {
+                    "applied"
+                } else {
+                    "skipped"
+                };
+                crate::observe::metrics::webhook_processed(&key.id(), kind);
                 let outcome = if applied.changed {
                     summary.applied += 1;
                     AuditOutcome::Success
@@ -157,7 +163,10 @@ pub async fn process_webhooks(
                 let failed = store
                     .mark_webhook_failed(&claim, &e.to_string(), limit)
                     .await?;
-                let next = if failed.status == crate::store::WebhookStatus::Failed {
+                let gave_up = failed.status == crate::store::WebhookStatus::Failed;
+                let kind = if gave_up { "failed" } else { "retrying" };
+                crate::observe::metrics::webhook_processed(&key.id(), kind);
+                let next = if gave_up {
                     summary.failed += 1;
                     format!(
                         "failed {} times, more than WebhookMaxRetryAttempts ({limit}): not retried automatically",
@@ -243,6 +252,7 @@ impl Job<'_> {
         message: String,
         started: Instant,
     ) {
+        tracing::info!(order_id = order_id.unwrap_or(""), outcome = ?outcome, "webhook: {message}");
         self.engine
             .audit(Audit {
                 installation: &self.inst.key,

@@ -65,6 +65,7 @@ pub async fn run_scheduler(
             let keep = wanted.contains(key) && !handle.is_finished();
             if !keep {
                 handle.abort();
+                crate::observe::forget_beat(&key.id());
                 tracing::info!(installation = %key, "installation loop stopped");
             }
             keep
@@ -104,6 +105,7 @@ async fn installation_loop(
     let anchor = Utc::now();
     let mut config = engine.config();
     let mut next_beat = tokio::time::Instant::now();
+    crate::observe::beat(&installation);
     if options.master_data {
         catch_up_master_data(&engine, &key, &permits).await;
     }
@@ -116,6 +118,7 @@ async fn installation_loop(
         run_job(&engine, &key, Job::Fetch, &permits).await;
     }
     loop {
+        crate::observe::beat(&installation);
         if tokio::time::Instant::now() >= next_beat {
             if let Err(e) = engine
                 .store()
@@ -222,30 +225,33 @@ pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: 
     let Ok(_permit) = permits.acquire().await else {
         return;
     };
-    let queued = run_recorded(engine, key, job).await;
+    let correlation = correlation_id();
+    let queued = run_recorded(engine, key, job, &correlation).await;
     let send_now = engine
         .installation(key)
         .is_some_and(|i| i.spec.schedule.send_after_fetch && i.spec.sync.order_sync_enabled);
     if job == Job::Fetch && queued > 0 && send_now {
-        drain(engine, key).await;
+        // The sends a fetch starts carry its correlation id, so an order's fetch, send and
+        // write-back can be followed by one id in the logs and the audit log.
+        drain(engine, key, &correlation).await;
     }
 }
 
 /// Sends batch after batch until a batch comes back short (the queue is drained). Two
 /// batches are under way at once, so one batch's slowest orders and its write-back calls
 /// do not leave the remote idle before the next batch is claimed.
-async fn drain(engine: &Engine, key: &InstallationKey) {
+async fn drain(engine: &Engine, key: &InstallationKey, correlation: &str) {
     let batch = engine.settings().max_batch_size_per_installation as usize;
     let lane = || async {
         loop {
-            let claimed = run_recorded(engine, key, Job::Send).await;
+            let claimed = run_recorded(engine, key, Job::Send, correlation).await;
             if claimed < batch {
                 return;
             }
         }
     };
     // A queue that fits in one batch is sent by one cycle, as before.
-    if run_recorded(engine, key, Job::Send).await < batch {
+    if run_recorded(engine, key, Job::Send, correlation).await < batch {
         return;
     }
     futures::future::join_all((0..DRAIN_LANES).map(|_| lane())).await;
@@ -255,8 +261,32 @@ async fn drain(engine: &Engine, key: &InstallationKey) {
 const DRAIN_LANES: usize = 2;
 
 /// Runs a job and records it in job_runs; returns how many orders it queued (fetch) or
-/// claimed (send), for the caller's follow-up decisions.
-async fn run_recorded(engine: &Engine, key: &InstallationKey, job: Job) -> usize {
+/// claimed (send), for the caller's follow-up decisions. Its log lines carry the
+/// installation, the job and the correlation id; its remote calls count against the
+/// installation.
+async fn run_recorded(
+    engine: &Engine,
+    key: &InstallationKey,
+    job: Job,
+    correlation: &str,
+) -> usize {
+    let span = tracing::info_span!(
+        "job",
+        namespace = %key.namespace,
+        installation = %key.name,
+        job = job.name(),
+        correlation_id = %correlation,
+    );
+    let work = run_recorded_inner(engine, key, job, correlation);
+    crate::observe::in_installation(&key.id(), tracing::Instrument::instrument(work, span)).await
+}
+
+async fn run_recorded_inner(
+    engine: &Engine,
+    key: &InstallationKey,
+    job: Job,
+    correlation: &str,
+) -> usize {
     let installation = key.id();
     let store = engine.store();
     let run = match store.start_job_run(&installation, job.name()).await {
@@ -266,24 +296,24 @@ async fn run_recorded(engine: &Engine, key: &InstallationKey, job: Job) -> usize
             None
         }
     };
-    let correlation = correlation_id();
     let (outcome, message, count) = match job {
-        Job::Fetch => match super::fetch::fetch(engine, key, &correlation, SCHEDULER).await {
+        Job::Fetch => match super::fetch::fetch(engine, key, correlation, SCHEDULER).await {
             Ok(s) => (JobOutcome::Succeeded, s.to_string(), s.queued + s.corrected),
             Err(e) => (JobOutcome::Failed, e.to_string(), 0),
         },
-        Job::Send => match super::send::send_cycle(engine, key, &correlation, SCHEDULER).await {
+        Job::Send => match super::send::send_cycle(engine, key, correlation, SCHEDULER).await {
             Ok(s) if s.is_empty() => (JobOutcome::Succeeded, "nothing to send".to_string(), 0),
             Ok(s) => (JobOutcome::Succeeded, s.to_string(), s.claimed),
             Err(e) => (JobOutcome::Failed, e.to_string(), 0),
         },
         Job::Webhooks | Job::Identifiers | Job::PostalServices => {
-            match super::jobs::run_other(engine, key, job, &correlation).await {
+            match super::jobs::run_other(engine, key, job, correlation).await {
                 Ok(message) => (JobOutcome::Succeeded, message, 0),
                 Err(e) => (JobOutcome::Failed, e.to_string(), 0),
             }
         }
     };
+    crate::observe::metrics::job_run(&installation, job.name(), outcome == JobOutcome::Succeeded);
     match outcome {
         JobOutcome::Failed => {
             tracing::warn!(installation = %key, job = job.name(), correlation, "{message}")

@@ -146,6 +146,7 @@ pub async fn send_claimed(
                 outcomes.push(outcome(order, "Failed", &e.to_string()));
             }
             summary.failed = claimed.len();
+            crate::observe::metrics::sends(&key.id(), &summary);
             return Ok((summary, outcomes));
         }
     };
@@ -165,7 +166,14 @@ pub async fn send_claimed(
     // them within.
     // Built eagerly: a stream combinator closure borrowing `ctx` would make this future
     // not `Send`-general enough to be spawned.
-    let sends: Vec<_> = claimed.iter().map(|order| send_one(&ctx, order)).collect();
+    // Each order's lines carry its id (inside the job span's installation and correlation).
+    let sends: Vec<_> = claimed
+        .iter()
+        .map(|order| {
+            let span = tracing::info_span!("order", order_id = %order.order_id);
+            tracing::Instrument::instrument(send_one(&ctx, order), span)
+        })
+        .collect();
     let results: Vec<Result<Sent, JobError>> = futures::stream::iter(sends)
         .buffer_unordered(SEND_CONCURRENCY)
         .collect()
@@ -204,14 +212,21 @@ pub async fn send_claimed(
     } else if !written.is_empty() {
         tracing::warn!(installation = %key, orders = written.len(), "identifiers not set; the write-back stays pending and a later send cycle retries it");
     }
+    crate::observe::metrics::sends(&key.id(), &summary);
     Ok((summary, outcomes))
 }
 
 /// Records a finished write-back; a store failure leaves it pending (a later cycle finds
 /// everything in place and records it then).
 async fn mark_written_back(engine: &Engine, key: &InstallationKey, order_id: &str) {
-    if let Err(e) = engine.store().mark_written_back(&key.id(), order_id).await {
-        tracing::warn!(installation = %key, order_id, "could not record the write-back: {e}");
+    match engine.store().mark_written_back(&key.id(), order_id).await {
+        Ok(_) => tracing::info!(
+            order_id,
+            "write-back: tracking and identifiers are in Linnworks"
+        ),
+        Err(e) => {
+            tracing::warn!(installation = %key, order_id, "could not record the write-back: {e}")
+        }
     }
 }
 
@@ -800,6 +815,7 @@ async fn audit_send(
     message: String,
     started: Instant,
 ) {
+    tracing::info!(order_id = %order.order_id, num_order_id = order.num_order_id, outcome = ?outcome, "send: {message}");
     engine
         .audit(Audit {
             installation: key,

@@ -393,3 +393,60 @@ macro_rules! on_both_stores {
         }
     };
 }
+
+/// Stores a Stream notification for `installation` concerning consignment `consignment`
+/// and fails it for good (as the processor would after its retries), with `error` as the
+/// last error; returns the event id.
+pub async fn seed_failed_webhook(
+    store: &linnstream::store::Store,
+    installation: &str,
+    code: &str,
+    consignment: &str,
+    error: &str,
+) -> i64 {
+    use linnstream::store::NewWebhookEvent;
+    let inserted = store
+        .insert_webhook_event(&NewWebhookEvent {
+            installation: installation.to_string(),
+            dedup_key: format!("{code}-{consignment}"),
+            received_at: chrono::Utc::now(),
+            body: json!({"event_code": code, "consignment_no": consignment}).to_string(),
+            event_code: code.to_string(),
+            consignment_no: Some(consignment.to_string()),
+            order_no: None,
+            order_refs: vec![consignment.to_string()],
+            run: None,
+            group: None,
+        })
+        .await
+        .expect("store a webhook event");
+    let claimed = store
+        .claim_webhook_events(
+            installation,
+            100,
+            "seeding-test",
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect("claim webhook events");
+    let event = claimed
+        .into_iter()
+        .find(|e| e.id == inserted.id)
+        .expect("the seeded event is claimable");
+    let failed = store
+        .mark_webhook_failed(&event.claim().expect("claimed"), error, 0)
+        .await
+        .expect("fail the event");
+    assert_eq!(failed.status.as_str(), "Failed");
+    inserted.id
+}
+
+/// Width and height of a PNG from its IHDR chunk, or None when it is not a PNG.
+pub fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let signature = b"\x89PNG\r\n\x1a\n";
+    if bytes.len() < 24 || &bytes[..8] != signature || &bytes[12..16] != b"IHDR" {
+        return None;
+    }
+    let be = |s: &[u8]| u32::from_be_bytes([s[0], s[1], s[2], s[3]]);
+    Some((be(&bytes[16..20]), be(&bytes[20..24])))
+}

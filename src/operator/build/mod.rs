@@ -48,6 +48,9 @@ pub use webhooks::WebhookToken;
 
 /// The field manager the operator applies children with (server-side apply).
 pub const FIELD_MANAGER: &str = "linnstream-operator";
+/// Pod label of the children that serve `/metrics` on their `health` port: the chart's
+/// PodMonitor selects it.
+pub const SCRAPE_LABEL: &str = "linnstream.io/scrape";
 /// Pod-template annotation: changes when what pods read only at start changes (the
 /// content of the Secrets behind their environment, see [`rollout`]), so they restart.
 pub const CONFIG_HASH_ANNOTATION: &str = "linnstream.io/config-hash";
@@ -65,6 +68,8 @@ pub struct OperatorSettings {
     pub system: SystemSettings,
     /// Requests and limits of every child container.
     pub resources: ResourceRequirements,
+    /// `--log-format` of every child.
+    pub log_format: crate::observe::logs::LogFormat,
 }
 
 impl OperatorSettings {
@@ -75,6 +80,7 @@ impl OperatorSettings {
             database_url,
             system: SystemSettings::default(),
             resources: default_resources(),
+            log_format: crate::observe::logs::LogFormat::default(),
         }
     }
 }

@@ -10,7 +10,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Context, env};
 
-/// Port of `/healthz` (liveness) and `/readyz` (readiness) on the long-running children.
+/// Port of `/healthz` (liveness), `/readyz` (readiness) and `/metrics` on the long-running
+/// children.
 pub const HEALTH_PORT: i32 = 8081;
 pub const HEALTH_PORT_NAME: &str = "health";
 /// A non-root user id, so `runAsNonRoot` can be verified whatever the image declares.
@@ -137,8 +138,9 @@ fn http_probe(path: &str, period: i32) -> Probe {
     }
 }
 
-/// A container of the `linnstream` image running `args`.
-pub fn container(ctx: &Context, name: &str, args: Vec<String>, env: Vec<EnvVar>) -> Container {
+/// A container of the `linnstream` image running `args` (plus the operator's log format).
+pub fn container(ctx: &Context, name: &str, mut args: Vec<String>, env: Vec<EnvVar>) -> Container {
+    args.push(format!("--log-format={}", ctx.settings.log_format));
     Container {
         name: name.to_string(),
         image: Some(ctx.settings.image.clone()),

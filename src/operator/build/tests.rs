@@ -217,6 +217,7 @@ fn commands_name_the_installation() {
             NAMESPACE,
             "--health-listen",
             "0.0.0.0:8081",
+            "--log-format=text",
         ]
     );
     let receiver = only_container(pod_spec(&c.webhooks.as_ref().unwrap().deployment));
@@ -240,10 +241,60 @@ fn commands_name_the_installation() {
             "--installation",
             "acme",
             "--namespace",
-            NAMESPACE
+            NAMESPACE,
+            "--log-format=text",
         ]
     );
     assert_eq!(job_args(8)[..2], ["master-data", "postal-services"]);
+}
+
+/// The children log as the operator does, and the ones serving `/metrics` carry the
+/// label the chart's PodMonitor selects.
+#[test]
+fn children_log_in_the_operators_format_and_are_labelled_for_scraping() {
+    let mut s = settings();
+    s.log_format = crate::observe::logs::LogFormat::Json;
+    let inst = installation();
+    let c = build(&BuildInput {
+        installation: &inst,
+        secret_versions: &Default::default(),
+        settings: &s,
+        existing_webhook_auth: None,
+        cron_job_api: CronJobApi::BatchV1,
+        now: chrono::Utc::now(),
+    })
+    .unwrap();
+    let mut containers = 0;
+    for obj in c.to_json().unwrap() {
+        let (pod, long_running) = match obj["kind"].as_str().unwrap() {
+            "Deployment" => (&obj["spec"]["template"], true),
+            "CronJob" => (&obj["spec"]["jobTemplate"]["spec"]["template"], false),
+            _ => continue,
+        };
+        let args = &pod["spec"]["containers"][0]["args"];
+        assert!(
+            args.as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == "--log-format=json"),
+            "{args}"
+        );
+        let scraped = pod["metadata"]["labels"][crate::operator::build::SCRAPE_LABEL] == "true";
+        assert_eq!(scraped, long_running, "{}", obj["metadata"]["name"]);
+        if long_running {
+            let ports = &pod["spec"]["containers"][0]["ports"];
+            assert!(
+                ports
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["name"] == "health"),
+                "{ports}"
+            );
+        }
+        containers += 1;
+    }
+    assert_eq!(containers, 4);
 }
 
 #[test]

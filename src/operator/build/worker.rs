@@ -68,7 +68,11 @@ pub(super) fn pod_template(
 ) -> PodTemplateSpec {
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
-            labels: Some(ctx.labels(component)),
+            labels: Some({
+                let mut labels = ctx.labels(component);
+                labels.insert(super::SCRAPE_LABEL.to_string(), "true".to_string());
+                labels
+            }),
             annotations: Some(BTreeMap::from([(
                 CONFIG_HASH_ANNOTATION.to_string(),
                 config_hash.to_string(),

@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use crate::config::InstallationConfig;
-use crate::store::{AuditAction, AuditQuery, OrderQuery, OrderStatus, WebhookStatus};
+use crate::store::{AuditAction, AuditQuery, OrderQuery, OrderStatus};
 use crate::sync::schedule::{Job, JobTimes};
 use crate::sync::scheduler::HEARTBEAT_INTERVAL;
 
@@ -15,7 +15,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::jobs::{JobFacts, JobView, assess, describe_schedule, enabled};
 use super::params::Params;
-use super::views::{AuditView, InstallationView, OrderView, WebhookView};
+use super::views::{AuditView, InstallationView, OrderView};
 use super::{API_PREFIX, AdminState};
 
 type Reply = Result<Json<Value>, ApiError>;
@@ -65,6 +65,7 @@ pub async fn installations(State(s): State<AdminState>, RawQuery(q): RawQuery) -
             suspended: inst.spec.suspend,
             order_sync_enabled: inst.spec.sync.order_sync_enabled,
             webhooks_enabled: inst.spec.webhooks.enabled,
+            webhook_path: crate::server::webhooks::webhook_path(&inst.key),
             queue: store.queue_counts(&id).await?,
             webhooks: store.webhook_counts(&id).await?,
             overdue_jobs: jobs
@@ -247,28 +248,5 @@ pub async fn jobs(
         "suspended": inst.spec.suspend,
         "jobs": jobs,
         "workers": workers,
-    })))
-}
-
-pub async fn webhooks(
-    State(s): State<AdminState>,
-    Path((namespace, name)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-) -> Reply {
-    let p = Params::parse(q.as_deref(), &["status", "limit"])?;
-    let installation = s.installation(&namespace, &name)?.key.id();
-    let status = p.choice("status", WebhookStatus::ALL, WebhookStatus::label)?;
-    let limit = u32::try_from(p.number("limit", 100, 1, 1000)?).unwrap_or(1000);
-    let store = s.engine.store();
-    let events: Vec<WebhookView> = store
-        .list_webhook_events(&installation, status, limit)
-        .await?
-        .into_iter()
-        .map(WebhookView::from)
-        .collect();
-    Ok(Json(json!({
-        "installation": installation,
-        "counts": store.webhook_counts(&installation).await?,
-        "events": events,
     })))
 }

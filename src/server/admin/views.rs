@@ -17,6 +17,9 @@ pub struct InstallationView {
     pub suspended: bool,
     pub order_sync_enabled: bool,
     pub webhooks_enabled: bool,
+    /// Where Stream posts this installation's notifications (`/webhooks/{namespace}/{name}`),
+    /// so nobody has to guess the namespace of an installation read from a file.
+    pub webhook_path: String,
     pub queue: QueueCounts,
     pub webhooks: WebhookCounts,
     /// Names of the jobs flagged overdue (see the jobs view).
@@ -139,12 +142,15 @@ pub struct WebhookView {
     pub retry_count: u32,
     pub last_error: Option<String>,
     pub processed_at: Option<DateTime<Utc>>,
+    /// The orders the event concerns, as the processor names them (consignment numbers).
+    pub orders: Vec<String>,
     pub body: String,
 }
 
-impl From<WebhookEvent> for WebhookView {
-    fn from(e: WebhookEvent) -> Self {
+impl WebhookView {
+    pub fn new(e: WebhookEvent, orders: Vec<String>) -> Self {
         Self {
+            orders,
             id: e.id,
             received_at: e.received_at,
             event_code: e.event_code,

@@ -17,7 +17,12 @@
   const ACTIONS = ['Fetch', 'Validate', 'Send', 'Resend', 'Label', 'Webhook', 'MasterData', 'Delete', 'WriteBack'];
   const ACTION_LABELS = { MasterData: 'Master Data', WriteBack: 'Write Back' };
   // How often each view refreshes itself, so a queue can be watched as it drains.
-  const POLL_MS = { orders: 3000, order: 3000, audit: 10000, jobs: 10000 };
+  const POLL_MS = { orders: 3000, order: 3000, audit: 10000, jobs: 10000, overview: 10000, webhooks: 5000 };
+  const WEBHOOK_STATUSES = [
+    ['Pending', 'Pending'], ['ReadyForRetry', 'Ready for Retry'], ['Failed', 'Failed'], ['Processed', 'Processed'],
+  ];
+  const WEBHOOK_COUNT_KEYS = { Pending: 'pending', ReadyForRetry: 'readyForRetry', Failed: 'failed', Processed: 'processed' };
+  const SVG_NS = 'http://www.w3.org/2000/svg';
 
   const state = {
     session: null,
@@ -46,6 +51,12 @@
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
     return node;
+  }
+
+  // replaceChildren for a view: leaves out the null and false a conditional part gives
+  // (the DOM would print them as text).
+  function fill(node, ...children) {
+    node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
   }
 
   class ApiError extends Error {
@@ -312,7 +323,7 @@
       selectAll.checked = currentIds.length > 0 && currentIds.every((id) => state.selected.has(id));
     }
 
-    view.replaceChildren(
+    fill(view, 
       el('div', { class: 'page-head' }, el('h1', {}, 'Order queue'), el('span', { class: 'sub' }, instId()), el('div', { class: 'spacer' }), live,
         el('button', { id: 'refetch', onclick: refetch }, 'Re-fetch now')),
       chips,
@@ -385,7 +396,7 @@
 
   function orderView(orderId) {
     const view = document.getElementById('view');
-    view.replaceChildren(el('a', { class: 'back', href: href('orders') }, '← Order queue'), el('div', { class: 'empty' }, 'Loading…'));
+    fill(view, el('a', { class: 'back', href: href('orders') }, '← Order queue'), el('div', { class: 'empty' }, 'Loading…'));
 
     async function load() {
       let reply;
@@ -393,7 +404,7 @@
         reply = await api(`${instPath()}/orders/${encodeURIComponent(orderId)}`);
       } catch (e) {
         if (e.status === 404) {
-          view.replaceChildren(el('a', { class: 'back', href: href('orders') }, '← Order queue'), el('div', { class: 'banner error' }, e.message));
+          fill(view, el('a', { class: 'back', href: href('orders') }, '← Order queue'), el('div', { class: 'banner error' }, e.message));
           return;
         }
         throw e;
@@ -423,7 +434,7 @@
         el('div', { class: 'msg' }, e.message),
         el('div', { class: 'meta' }, `by ${e.actor} · ${e.durationMs} ms · correlation `,
           el('a', { class: 'mono correlation', href: href('audit', null, { correlationId: e.correlationId }) }, e.correlationId))));
-      view.replaceChildren(
+      fill(view, 
         el('a', { class: 'back', href: href('orders') }, '← Order queue'),
         el('div', { class: 'page-head detail-head' },
           el('h1', { id: 'order-title' }, `Order ${dash(o.numOrderId)}`, o.reference ? ` · ${o.reference}` : ''),
@@ -462,7 +473,201 @@
             addressLines.length ? el('div', {}, addressLines.map((l) => el('div', {}, l))) : el('p', { class: 'sub' }, 'Not fetched yet.'),
             items.length ? el('div', { style: null },
               el('h2', { class: 'items-title' }, `Items (${items.length})`),
-              el('ul', {}, items.map((i) => el('li', {}, `${i.Quantity || 1} × ${i.SKU || ''} ${i.Title || ''}`)))) : null))));
+              el('ul', {}, items.map((i) => el('li', {}, `${i.Quantity || 1} × ${i.SKU || ''} ${i.Title || ''}`)))) : null))),
+        labelPanel(o));
+    }
+    return load;
+  }
+
+  // The label the gateway would print, drawn by the server (src/labels) for a Completed
+  // order. Kept across refreshes so the image is fetched once per order and status.
+  const labelCache = new Map();
+  function labelPanel(o) {
+    const body = el('div', { class: 'panel-body label-preview' }, el('h2', {}, 'Label preview'));
+    if (o.statusCode !== 'Completed' || !o.trackingNumber) {
+      body.append(el('p', { class: 'sub', id: 'label-none' }, 'The label can be previewed once the order is Completed (sent to Stream with a tracking number).'));
+      return el('div', { class: 'panel label-panel' }, body);
+    }
+    const src = `/api/admin${instPath()}/orders/${encodeURIComponent(o.orderId)}/label.png`;
+    const key = `${src}#${o.updatedAt}`;
+    let img = labelCache.get(key);
+    if (!img) {
+      img = el('img', { id: 'label-preview', src, alt: `Label for order ${o.numOrderId || o.orderId}` });
+      const note = el('p', { class: 'sub' }, 'As the gateway prints it for one package (203 dpi).');
+      img.addEventListener('error', async () => {
+        let reason = 'The label could not be drawn.';
+        try {
+          const r = await fetch(src, { credentials: 'same-origin' });
+          const b = await r.json();
+          if (b && b.error) reason = b.error;
+        } catch (_) { /* keep the generic reason */ }
+        note.replaceChildren(el('span', { class: 'error-text', id: 'label-error' }, reason));
+      });
+      img = el('div', {}, img, note);
+      labelCache.clear();
+      labelCache.set(key, img);
+    }
+    body.append(img);
+    return el('div', { class: 'panel label-panel' }, body);
+  }
+
+  // ---------- overview ----------
+
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+    for (const c of children.flat()) if (c) node.append(c);
+    return node;
+  }
+
+  // A bar chart of {label, value, cls} drawn as inline SVG (no library, nothing fetched).
+  function barChart(id, bars, title) {
+    const w = 640, h = 200, left = 36, bottom = 24, top = 10;
+    const max = Math.max(1, ...bars.map((b) => b.value));
+    const step = (w - left) / Math.max(1, bars.length);
+    const bw = Math.max(1, step * 0.7);
+    const y = (v) => top + (h - top - bottom) * (1 - v / max);
+    const grid = [0, Math.round(max / 2), max].filter((v, i, a) => a.indexOf(v) === i).map((v) => svg('g', { class: 'grid' },
+      svg('line', { x1: left, x2: w, y1: y(v), y2: y(v) }),
+      svg('text', { x: left - 4, y: y(v) + 4, 'text-anchor': 'end' }, document.createTextNode(String(v)))));
+    const every = Math.ceil(bars.length / 12);
+    const rects = bars.map((b, i) => svg('g', {},
+      svg('rect', { class: `bar ${b.cls || ''}`, x: left + i * step + (step - bw) / 2, y: y(b.value), width: bw, height: Math.max(0, h - bottom - y(b.value)), 'data-value': b.value, 'data-label': b.label },
+        svg('title', {}, document.createTextNode(`${b.label}: ${b.value}`))),
+      i % every === 0 ? svg('text', { class: 'axis', x: left + i * step + step / 2, y: h - 6, 'text-anchor': 'middle' }, document.createTextNode(b.short || b.label)) : null));
+    return svg('svg', { id, class: 'chart', viewBox: `0 0 ${w} ${h}`, role: 'img', 'aria-label': title }, svg('title', {}, document.createTextNode(title)), grid, rects);
+  }
+
+  // A line of hourly points (the 7-day chart: 168 of them).
+  function lineChart(id, points, title) {
+    const w = 1280, h = 200, left = 36, bottom = 24, top = 10;
+    const max = Math.max(1, ...points.map((p) => p.value));
+    const step = (w - left) / Math.max(1, points.length - 1);
+    const x = (i) => left + i * step;
+    const y = (v) => top + (h - top - bottom) * (1 - v / max);
+    const d = points.map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ');
+    const grid = [0, Math.round(max / 2), max].filter((v, i, a) => a.indexOf(v) === i).map((v) => svg('g', { class: 'grid' },
+      svg('line', { x1: left, x2: w, y1: y(v), y2: y(v) }),
+      svg('text', { x: left - 4, y: y(v) + 4, 'text-anchor': 'end' }, document.createTextNode(String(v)))));
+    const days = points.map((p, i) => [p, i]).filter(([p]) => p.start.endsWith('T00:00:00Z')).map(([p, i]) =>
+      svg('text', { class: 'axis', x: x(i), y: h - 6, 'text-anchor': 'middle' }, document.createTextNode(p.start.slice(5, 10))));
+    const dots = points.map((p, i) => (p.value ? svg('circle', { class: 'point', cx: x(i), cy: y(p.value), r: 3, 'data-value': p.value, 'data-label': p.start },
+      svg('title', {}, document.createTextNode(`${fmtTime(p.start)}: ${p.value}`))) : null));
+    return svg('svg', { id, class: 'chart', viewBox: `0 0 ${w} ${h}`, role: 'img', 'aria-label': title },
+      svg('title', {}, document.createTextNode(title)), grid, svg('path', { class: 'line', d }), dots, days);
+  }
+
+  function overviewView() {
+    const view = document.getElementById('view');
+    const box = el('div', { id: 'overview' });
+    const live = el('span', { class: 'live' }, 'Live');
+    fill(view, 
+      el('div', { class: 'page-head' }, el('h1', {}, 'Overview'), el('span', { class: 'sub' }, instId()), el('div', { class: 'spacer' }), live),
+      box);
+
+    async function load() {
+      const r = await api(`${instPath()}/overview`);
+      const byStatus = STATUSES.map(([code, label]) => ({ label, short: label, value: r.queue[COUNT_KEYS[code]], cls: `st-${code}` }));
+      const hourLabel = (iso) => fmtTime(iso).slice(11, 16);
+      const per24 = r.sentPerHour24h.map((b) => ({ label: `${fmtTime(b.start).slice(0, 16)}`, short: hourLabel(b.start), value: b.sent }));
+      const per7 = r.sentPerHour7d.map((b) => ({ start: b.start, value: b.sent }));
+      const tile = (id, label, value, cls) => el('div', { class: `tile ${cls || ''}`, id }, el('div', { class: 'tile-value' }, value), el('div', { class: 'tile-label' }, label));
+      const rate = `${(r.failureRate * 100).toFixed(1)}%`;
+      const jobs = r.jobs.map((j) => el('tr', { 'data-job': j.job, class: j.overdue ? 'overdue' : '' },
+        el('td', {}, j.title),
+        el('td', { class: 'nowrap' }, j.lastRun ? fmtTime(j.lastRun.startedAt) : 'never', j.lastRun ? el('div', { class: 'sub' }, relTime(j.lastRun.startedAt)) : null),
+        el('td', {}, j.lastRun ? badge(j.lastRun.outcomeCode, j.lastRun.outcome) : '–'),
+        el('td', { class: 'hide-md' }, j.lastRun ? j.lastRun.message : ''),
+        el('td', {}, !j.enabled ? badge('disabled', 'Disabled') : j.overdue ? badge('overdue', 'Overdue') : badge('ok', 'On schedule'))));
+      box.replaceChildren(
+        el('div', { class: 'tiles' },
+          tile('tile-sent-24h', 'sent in the last 24 h', r.sentLast24h),
+          tile('tile-sent-7d', 'sent in the last 7 days', r.sentLast7d),
+          tile('tile-failure-rate', `failing (${r.failing} of the queue)`, rate, r.failing ? 'bad' : ''),
+          el('a', { class: 'tile-link', href: href('webhooks') }, tile('tile-webhook-backlog', `webhook backlog · ${r.webhooks.failed} failed`, r.webhookBacklog, r.webhooks.failed ? 'bad' : ''))),
+        el('div', { class: 'charts' },
+          el('div', { class: 'panel' }, el('div', { class: 'panel-body' }, el('h2', {}, 'Orders by status'), barChart('chart-status', byStatus, 'Orders by status'))),
+          el('div', { class: 'panel' }, el('div', { class: 'panel-body' }, el('h2', {}, 'Orders sent per hour, last 24 hours'), barChart('chart-24h', per24, 'Orders sent per hour over the last 24 hours'))),
+          el('div', { class: 'panel wide' }, el('div', { class: 'panel-body' }, el('h2', {}, 'Orders sent per hour, last 7 days'), lineChart('chart-7d', per7, 'Orders sent per hour over the last 7 days')))),
+        el('div', { class: 'panel' }, el('div', { class: 'panel-body' }, el('h2', {}, 'Jobs'),
+          el('div', { class: 'table-wrap' }, el('table', { id: 'overview-jobs' },
+            el('thead', {}, el('tr', {}, el('th', {}, 'Job'), el('th', {}, 'Last run'), el('th', {}, 'Outcome'), el('th', { class: 'hide-md' }, 'Message'), el('th', {}, 'State'))),
+            el('tbody', {}, jobs))))));
+      live.textContent = `Live · ${fmtTime(new Date().toISOString()).slice(11)}`;
+    }
+    return load;
+  }
+
+  // ---------- webhook events ----------
+
+  function webhooksView(params) {
+    const status = params.get('status') || '';
+    const code = params.get('code') || '';
+    const view = document.getElementById('view');
+    const chips = el('div', { class: 'chips', id: 'webhook-status-filter' });
+    const codeInput = el('input', { type: 'search', name: 'code', id: 'webhook-code', placeholder: 'Event code', value: code });
+    const tbody = el('tbody', { id: 'webhooks-body' });
+    const live = el('span', { class: 'live' }, 'Live');
+    fill(view, 
+      el('div', { class: 'page-head' }, el('h1', {}, 'Webhook events'), el('span', { class: 'sub' }, instId()), el('div', { class: 'spacer' }), live),
+      el('p', { class: 'sub', id: 'webhook-path' }, 'Stream posts this installation\'s notifications to ',
+        el('code', {}, (state.installations.find((i) => i.id === instId()) || {}).webhookPath || `/webhooks/${instId()}`),
+        ' on the webhook receiver.'),
+      chips,
+      el('div', { class: 'panel' },
+        el('div', { class: 'toolbar' },
+          el('form', { id: 'webhook-code-form', onsubmit: (e) => { e.preventDefault(); go('webhooks', null, { status, code: codeInput.value.trim() }); } },
+            codeInput, el('button', { type: 'submit' }, 'Filter'),
+            code ? el('button', { type: 'button', onclick: () => go('webhooks', null, { status }) }, 'Clear') : null)),
+        el('div', { class: 'table-wrap' }, el('table', { id: 'webhooks' },
+          el('thead', {}, el('tr', {},
+            el('th', { class: 'num' }, 'Id'), el('th', { class: 'nowrap' }, 'Received'), el('th', {}, 'Code'), el('th', {}, 'Status'),
+            el('th', { class: 'num' }, 'Retries'), el('th', {}, 'Orders'), el('th', {}, 'Last error'), el('th', {}, ''))),
+          tbody))));
+
+    async function retry(ev) {
+      const ok = await dialog('Retry webhook event', [
+        el('p', {}, `Queue webhook event ${ev.id} (${ev.eventCode}) for processing again? Its retry count starts again; the process-webhooks job applies it on its next run.`),
+        ev.lastError ? el('p', { class: 'sub' }, `It failed with: ${ev.lastError}`) : null,
+      ], [
+        { label: 'Cancel', value: false, id: 'dialog-cancel' },
+        { label: 'Retry', value: true, class: 'primary', id: 'dialog-confirm' },
+      ]);
+      if (!ok) return;
+      try {
+        const reply = await api(`${instPath()}/webhooks/${encodeURIComponent(ev.id)}/retry`, { method: 'POST' });
+        await dialog('Queued for retry', [el('p', { id: 'retry-message' }, reply.message),
+          el('p', { class: 'sub' }, 'Correlation id ', el('a', { href: href('audit', null, { correlationId: reply.correlationId }), onclick: () => document.getElementById('dialog').close() }, reply.correlationId), ` · by ${reply.actor}`)],
+        [{ label: 'Close', value: true, class: 'primary', id: 'dialog-close' }]);
+      } catch (e) {
+        await showError('Retry refused', e);
+      }
+      refresh();
+    }
+
+    async function load() {
+      const q = new URLSearchParams();
+      if (status) q.set('status', status);
+      if (code) q.set('code', code);
+      const reply = await api(`${instPath()}/webhooks?${q}`);
+      const total = Object.values(reply.counts).reduce((a, b) => a + b, 0);
+      chips.replaceChildren(
+        el('button', { class: `chip${status ? '' : ' active'}`, 'data-status': '', onclick: () => go('webhooks', null, { code }) }, 'All', el('span', { class: 'count' }, total)),
+        ...WEBHOOK_STATUSES.map(([c, label]) => el('button', {
+          class: `chip${status === c ? ' active' : ''}`, 'data-status': c,
+          onclick: () => go('webhooks', null, { status: c, code }),
+        }, label, el('span', { class: 'count' }, reply.counts[WEBHOOK_COUNT_KEYS[c]]))));
+      tbody.replaceChildren(...(reply.events.length ? reply.events.map((ev) => el('tr', { 'data-event': ev.id, 'data-status': ev.statusCode },
+        el('td', { class: 'num mono' }, ev.id),
+        el('td', { class: 'nowrap' }, fmtTime(ev.receivedAt), el('div', { class: 'sub' }, relTime(ev.receivedAt))),
+        el('td', { class: 'mono' }, el('a', { href: href('webhooks', null, { status, code: ev.eventCode }) }, ev.eventCode)),
+        el('td', {}, badge(ev.statusCode, ev.status)),
+        el('td', { class: 'num' }, ev.retryCount),
+        el('td', { class: 'mono' }, ev.orders.length ? ev.orders.map((o) => el('div', {}, el('a', { href: href('orders', null, { search: o }) }, o))) : dash(ev.orderNo || ev.consignmentNo)),
+        el('td', { class: ev.lastError ? 'error-text' : '' }, ev.lastError ? el('div', { class: 'clamp', title: ev.lastError }, ev.lastError) : ''),
+        el('td', {}, ev.statusCode === 'Failed' ? el('button', { class: 'primary retry', onclick: () => retry(ev) }, 'Retry') : null)))
+        : [el('tr', {}, el('td', { colspan: 8, class: 'empty' }, status || code ? 'No webhook events match this filter.' : 'No webhook events received yet.'))]));
+      live.textContent = `Live · ${fmtTime(new Date().toISOString()).slice(11)}`;
     }
     return load;
   }
@@ -494,7 +699,7 @@
     const tbody = el('tbody', { id: 'audit-body' });
     const live = el('span', { class: 'live' }, 'Live');
     const iso = (v) => (v ? new Date(v).toISOString() : '');
-    view.replaceChildren(
+    fill(view, 
       el('div', { class: 'page-head' }, el('h1', {}, 'Audit log'), el('span', { class: 'sub' }, instId()), el('div', { class: 'spacer' }), live),
       f.correlationId ? el('div', { class: 'banner info', id: 'correlation-banner' },
         el('strong', {}, 'Correlation id'), el('span', {}, el('code', {}, f.correlationId), ': every entry written by one job run or one action. ',
@@ -551,7 +756,7 @@
     const view = document.getElementById('view');
     const box = el('div', { id: 'jobs' });
     const live = el('span', { class: 'live' }, 'Live');
-    view.replaceChildren(
+    fill(view, 
       el('div', { class: 'page-head' }, el('h1', {}, 'Scheduler'), el('span', { class: 'sub' }, 'every installation, master data included'), el('div', { class: 'spacer' }), live),
       box);
 
@@ -634,7 +839,10 @@
     state.route = r;
     renderNav();
     renderBanners();
-    const views = { orders: () => ordersView(r.params), order: () => orderView(r.id), audit: () => auditView(r.params), jobs: () => jobsView() };
+    const views = {
+      orders: () => ordersView(r.params), order: () => orderView(r.id), audit: () => auditView(r.params), jobs: () => jobsView(),
+      overview: () => overviewView(), webhooks: () => webhooksView(r.params),
+    };
     currentLoad = (views[r.view] || views.orders)();
     clearInterval(state.timer);
     state.timer = setInterval(refresh, POLL_MS[r.view] || 5000);
