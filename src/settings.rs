@@ -35,7 +35,8 @@ pub struct SystemSettings {
           value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_retry_attempts: u32,
 
-    /// Webhook Batch Size: webhook events processed per processing cycle.
+    /// Webhook Batch Size: webhook events claimed per batch; a processing cycle repeats
+    /// batches while events remain.
     #[arg(long, env = "LINNSTREAM_WEBHOOK_BATCH_SIZE", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..=50))]
     pub webhook_batch_size: u32,
@@ -72,6 +73,13 @@ pub struct SystemSettings {
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub audit_retention_days: u32,
 
+    /// Seconds a stopping process (SIGTERM, Ctrl-C) keeps finishing the sends it started
+    /// before it hands its remaining claims back to the queue. Kubernetes kills a pod
+    /// `terminationGracePeriodSeconds` after SIGTERM, so pods get this plus 10.
+    #[arg(long, env = "LINNSTREAM_SHUTDOWN_GRACE_SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=600))]
+    pub shutdown_grace_seconds: u32,
+
     /// Read timeouts of the HTTP listeners.
     #[command(flatten)]
     #[serde(flatten)]
@@ -93,6 +101,7 @@ impl Default for SystemSettings {
             order_sync_page_size: 50,
             claim_lease_seconds: 300,
             audit_retention_days: 30,
+            shutdown_grace_seconds: 20,
             http: crate::server::HttpSettings::default(),
         }
     }
@@ -102,7 +111,7 @@ impl Default for SystemSettings {
 type Range = (&'static str, u32, u32, u32);
 
 impl SystemSettings {
-    fn ranges(&self) -> [Range; 12] {
+    fn ranges(&self) -> [Range; 13] {
         [
             (
                 "maxBatchSizePerInstallation",
@@ -151,6 +160,7 @@ impl SystemSettings {
             ("orderSyncPageSize", self.order_sync_page_size, 1, 500),
             ("claimLeaseSeconds", self.claim_lease_seconds, 5, 3600),
             ("auditRetentionDays", self.audit_retention_days, 1, 3650),
+            ("shutdownGraceSeconds", self.shutdown_grace_seconds, 1, 600),
         ]
     }
 
@@ -186,6 +196,10 @@ impl SystemSettings {
     pub fn claim_lease(&self) -> Duration {
         Duration::from_secs(u64::from(self.claim_lease_seconds))
     }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(u64::from(self.shutdown_grace_seconds))
+    }
 }
 
 #[cfg(test)]
@@ -219,12 +233,13 @@ mod tests {
         assert_eq!(s.stream_api_timeout_seconds, 30);
         assert_eq!(s.stream_api_max_retry_attempts, 3);
         assert_eq!(s.order_sync_page_size, 50);
+        assert_eq!(s.shutdown_grace_seconds, 20);
         assert!(s.validate().is_ok());
     }
 
     #[test]
     fn every_range_is_enforced_at_both_ends() {
-        let cases: [(&str, u32, u32); 12] = [
+        let cases: [(&str, u32, u32); 13] = [
             ("--max-batch-size-per-installation", 1, 50),
             ("--max-installations-per-batch", 1, 50),
             ("--max-user-selected-orders", 1, 100),
@@ -237,6 +252,7 @@ mod tests {
             ("--order-sync-page-size", 1, 500),
             ("--claim-lease-seconds", 5, 3600),
             ("--audit-retention-days", 1, 3650),
+            ("--shutdown-grace-seconds", 1, 600),
         ];
         for (flag, lo, hi) in cases {
             assert!(parse(&[flag, &lo.to_string()]).is_ok(), "{flag} {lo}");

@@ -696,8 +696,8 @@ fn the_values_defaults_and_ranges_are_the_binarys() {
         .expect("settings");
     assert_eq!(
         settings.len(),
-        14,
-        "the 12 system settings and the 2 HTTP timeouts"
+        15,
+        "the 13 system settings and the 2 HTTP timeouts"
     );
     let help = text(&run(
         {

@@ -679,7 +679,8 @@ async fn a_failing_sync_answers_the_reason(backend: Backend) {
         message.contains("503"),
         "Stream's status is the reason: {message}"
     );
-    assert_eq!(g.queued(&order.order_id).await.status, OrderStatus::Failed);
+    // An outage, not a refusal: the order stays queued with its retries, not Failed.
+    assert_eq!(g.queued(&order.order_id).await.status, OrderStatus::Pending);
     let audit = g.label_audit().await;
     assert_eq!(audit[0].outcome, AuditOutcome::Failure);
     assert_eq!(audit[0].message, message);

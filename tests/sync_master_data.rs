@@ -6,6 +6,7 @@
 mod support;
 
 use linnstream::linnworks::{Identifier, PostalService};
+use linnstream::sim::kit::FaultSpec;
 use linnstream::sim::linnworks::NewPostalService;
 use linnstream::sim::stream::{StreamSim, StreamSimConfig, default_depots};
 use linnstream::store::{AuditAction, AuditOutcome, AuditQuery};
@@ -19,6 +20,8 @@ on_both_backends!(
     identifiers_are_registered_once,
     postal_services_are_created_then_updated_not_duplicated,
     a_shrinking_depot_network_and_a_failing_stream,
+    two_installations_on_one_linnworks_account_share_the_services,
+    a_same_named_service_of_another_carrier_is_not_taken,
 );
 
 async fn start(backend: Backend) -> Harness {
@@ -346,4 +349,150 @@ async fn a_shrinking_depot_network_and_a_failing_stream(backend: Backend) {
         "{log:?}"
     );
     server.shutdown().await;
+}
+
+fn fault(h: &Harness, spec: serde_json::Value) {
+    let spec: FaultSpec = serde_json::from_value(spec).expect("fault spec");
+    h.linnworks.kit().faults().add(spec).expect("fault");
+}
+
+/// Two installations on one Linnworks account (two warehouses, say) sync the same depots
+/// at the same moment, as they do at their nightly time or when both start: each service
+/// is made once, by whichever gets there first, and the other installation takes it.
+async fn two_installations_on_one_linnworks_account_share_the_services(backend: Backend) {
+    let h = start(backend).await;
+    let other = h.add_installation("second-warehouse", |_| {});
+    // Creates take a moment, so both syncs read the list before either has created anything.
+    fault(
+        &h,
+        json!({"path": "/api/PostalServices/CreatePostalService", "kind": "latency", "latencyMs": 200}),
+    );
+    let (first, second) = tokio::join!(
+        sync_postal_services(&h.engine, &h.key, "md-a", ACTOR),
+        sync_postal_services(&h.engine, &other, "md-b", ACTOR),
+    );
+    let first = first.expect("the first installation's sync");
+    let second = second.expect("the second installation's sync");
+    for s in [&first, &second] {
+        assert_eq!(s.created + s.adopted + s.unchanged, 12, "{s:?}");
+        assert!(s.conflicts.is_empty(), "{s:?}");
+    }
+    assert_eq!(first.created + second.created, 12, "{first:?} {second:?}");
+
+    // Linnworks holds each STREAM TECH service once.
+    let services = linnworks_services(&h).await;
+    let mut names: Vec<String> = services
+        .iter()
+        .filter(|s| s.vendor == "STREAM TECH")
+        .map(|s| s.postal_service_name.to_ascii_lowercase())
+        .collect();
+    let all = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), all, "a service twice: {services:?}");
+    assert_eq!(
+        services
+            .iter()
+            .filter(|s| s
+                .postal_service_code
+                .as_deref()
+                .is_some_and(|c| c.starts_with("STREAM:")))
+            .count(),
+        12
+    );
+    // Both installations map orders to the same services.
+    let ids = |key: &linnstream::config::InstallationKey| {
+        let store = h.db.store.clone();
+        let installation = key.id();
+        async move {
+            let mut ids: Vec<String> = store
+                .postal_services(&installation)
+                .await
+                .expect("store")
+                .items
+                .into_iter()
+                .map(|s| s.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let first_ids = ids(&h.key).await;
+    assert_eq!(first_ids.len(), 12);
+    assert_eq!(first_ids, ids(&other).await);
+
+    // The next night: nothing to do for either.
+    for key in [&h.key, &other] {
+        let again = sync_postal_services(&h.engine, key, "md-again", ACTOR)
+            .await
+            .expect("sync again");
+        assert_eq!(
+            (again.created, again.updated, again.unchanged, again.adopted),
+            (0, 0, 12, 0)
+        );
+    }
+    assert_eq!(
+        h.linnworks_calls("/api/PostalServices/CreatePostalService"),
+        24,
+        "each service created by one installation, refused to the other"
+    );
+}
+
+/// A service of another carrier that takes a wanted name after the list was read is not
+/// taken over: the job fails naming it.
+async fn a_same_named_service_of_another_carrier_is_not_taken(backend: Backend) {
+    let h = start(backend).await;
+    const NAME: &str = "Stream NORTH North Two-Man Delivery";
+    fault(
+        &h,
+        json!({"path": "/api/PostalServices/CreatePostalService", "kind": "latency", "latencyMs": 500}),
+    );
+    let sync = tokio::spawn({
+        let (engine, key) = (h.engine.clone(), h.key.clone());
+        async move { sync_postal_services(&engine, &key, "md-1", ACTOR).await }
+    });
+    // Once the sync has its list, the other carrier's service appears.
+    let listed = |h: &Harness| {
+        h.linnworks
+            .kit()
+            .recorder()
+            .requests()
+            .iter()
+            .any(|r| r.path == "/api/PostalServices/GetPostalServices" && r.status == Some(200))
+    };
+    while !listed(&h) {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    h.linnworks
+        .add_postal_services(vec![NewPostalService {
+            id: None,
+            name: NAME.into(),
+            vendor: Some("Royal Mail".into()),
+            tag: None,
+            code: None,
+            country: Some("GB".into()),
+        }])
+        .expect("the other carrier's service");
+    let err = sync
+        .await
+        .expect("the sync task")
+        .expect_err("the name is another carrier's");
+    let message = err.to_string();
+    assert!(
+        message.contains(NAME) && message.contains("Royal Mail"),
+        "{message}"
+    );
+    let services = linnworks_services(&h).await;
+    let taken: Vec<&PostalService> = services
+        .iter()
+        .filter(|s| s.postal_service_name == NAME)
+        .collect();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].vendor, "Royal Mail");
+    let log = master_data_log(&h).await;
+    assert!(
+        log.iter()
+            .any(|(o, m)| *o == AuditOutcome::Failure && m.contains(NAME)),
+        "{log:?}"
+    );
 }

@@ -24,6 +24,9 @@ use crate::store::Store;
 use crate::sync::Engine;
 use crate::sync::scheduler::{SchedulerOptions, run_scheduler};
 
+/// Time allowed after the shutdown grace period for handing claims back.
+const HAND_BACK_TIME: Duration = Duration::from_secs(5);
+
 /// How often the settings folder is checked for changes.
 const RELOAD_EVERY: Duration = Duration::from_secs(5);
 
@@ -60,12 +63,25 @@ impl RunningApp {
         format!("http://{}", self.addr)
     }
 
-    /// Stops the scheduler and the listener and waits for them.
+    /// Stops in order: no new claims, the listener stops taking requests, the sends under
+    /// way get the shutdown grace period, the claims still held go back to the queue, and
+    /// the store is closed (SQLite: checkpointed into the database file).
     pub async fn shutdown(self) {
+        self.engine.stop().begin();
         let _ = self.shutdown.send(true);
-        for task in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        // The scheduler hands its claims back at the end of the grace period: give it a
+        // moment beyond that to do so.
+        let deadline =
+            tokio::time::Instant::now() + self.engine.settings().shutdown_grace() + HAND_BACK_TIME;
+        for mut task in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+                let _ = task.await;
+            }
         }
+        // Claims of requests (manual sends, labels) the listener was still serving.
+        crate::sync::stop::hand_back_claims(&self.engine).await;
+        self.engine.store().close().await;
     }
 
     /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

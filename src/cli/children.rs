@@ -193,10 +193,9 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
             only: Some(vec![c.key.clone()]),
             process: env::WORKER_PROCESS,
         };
+        // On SIGTERM the scheduler finishes what it can within the shutdown grace period,
+        // hands back the claims it could not finish and removes its heartbeat.
         run_scheduler(c.engine.clone(), options, stop_on_signal()).await;
-        // An orderly stop: no longer alive, say so at once.
-        let beat = format!("{}/{}", c.engine.worker_id(), c.key.id());
-        let _ = c.engine.store().remove_worker(&beat).await;
         c.engine.store().close().await;
         Ok(ExitCode::SUCCESS)
     })
@@ -248,16 +247,37 @@ pub fn webhooks(args: WebhooksArgs) -> anyhow::Result<ExitCode> {
         let c = connect(&args.target, credentials).await?;
         serve_health(args.health_listen, &c, readiness(&c)).await?;
         let auth = WebhookAuth::fixed(c.key.clone(), auth_token);
-        let bound = serve(
-            args.listen,
-            observe::http::traced(webhook_router(c.engine.clone(), auth)),
-            "webhooks",
-            &c.engine.settings().http,
-        )
-        .await?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {} (webhooks)", args.listen))?;
+        let bound = listener.local_addr()?;
         tracing::info!(installation = %c.key, "receiving Stream webhooks on http://{bound}");
-        let mut stop = stop_on_signal();
-        let _ = stop.wait_for(|s| *s).await;
+        let mut signalled = stop_on_signal();
+        let mut stop = signalled.clone();
+        // On SIGTERM: take no new calls, and give those being stored the grace period (an
+        // event cut off is not acknowledged, so Stream delivers it again).
+        let http = c.engine.settings().http.clone();
+        let server = crate::server::serve(
+            listener,
+            observe::http::traced(webhook_router(c.engine.clone(), auth)),
+            &http,
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            },
+        );
+        let mut server = std::pin::pin!(server);
+        let ended = tokio::select! {
+            result = &mut server => Some(result),
+            _ = signalled.wait_for(|s| *s) => None,
+        };
+        if let Some(result) = ended {
+            result.context("the webhooks listener stopped")?;
+        } else if tokio::time::timeout(c.engine.settings().shutdown_grace(), server)
+            .await
+            .is_err()
+        {
+            tracing::warn!("webhook calls still open after the grace period were cut off");
+        }
         c.engine.store().close().await;
         Ok(ExitCode::SUCCESS)
     })

@@ -87,7 +87,7 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let http = args.settings.http.clone();
     let engine = Engine::new(store, args.settings, config_rx);
     let router = crate::observe::http::traced(
-        gateway_router(engine).merge(crate::observe::health::routes(readiness)),
+        gateway_router(engine.clone()).merge(crate::observe::health::routes(readiness)),
     );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -116,6 +116,7 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         }
         result = &mut server => Some(result),
     };
+    engine.stop().begin();
     let _ = shutdown_tx.send(true);
     let _ = reload.await;
     let stopped_early = early.is_some();
@@ -123,6 +124,10 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         Some(result) => result,
         None => server.await,
     };
+    // Labels being sent when the process stopped: their orders go back to the queue now,
+    // and SQLite is checkpointed into its file.
+    crate::sync::stop::hand_back_claims(&engine).await;
+    engine.store().close().await;
     result
         .context("the HTTP server task failed")?
         .context("the HTTP server stopped")?;

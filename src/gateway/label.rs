@@ -288,6 +288,12 @@ async fn completed_order(
             {
                 return Err(sync_failed(request, &o, o.last_error.as_deref()));
             }
+            // Stream could not be reached: the order is back in the queue with the reason.
+            (Some(OrderStatus::Pending | OrderStatus::ReadyForRetry), Some(o))
+                if path.synced && o.last_error.is_some() =>
+            {
+                return Err(sync_failed(request, &o, o.last_error.as_deref()));
+            }
             (_, o) if path.synced => {
                 let status = o.as_ref().map_or("not queued", |o| o.status.label());
                 return Err(Refusal::new(

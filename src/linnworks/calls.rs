@@ -9,6 +9,16 @@ use super::client::{LinnworksClient, SERVICE};
 use super::model::*;
 use crate::remote::{Idempotency, RemoteError};
 
+/// A page of open orders, each order left as JSON.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawPage {
+    #[serde(default, deserialize_with = "super::serde_util::nullable")]
+    total_pages: i32,
+    #[serde(default, deserialize_with = "super::serde_util::nullable")]
+    data: Vec<Value>,
+}
+
 impl LinnworksClient {
     /// One page of open orders (`Orders/GetOpenOrders`).
     pub async fn get_open_orders(
@@ -27,31 +37,59 @@ impl LinnworksClient {
     }
 
     /// Every open order matching `filters`, fetched `page_size` at a time
-    /// (OrderSyncPageSize). Stops at `TotalPages`, or at a short or empty page.
+    /// (OrderSyncPageSize). Stops at `TotalPages`, or at a short or empty page. One order
+    /// that does not decode fails the call; `get_all_open_order_values` judges them one by one.
     pub async fn get_all_open_orders(
         &self,
         filters: Option<FieldsFilter>,
         fulfilment_center: Option<Uuid>,
         page_size: u32,
     ) -> Result<Vec<OpenOrder>, RemoteError> {
+        self.get_all_open_order_values(filters, fulfilment_center, page_size)
+            .await?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                serde_json::from_value(v).map_err(|e| {
+                    RemoteError::invalid_reply(
+                        SERVICE,
+                        "Orders/GetOpenOrders",
+                        Some(200),
+                        format!("unexpected reply: Data[{i}]: {e}"),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// As `get_all_open_orders`, each order left as JSON (unpaired surrogate escapes marked,
+    /// see `remote::text`), so the caller can store or refuse each on its own: one order
+    /// Linnworks holds with unexpected data must not stop every other from being fetched.
+    pub async fn get_all_open_order_values(
+        &self,
+        filters: Option<FieldsFilter>,
+        fulfilment_center: Option<Uuid>,
+        page_size: u32,
+    ) -> Result<Vec<Value>, RemoteError> {
         let entries_per_page = i32::try_from(page_size.max(1)).unwrap_or(i32::MAX);
         let mut all = Vec::new();
         let mut page_number = 1;
         loop {
-            let page = self
-                .get_open_orders(&GetOpenOrdersRequest {
-                    entries_per_page,
-                    page_number,
-                    filters: filters.clone(),
-                    // A stable order, so pages neither skip nor repeat while orders arrive.
-                    sorting: vec![FieldSorting {
-                        field_code: FieldCode::GeneralInfoOrderId,
-                        direction: SortDirection::Ascending,
-                        order: 0,
-                    }],
-                    fulfilment_center,
-                    additional_filter: None,
-                })
+            let request = GetOpenOrdersRequest {
+                entries_per_page,
+                page_number,
+                filters: filters.clone(),
+                // A stable order, so pages neither skip nor repeat while orders arrive.
+                sorting: vec![FieldSorting {
+                    field_code: FieldCode::GeneralInfoOrderId,
+                    direction: SortDirection::Ascending,
+                    order: 0,
+                }],
+                fulfilment_center,
+                additional_filter: None,
+            };
+            let page: RawPage = self
+                .post("Orders/GetOpenOrders", &request, Idempotency::Idempotent)
                 .await?;
             let received = page.data.len();
             all.extend(page.data);
@@ -63,6 +101,32 @@ impl LinnworksClient {
             }
             page_number += 1;
         }
+    }
+
+    /// `Orders/GetOrdersById` with each order left as JSON, for callers that judge each order
+    /// on its own (see `get_all_open_order_values`). Unknown ids are left out.
+    pub async fn get_order_values_by_id(
+        &self,
+        order_ids: &[Uuid],
+    ) -> Result<Vec<Value>, RemoteError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            #[serde(rename = "pkOrderIds")]
+            pk_order_ids: &'a [Uuid],
+        }
+        if order_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reply: Option<Vec<Value>> = self
+            .post(
+                "Orders/GetOrdersById",
+                &Body {
+                    pk_order_ids: order_ids,
+                },
+                Idempotency::Idempotent,
+            )
+            .await?;
+        Ok(reply.unwrap_or_default())
     }
 
     /// Full details of orders (`Orders/GetOrdersById`). Unknown ids are left out.

@@ -326,7 +326,9 @@ impl LinnworksClient {
         } else {
             text.as_str()
         };
-        serde_json::from_str(text).map_err(|e| {
+        // An unpaired surrogate escape in one order would otherwise fail the whole reply.
+        let text = crate::remote::text::mark_lone_surrogates(text);
+        serde_json::from_str(&text).map_err(|e| {
             RemoteError::invalid_reply(
                 SERVICE,
                 call,

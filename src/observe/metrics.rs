@@ -374,6 +374,7 @@ pub fn sends(installation: &str, summary: &crate::sync::send::SendSummary) {
         ("completed", summary.completed),
         ("failed", summary.failed),
         ("validation_failed", summary.invalid),
+        ("deferred", summary.deferred),
     ] {
         if n > 0 {
             metrics()

@@ -170,9 +170,31 @@ impl RemoteError {
     pub fn is_unauthorized(&self) -> bool {
         self.status == Some(401)
     }
+
+    /// Whether the remote was down or overloaded rather than refusing this request: no
+    /// connection, a timeout, a broken connection, 408, 429 or any 5xx. The same request
+    /// may well succeed later, so it must not count against an order's retries. Everything
+    /// else (validation, other 4xx, an error envelope, a reply we cannot read) is permanent.
+    pub fn is_transient(&self) -> bool {
+        match self.kind {
+            RemoteErrorKind::Timeout | RemoteErrorKind::Connect | RemoteErrorKind::Transport => {
+                true
+            }
+            RemoteErrorKind::Status => {
+                matches!(self.status, Some(s) if s >= 500 || s == 408 || s == 429)
+            }
+            RemoteErrorKind::InvalidReply
+            | RemoteErrorKind::Rejected
+            | RemoteErrorKind::Request => false,
+        }
+    }
 }
 
 fn truncate(mut s: String) -> String {
+    // A remote's message is stored and audited; PostgreSQL refuses NUL in text.
+    if s.contains('\0') {
+        s = s.replace('\0', "");
+    }
     if let Some((idx, _)) = s.char_indices().nth(MAX_MESSAGE_CHARS) {
         s.truncate(idx);
         s.push('…');
@@ -239,6 +261,35 @@ mod tests {
         .redact(&["1234-abcd", ""]);
         assert_eq!(e.message, "token *** is not valid");
         assert!(!e.to_string().contains("1234-abcd"));
+    }
+
+    #[test]
+    fn transient_failures_are_outages_not_refusals() {
+        let status = |s| RemoteError::status("Stream", "x", s, "", None);
+        for s in [500, 502, 503, 504, 408, 429] {
+            assert!(status(s).is_transient(), "{s}");
+        }
+        for s in [400, 401, 403, 404, 409, 422] {
+            assert!(!status(s).is_transient(), "{s}");
+        }
+        let kind = |kind| RemoteError {
+            kind,
+            status: None,
+            ..status(0)
+        };
+        assert!(kind(RemoteErrorKind::Connect).is_transient());
+        assert!(kind(RemoteErrorKind::Timeout).is_transient());
+        assert!(kind(RemoteErrorKind::Transport).is_transient());
+        assert!(
+            !RemoteError::rejected("Stream", "x", "bad postcode", Some("E1".into())).is_transient()
+        );
+        assert!(!kind(RemoteErrorKind::InvalidReply).is_transient());
+    }
+
+    #[test]
+    fn messages_never_carry_nul() {
+        let e = RemoteError::status("Stream", "x", 400, "bad\0value", None);
+        assert_eq!(e.message, "badvalue");
     }
 
     #[test]

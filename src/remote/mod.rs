@@ -10,6 +10,7 @@ mod error;
 mod http;
 mod pacer;
 mod retry;
+pub mod text;
 
 pub use error::{RemoteError, RemoteErrorKind};
 pub use http::{RemoteOptions, build_http_client, read_reply};

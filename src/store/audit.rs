@@ -12,7 +12,7 @@ const INSERT_AUDIT: &str = "INSERT INTO audit_log (at, installation, order_id, c
         action, outcome, message, duration_ms, actor) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
 
-const PRUNE_AUDIT: &str = "DELETE FROM audit_log WHERE at < $1";
+const PRUNE_AUDIT: &str = "at < $1";
 
 impl Store {
     /// Appends one entry to the audit log; returns its id.
@@ -65,9 +65,7 @@ impl Store {
 
     /// Deletes audit entries older than `older_than` (the retention setting); returns how many.
     pub async fn prune_audit(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
-        let n = with_pool!(self, pool => {
-            sqlx::query(PRUNE_AUDIT).bind(older_than).execute(pool).await?.rows_affected()
-        });
-        Ok(n)
+        self.delete_in_batches("audit_log", PRUNE_AUDIT, older_than)
+            .await
     }
 }

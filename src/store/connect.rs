@@ -175,6 +175,30 @@ impl Store {
     }
 }
 
+impl Store {
+    /// SQLite: copies every committed page from the write-ahead log into the database file
+    /// and truncates the log (`wal_checkpoint(TRUNCATE)`), so that copying the `.db` file
+    /// alone copies the whole queue. Done on a clean shutdown; PostgreSQL needs nothing.
+    /// A failure (another process reading the file) is logged: the data is still safe in
+    /// the log, just not in the file alone.
+    pub async fn checkpoint(&self) {
+        let Pool::Sqlite(pool) = &self.pool else {
+            return;
+        };
+        let result: Result<(i64, i64, i64), sqlx::Error> =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(pool)
+                .await;
+        match result {
+            Ok((0, _, _)) => {}
+            Ok((_, log, done)) => tracing::warn!(
+                "SQLite checkpoint incomplete ({done} of {log} pages; another process is reading the database): back it up with sqlite3 .backup, not by copying the file"
+            ),
+            Err(e) => tracing::warn!("SQLite checkpoint failed: {e}"),
+        }
+    }
+}
+
 /// Runs `migrator` and tells which migrations were new. We take the migrator's lock ourselves
 /// (PostgreSQL advisory locks nest per session) so that reading the "before" list and creating
 /// the bookkeeping table are serialised with other starting processes too.

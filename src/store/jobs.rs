@@ -172,14 +172,36 @@ impl Store {
 
     /// Deletes job runs started before `older_than`; returns how many.
     pub async fn prune_job_runs(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
+        self.delete_in_batches("job_runs", "started_at < $1", older_than)
+            .await
+    }
+
+    /// Takes the run of a job that only one process may run at a time (e.g. the daily
+    /// prune, `installation` being a placeholder for the whole database) when it is due at
+    /// `now`, moving its next run to `next`. Exactly one of any number of processes asking
+    /// at once gets true: the check and the move are one statement.
+    pub async fn take_due_run(
+        &self,
+        installation: &str,
+        job: &str,
+        now: DateTime<Utc>,
+        next: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let n = with_pool!(self, pool => {
-            sqlx::query("DELETE FROM job_runs WHERE started_at < $1")
-                .bind(older_than)
-                .execute(pool)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "INSERT INTO job_schedule (installation, job, next_run_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (installation, job) DO UPDATE SET next_run_at = excluded.next_run_at \
+                 WHERE job_schedule.next_run_at <= $4",
+            )
+            .bind(installation)
+            .bind(job)
+            .bind(next)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
-        Ok(n)
+        Ok(n == 1)
     }
 
     /// Records that a worker loop is alive now (first beat also records its start).

@@ -28,6 +28,10 @@ pub enum Cause {
     Delete,
     /// The worker holding the order stopped renewing its claim.
     LeaseExpired,
+    /// Stream could not be reached: the order waits in the queue, its retries untouched.
+    Defer,
+    /// The worker holding the order is stopping and handed the claim back unfinished.
+    Release,
 }
 
 /// Every legal (from, to, cause).
@@ -44,6 +48,10 @@ pub const TRANSITIONS: &[(OrderStatus, OrderStatus, Cause)] = &[
     (Completed, Deleted, Cause::Delete),
     (InProgress, Pending, Cause::LeaseExpired),
     (InProgress, ReadyForRetry, Cause::LeaseExpired),
+    (InProgress, Pending, Cause::Defer),
+    (InProgress, ReadyForRetry, Cause::Defer),
+    (InProgress, Pending, Cause::Release),
+    (InProgress, ReadyForRetry, Cause::Release),
 ];
 
 /// A status change the lifecycle does not allow.
@@ -143,6 +151,7 @@ mod tests {
             Cause::ManualResend,
             Cause::Delete,
             Cause::LeaseExpired,
+            Cause::Release,
         ];
         for from in OrderStatus::ALL {
             for to in OrderStatus::ALL {
@@ -155,7 +164,7 @@ mod tests {
     }
 
     #[test]
-    fn in_progress_returns_to_the_queue_only_through_lease_expiry() {
+    fn in_progress_returns_to_the_queue_only_through_lease_expiry_or_release() {
         for cause in [
             Cause::Claim,
             Cause::Fail,
@@ -167,6 +176,8 @@ mod tests {
         }
         assert!(check_transition(InProgress, Pending, Cause::LeaseExpired).is_ok());
         assert!(check_transition(InProgress, ReadyForRetry, Cause::LeaseExpired).is_ok());
+        assert!(check_transition(InProgress, Pending, Cause::Release).is_ok());
+        assert!(check_transition(InProgress, ReadyForRetry, Cause::Release).is_ok());
     }
 
     #[test]

@@ -165,14 +165,8 @@ impl Store {
 
     /// Deletes manifests created before `older_than` (retention); returns how many.
     pub async fn prune_manifests(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
-        let n = with_pool!(self, pool => {
-            sqlx::query("DELETE FROM manifests WHERE created_at < $1")
-                .bind(older_than)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(n)
+        self.delete_in_batches("manifests", "created_at < $1", older_than)
+            .await
     }
 }
 

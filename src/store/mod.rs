@@ -16,6 +16,7 @@ mod manifests;
 mod master_data;
 pub mod model;
 mod orders;
+mod retention;
 mod webhooks;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -25,6 +26,7 @@ pub use connect::{BackendKind, MigrationReport, StoreOptions, backend_for_url};
 pub use error::{StoreError, StoreResult};
 pub use manifests::{ManifestConsignment, StoredManifest};
 pub use model::*;
+pub use retention::PruneReport;
 
 /// A cheap-to-clone handle on the database (a connection pool).
 #[derive(Clone, Debug)]
@@ -168,8 +170,10 @@ impl Store {
         with_pool!(self, pool => pool.kind())
     }
 
-    /// Closes every connection; later calls fail.
+    /// Closes every connection; later calls fail. SQLite first moves everything from its
+    /// write-ahead log into the database file, so that the file alone is a full copy.
     pub async fn close(&self) {
+        self.checkpoint().await;
         with_pool!(self, pool => pool.close().await)
     }
 

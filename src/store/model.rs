@@ -211,6 +211,11 @@ pub struct Order {
     /// When the send's result (tracking number, tracking URL, identifiers) reached Linnworks;
     /// `None` on a Completed order means that write-back is still pending.
     pub written_back_at: Option<DateTime<Utc>>,
+    /// Sends that ended because Stream could not be reached (down, timing out, 5xx, 429):
+    /// the order went back to the queue and they do not count against MaxRetryAttempts.
+    /// Reset with `attempts` by a manual resend.
+    #[sqlx(try_from = "i64")]
+    pub deferrals: u32,
 }
 
 impl Order {
@@ -233,9 +238,12 @@ impl Order {
         }
     }
 
-    /// Automatic retries made so far (sends after the first).
+    /// Automatic retries made so far (sends after the first), deferred sends left out: what
+    /// MaxRetryAttempts limits.
     pub fn retries_made(&self) -> u32 {
-        self.attempts.saturating_sub(1)
+        self.attempts
+            .saturating_sub(self.deferrals)
+            .saturating_sub(1)
     }
 }
 

@@ -24,7 +24,8 @@ const ORDER_COLUMNS: &str = "id, installation, order_id, num_order_id, reference
     postal_service_id, postal_service_name, order_type, status, attempts, last_http_status, \
     last_error, stream_order_id, consignment_no, tracking_number, tracking_url, snapshot, \
     version, claim_owner, lease_expires_at, created_at, updated_at, claimed_at, completed_at, \
-    failed_at, validation_failed_at, retry_ready_at, released_at, deleted_at, written_back_at";
+    failed_at, validation_failed_at, retry_ready_at, released_at, deleted_at, written_back_at, \
+    deferrals";
 
 const SENT_SINCE: &str = "SELECT completed_at FROM orders \
     WHERE installation = $1 AND completed_at IS NOT NULL AND completed_at >= $2 \
@@ -135,6 +136,21 @@ sql!(
     leased = from_list(Pending, Cause::LeaseExpired)
 );
 
+// Hands back one worker's unfinished claims (orderly shutdown) to the status each was
+// claimed from. `$3`: the claim's attempt is given back (no Stream call started); else it
+// counts, so the next send looks the order up in Stream before creating it. `$4` limits
+// it to one order when not NULL.
+sql!(
+    RELEASE_CLAIMS = "UPDATE orders SET status = COALESCE(claimed_from, '{pending}'), \
+        claim_owner = NULL, lease_expires_at = NULL, claimed_from = NULL, released_at = $2, \
+        updated_at = $2, version = version + 1, \
+        attempts = CASE WHEN $3 AND attempts > 0 THEN attempts - 1 ELSE attempts END \
+    WHERE claim_owner = $1 AND status IN ({claimed}) AND ($4 IS NULL OR id = $4) \
+    RETURNING id",
+    pending = Pending.as_str(),
+    claimed = from_list(Pending, Cause::Release)
+);
+
 sql!(
     RENEW_CLAIM = "UPDATE orders SET lease_expires_at = $4 \
     WHERE id = $1 AND claim_owner = $2 AND version = $3 AND status = '{}' \
@@ -198,6 +214,18 @@ sql!(
     from = from_list(Failed, Cause::Fail)
 );
 
+// Returns a claimed order to the status it was claimed from because Stream could not be
+// reached: the send is counted in `deferrals`, so it does not use up MaxRetryAttempts.
+sql!(
+    DEFER_CLAIM = "UPDATE orders SET status = COALESCE(claimed_from, '{pending}'), \
+        updated_at = $4, last_http_status = $5, last_error = $6, deferrals = deferrals + 1, \
+        claim_owner = NULL, lease_expires_at = NULL, claimed_from = NULL, version = version + 1 \
+    WHERE id = $1 AND claim_owner = $2 AND version = $3 AND status IN ({from}) \
+    RETURNING {ORDER_COLUMNS}",
+    pending = Pending.as_str(),
+    from = from_list(Pending, Cause::Defer)
+);
+
 sql!(
     FAIL_CLAIM_VALIDATION = "UPDATE orders SET status = '{to}', validation_failed_at = $4, \
         updated_at = $4, last_http_status = NULL, last_error = $5, claim_owner = NULL, \
@@ -211,7 +239,7 @@ sql!(
 sql!(
     PROMOTE_FAILED = "UPDATE orders SET status = '{to}', retry_ready_at = $3, updated_at = $3, \
         version = version + 1 \
-    WHERE installation = $1 AND status IN ({from}) AND attempts <= $2",
+    WHERE installation = $1 AND status IN ({from}) AND attempts - deferrals <= $2",
     to = ReadyForRetry.as_str(),
     from = from_list(ReadyForRetry, Cause::PromoteRetry)
 );
@@ -232,7 +260,7 @@ sql!(
 
 sql!(
     SET_RESEND = "UPDATE orders SET status = '{}', retry_ready_at = $3, updated_at = $3, \
-        attempts = 0, version = version + 1 \
+        attempts = 0, deferrals = 0, version = version + 1 \
     WHERE id = $1 AND version = $2 RETURNING {ORDER_COLUMNS}",
     ReadyForRetry.as_str()
 );
@@ -532,6 +560,33 @@ impl Store {
         }
     }
 
+    /// Records that a send could not reach Stream (down, timing out, 5xx, 429): the order goes
+    /// back to the status it was claimed from (Pending or Ready for Retry), with the error
+    /// kept, and the send does not count against MaxRetryAttempts. `attempts` still grows, so
+    /// the next send looks the order up in Stream before creating it (the lost attempt may
+    /// have landed).
+    pub async fn defer_claim(
+        &self,
+        claim: &OrderClaim,
+        failure: &SendFailure,
+    ) -> StoreResult<Order> {
+        let done: Option<Order> = with_pool!(self, pool => {
+            sqlx::query_as(&DEFER_CLAIM)
+                .bind(claim.id)
+                .bind(&claim.owner)
+                .bind(claim.version)
+                .bind(now())
+                .bind(failure.http_status)
+                .bind(&failure.error)
+                .fetch_optional(pool)
+                .await?
+        });
+        match done {
+            Some(order) => Ok(order),
+            None => Err(self.claim_lost(claim).await),
+        }
+    }
+
     /// Records that a claimed order failed validation: In Progress -> Validation Failed.
     pub async fn fail_claim_validation(
         &self,
@@ -602,7 +657,8 @@ impl Store {
     }
 
     /// Moves Failed orders of `installation` to Ready for Retry while they have had fewer than
-    /// `max_retry_attempts` retries (an order is sent at most 1 + MaxRetryAttempts times);
+    /// `max_retry_attempts` retries (an order is sent at most 1 + MaxRetryAttempts times, not
+    /// counting sends deferred because Stream was unavailable);
     /// returns how many moved.
     pub async fn promote_failed(
         &self,
@@ -626,6 +682,43 @@ impl Store {
     /// status it was claimed from; returns how many.
     pub async fn release_expired(&self) -> StoreResult<u64> {
         self.release_lapsed(now(), None, None).await
+    }
+
+    /// Hands every claim `worker` still holds back to the queue at once (an orderly
+    /// shutdown), each to the status it was claimed from; returns how many. The orders in
+    /// `stream_started` (row ids) may have reached Stream: their attempt counts, so their
+    /// next send looks them up in Stream first. The others get their attempt back.
+    pub async fn release_claims(&self, worker: &str, stream_started: &[i64]) -> StoreResult<u64> {
+        require("worker id", worker)?;
+        let at = now();
+        let mut released = 0;
+        // Few (a batch or two in flight), so one statement each is fine.
+        for id in stream_started {
+            released += self
+                .release_claims_where(worker, at, false, Some(*id))
+                .await?;
+        }
+        released += self.release_claims_where(worker, at, true, None).await?;
+        Ok(released)
+    }
+
+    async fn release_claims_where(
+        &self,
+        worker: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        give_back_attempt: bool,
+        id: Option<i64>,
+    ) -> StoreResult<u64> {
+        let released: Vec<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as(&RELEASE_CLAIMS)
+                .bind(worker)
+                .bind(at)
+                .bind(give_back_attempt)
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(released.len() as u64)
     }
 
     async fn release_lapsed(

@@ -36,19 +36,44 @@ const INSERT_REF: &str = "INSERT INTO webhook_event_refs (event_id, installation
 const SELECT_ID_BY_KEY: &str =
     "SELECT id FROM webhook_events WHERE installation = $1 AND dedup_key = $2";
 
+/// Claims go round the orders rather than down the arrival list: only the oldest open event
+/// of an order can be claimed, and among those the one that has waited longest since it
+/// became its order's next (since it arrived, or since its order's previous event was
+/// settled) goes first. An order with thousands of events then gets one event per turn, and
+/// a new order's event waits for one turn of the others, not for their whole backlog. An
+/// event that failed in the running cycle (updated at or after `$6`) is left for the next
+/// cycle, so its retries stay spread over cycles.
+///
+/// Both look-ups of earlier events walk back from the event (`ORDER BY ... DESC LIMIT 1`):
+/// an order's settled events come before its open ones, so the nearest earlier event
+/// answers at once, where a forward walk would pass every settled event of the order for
+/// every open one, on every claim.
 fn claim_sql(kind: BackendKind) -> String {
+    let greatest = match kind {
+        BackendKind::Postgres => "GREATEST",
+        BackendKind::Sqlite => "MAX",
+    };
     let pick = super::picked(
         kind,
         &format!(
             "SELECT e.id FROM webhook_events e \
             WHERE e.installation = $1 AND e.status IN ({OPEN}) \
               AND (e.lease_expires_at IS NULL OR e.lease_expires_at < $4) \
+              AND (e.status = 'Pending' OR e.updated_at < $6) \
               AND NOT EXISTS (SELECT 1 FROM webhook_event_refs r \
                   JOIN webhook_event_refs earlier ON earlier.installation = r.installation \
                    AND earlier.order_ref = r.order_ref AND earlier.event_id < r.event_id \
                   JOIN webhook_events p ON p.id = earlier.event_id \
-                  WHERE r.event_id = e.id AND p.status IN ({OPEN})) \
-            ORDER BY e.id LIMIT $5"
+                  WHERE r.event_id = e.id AND p.status IN ({OPEN}) \
+                  ORDER BY earlier.event_id DESC LIMIT 1) \
+            ORDER BY {greatest}(e.updated_at, COALESCE((SELECT p.updated_at \
+                  FROM webhook_event_refs r \
+                  JOIN webhook_event_refs earlier ON earlier.installation = r.installation \
+                   AND earlier.order_ref = r.order_ref AND earlier.event_id < r.event_id \
+                  JOIN webhook_events p ON p.id = earlier.event_id \
+                  WHERE r.event_id = e.id ORDER BY earlier.event_id DESC LIMIT 1), \
+                  e.updated_at)), e.id \
+            LIMIT $5"
         ),
     );
     format!(
@@ -90,6 +115,14 @@ static RETRY_FAILED: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+static RELEASE_WEBHOOK_CLAIMS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE webhook_events SET claim_owner = NULL, lease_expires_at = NULL, updated_at = $2, \
+            version = version + 1 \
+        WHERE claim_owner = $1 AND status IN ({OPEN})"
+    )
+});
+
 static SELECT_EVENT: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE id = $1"));
 
@@ -114,8 +147,7 @@ const SELECT_REFS: &str = "SELECT event_id, order_ref FROM webhook_event_refs \
 const COUNT_EVENTS: &str =
     "SELECT status, COUNT(*) FROM webhook_events WHERE installation = $1 GROUP BY status";
 
-const PRUNE_EVENTS: &str =
-    "DELETE FROM webhook_events WHERE received_at < $1 AND status IN ('Processed', 'Failed')";
+const PRUNE_EVENTS: &str = "received_at < $1 AND status IN ('Processed', 'Failed')";
 
 impl Store {
     /// Stores a received webhook event as Pending, unless an event with the same dedup key was
@@ -170,15 +202,30 @@ impl Store {
         Ok(result)
     }
 
-    /// Claims up to `batch` events of `installation` to process, in arrival order, for
-    /// `worker` until `lease` from now. Never hands out an event while an earlier event for one
-    /// of the same orders is still Pending or Ready for Retry.
+    /// Claims up to `batch` events of `installation` to process for `worker` until `lease`
+    /// from now: per order in arrival order, round-robin across orders. Never hands out an
+    /// event while an earlier event for one of the same orders is still Pending or Ready for
+    /// Retry, so a batch holds at most one event per order.
     pub async fn claim_webhook_events(
         &self,
         installation: &str,
         batch: u32,
         worker: &str,
         lease: Duration,
+    ) -> StoreResult<Vec<WebhookEvent>> {
+        self.claim_webhook_events_since(installation, batch, worker, lease, None)
+            .await
+    }
+
+    /// As [`Store::claim_webhook_events`], leaving out events that failed at or after
+    /// `cycle_start`: a cycle that repeats batches does not retry its own failures at once.
+    pub async fn claim_webhook_events_since(
+        &self,
+        installation: &str,
+        batch: u32,
+        worker: &str,
+        lease: Duration,
+        cycle_start: Option<DateTime<Utc>>,
     ) -> StoreResult<Vec<WebhookEvent>> {
         require("worker id", worker)?;
         if batch == 0 {
@@ -191,7 +238,14 @@ impl Store {
             self,
             &CLAIM_PG,
             &CLAIM_SQLITE,
-            [installation, worker, expires, at, limit]
+            [
+                installation,
+                worker,
+                expires,
+                at,
+                limit,
+                cycle_start.unwrap_or(expires)
+            ]
         );
         events.sort_by_key(|e| e.id);
         Ok(events)
@@ -363,8 +417,22 @@ impl Store {
 
     /// Deletes Processed and Failed events received before `older_than`; returns how many.
     pub async fn prune_webhook_events(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
+        self.delete_in_batches("webhook_events", PRUNE_EVENTS, older_than)
+            .await
+    }
+
+    /// Hands back the events `worker` still holds (an orderly shutdown): claimable again at
+    /// once rather than when the lease ends. Their retry counts are untouched. Returns how
+    /// many.
+    pub async fn release_webhook_claims(&self, worker: &str) -> StoreResult<u64> {
+        require("worker id", worker)?;
         let n = with_pool!(self, pool => {
-            sqlx::query(PRUNE_EVENTS).bind(older_than).execute(pool).await?.rows_affected()
+            sqlx::query(&RELEASE_WEBHOOK_CLAIMS)
+                .bind(worker)
+                .bind(now())
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(n)
     }

@@ -13,6 +13,8 @@ use crate::settings::SystemSettings;
 use crate::store::{AuditAction, AuditOutcome, NewAuditEntry, Store};
 use crate::stream::{StreamClient, StreamCredentials};
 
+use super::breaker::{AccountKey, Breaker, Breakers};
+use super::stop::StopState;
 use super::throttle::Throttle;
 
 /// The API clients of one installation.
@@ -45,6 +47,8 @@ struct Inner {
     config: SnapshotReceiver,
     worker_id: String,
     clients: Mutex<HashMap<InstallationKey, (ClientKey, Clients)>>,
+    breakers: Breakers,
+    stop: StopState,
 }
 
 impl std::fmt::Debug for Engine {
@@ -82,6 +86,8 @@ impl Engine {
                 config,
                 worker_id,
                 clients: Mutex::new(HashMap::new()),
+                breakers: Breakers::default(),
+                stop: StopState::default(),
             }),
         }
     }
@@ -97,6 +103,11 @@ impl Engine {
     /// Identifies this process in claims and heartbeats.
     pub fn worker_id(&self) -> &str {
         &self.inner.worker_id
+    }
+
+    /// Whether this process is stopping, and which of its sends may have reached Stream.
+    pub fn stop(&self) -> &StopState {
+        &self.inner.stop
     }
 
     pub fn config(&self) -> SnapshotReceiver {
@@ -116,6 +127,17 @@ impl Engine {
             .values()
             .cloned()
             .collect()
+    }
+
+    /// The circuit breakers of every Stream account this process sends to.
+    pub fn breakers(&self) -> &Breakers {
+        &self.inner.breakers
+    }
+
+    /// The breaker of the Stream account `inst` sends to (shared with every installation on
+    /// that account).
+    pub fn breaker(&self, inst: &InstallationConfig) -> Breaker {
+        self.inner.breakers.get(&AccountKey::of(inst))
     }
 
     /// The claim lease: long enough for a send with every retry to finish.

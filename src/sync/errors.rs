@@ -24,6 +24,9 @@ pub enum ValidationError {
         selected: usize,
         max: u32,
     },
+    /// Linnworks holds text the queue cannot store (a NUL, an unpaired surrogate, an
+    /// over-long field) or an order it cannot read; the detail names the field.
+    InvalidOrderData(String),
 }
 
 impl ValidationError {
@@ -41,6 +44,7 @@ impl ValidationError {
             Self::OrderAlreadyInProgress => "Order already in progress",
             Self::MissingAddressFields(_) => "Missing delivery address fields",
             Self::TooManyOrdersSelected { .. } => "Too many orders selected",
+            Self::InvalidOrderData(_) => "Invalid order data",
         }
     }
 }
@@ -96,6 +100,10 @@ impl fmt::Display for ValidationError {
                 f,
                 "{title}: {selected} orders selected, the maximum is {max}; reduce the selection"
             ),
+            Self::InvalidOrderData(detail) => write!(
+                f,
+                "{title}: {detail}; correct the order in Linnworks and the next fetch queues it"
+            ),
         }
     }
 }
@@ -125,6 +133,9 @@ mod tests {
                 selected: 7,
                 max: 5,
             },
+            ValidationError::InvalidOrderData(
+                "CustomerInfo.Address.Address1 contains a NUL character".into(),
+            ),
         ];
         for e in &all {
             assert!(e.to_string().starts_with(e.title()), "{e}");

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::config::{InstallationConfig, InstallationKey};
 use crate::linnworks::UpdateOrderShippingInfoRequest;
+use crate::remote::text::storable;
 use crate::store::{
     AuditAction, AuditOutcome, FetchedOrder, Order, OrderStatus, OrderType, StoreError,
 };
@@ -178,9 +179,11 @@ async fn queue_from_linnworks(
         installation: inst.key.id(),
         order_id: detail.order_id.to_string(),
         num_order_id: Some(detail.num_order_id),
-        reference: detail.general_info.reference_num.clone(),
+        // Poisoned text is refused by the send that follows, naming the field; the queue
+        // row must be storable first.
+        reference: storable(detail.general_info.reference_num.clone()),
         postal_service_id: service_id,
-        postal_service_name: shipping.postal_service_name.clone(),
+        postal_service_name: storable(shipping.postal_service_name.clone()),
         order_type,
         snapshot: None,
     };

@@ -51,6 +51,9 @@ pub struct PostalServiceSummary {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
+    /// Not there when the list was read, but created by someone else before this sync could
+    /// (another installation on the same Linnworks account): taken as they are.
+    pub adopted: usize,
     /// Services made by an earlier sync for a depot or method Stream no longer lists. They
     /// are left in Linnworks (orders may still use them) and no longer stored as current.
     pub withdrawn: Vec<String>,
@@ -66,6 +69,13 @@ impl std::fmt::Display for PostalServiceSummary {
             "{} depots, {} delivery methods; postal services: {} created, {} updated, {} unchanged",
             self.depots, self.delivery_methods, self.created, self.updated, self.unchanged
         )?;
+        if self.adopted > 0 {
+            write!(
+                f,
+                ", {} adopted (created meanwhile, e.g. by another installation on the account)",
+                self.adopted
+            )?;
+        }
         if !self.withdrawn.is_empty() {
             write!(
                 f,
@@ -306,18 +316,7 @@ async fn postal_services_inner(
         ..PostalServiceSummary::default()
     };
 
-    let existing: Vec<LwPostalService> = clients
-        .linnworks
-        .get_postal_services()
-        .await
-        .map_err(JobError::from_linnworks)?
-        .into_iter()
-        .map(|s| {
-            let mut service = s.service;
-            service.pk_postal_service_id = service.pk_postal_service_id.or(s.id);
-            service
-        })
-        .collect();
+    let existing = linnworks_services(&clients.linnworks).await?;
     let wanted = wanted_services(&depots, &stream_depots);
     let mut used: HashSet<uuid::Uuid> = HashSet::new();
     let mut stored = Vec::new();
@@ -376,13 +375,19 @@ async fn postal_services_inner(
                     tracking_number_required: true,
                     ..LwPostalService::default()
                 };
-                let created = clients
-                    .linnworks
-                    .create_postal_service(&new)
-                    .await
-                    .map_err(JobError::from_linnworks)?;
-                summary.created += 1;
-                created
+                match clients.linnworks.create_postal_service(&new).await {
+                    Ok(created) => {
+                        summary.created += 1;
+                        created
+                    }
+                    Err(e) => match created_meanwhile(&clients.linnworks, w).await? {
+                        Some(found) => {
+                            summary.adopted += 1;
+                            found
+                        }
+                        None => return Err(JobError::from_linnworks(e)),
+                    },
+                }
             }
         };
         let Some(id) = service.pk_postal_service_id else {
@@ -414,6 +419,56 @@ async fn postal_services_inner(
         .replace_postal_services(&installation, &stored, chrono::Utc::now())
         .await?;
     Ok(summary)
+}
+
+/// Linnworks' postal services, each with its id wherever the reply put it.
+async fn linnworks_services(
+    linnworks: &crate::linnworks::LinnworksClient,
+) -> Result<Vec<LwPostalService>, JobError> {
+    Ok(linnworks
+        .get_postal_services()
+        .await
+        .map_err(JobError::from_linnworks)?
+        .into_iter()
+        .map(|s| {
+            let mut service = s.service;
+            service.pk_postal_service_id = service.pk_postal_service_id.or(s.id);
+            service
+        })
+        .collect())
+}
+
+/// After a refused create: the service as someone else created it since the list was read
+/// (two installations on one Linnworks account sync the same depots, often at the same
+/// time), if it is there under the wanted code, or under the wanted name with the Stream
+/// vendor. A same-named service of another vendor is an error naming it: taking it over
+/// would move that carrier's orders to Stream. `None`: not there, the refusal stands.
+async fn created_meanwhile(
+    linnworks: &crate::linnworks::LinnworksClient,
+    w: &Wanted,
+) -> Result<Option<LwPostalService>, JobError> {
+    let mut same_name = None;
+    for s in linnworks_services(linnworks).await? {
+        let code_matches = s
+            .postal_service_code
+            .as_deref()
+            .is_some_and(|c| c.trim().eq_ignore_ascii_case(&w.code));
+        if code_matches {
+            return Ok(Some(s));
+        }
+        if s.postal_service_name.trim().eq_ignore_ascii_case(&w.name) {
+            same_name = Some(s);
+        }
+    }
+    match same_name {
+        Some(s) if is_stream_vendor(&s.vendor) => Ok(Some(s)),
+        Some(s) => Err(JobError::Other(format!(
+            "postal service {:?} could not be created: Linnworks already has a service of that \
+             name from vendor {:?}, not {STREAM_VENDOR}; rename one of them",
+            w.name, s.vendor
+        ))),
+        None => Ok(None),
+    }
 }
 
 async fn audit<T: std::fmt::Display>(

@@ -1,6 +1,7 @@
 //! Layer 4: the jobs (fetch, send, webhook processing, master data, manual operations)
 //! as plain async functions over (config, clients, store), and their timing.
 
+pub mod breaker;
 pub mod engine;
 pub mod errors;
 pub mod fetch;
@@ -13,6 +14,7 @@ pub mod process_webhooks;
 pub mod schedule;
 pub mod scheduler;
 pub mod send;
+pub mod stop;
 pub mod throttle;
 pub mod transform;
 pub mod validate;

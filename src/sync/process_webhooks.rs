@@ -6,11 +6,13 @@
 //! from what the order carries now, and a processed order is not processed again.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::config::{InstallationConfig, InstallationKey};
@@ -97,25 +99,101 @@ pub fn new_stored_event(
     }
 }
 
-/// Claims up to WebhookBatchSize events of the installation (per order in arrival order)
-/// and applies each. A remote failure marks that event failed (Ready for Retry until
-/// WebhookMaxRetryAttempts, then Failed) and the job goes on with the next.
+/// Events of one batch applied side by side. A batch never holds two events of one order
+/// (see `Store::claim_webhook_events`), so their order does not matter; the Linnworks
+/// client's pacer keeps the calls within the published limits, and the lanes only hide the
+/// calls' latency.
+const LANES: usize = 8;
+
+/// What became of one claimed event.
+enum Settled {
+    Applied,
+    Skipped,
+    Retrying,
+    Failed,
+    /// The claim was gone before the event could be settled (nothing to count).
+    Unclaimed,
+}
+
+impl WebhookSummary {
+    fn add(&mut self, other: &WebhookSummary) {
+        self.claimed += other.claimed;
+        self.applied += other.applied;
+        self.skipped += other.skipped;
+        self.retrying += other.retrying;
+        self.failed += other.failed;
+    }
+}
+
+/// Claims one batch of up to WebhookBatchSize events of the installation (per order in
+/// arrival order, round-robin across orders) and applies each. A remote failure marks that
+/// event failed (Ready for Retry until WebhookMaxRetryAttempts, then Failed) and the job goes
+/// on with the next.
 pub async fn process_webhooks(
     engine: &Engine,
     key: &InstallationKey,
     correlation: &str,
     actor: &str,
 ) -> Result<WebhookSummary, JobError> {
+    process_batch(engine, key, correlation, actor, None).await
+}
+
+/// One processing cycle, what the scheduler runs every webhookInterval: batch after batch
+/// while events remain, for at most `budget`. Each batch waits for one of the scheduler's
+/// MaxInstallationsPerBatch `permits` and gives it back afterwards, so installations with a
+/// backlog take turns batch by batch and one installation's flood never holds up another's
+/// events for longer than a batch. The cycle stops early when a batch applied nothing (all
+/// failed: Linnworks is down or refusing), leaving the retries to later cycles, and never
+/// retries an event that failed in the same cycle.
+pub async fn webhook_cycle(
+    engine: &Engine,
+    key: &InstallationKey,
+    correlation: &str,
+    actor: &str,
+    permits: &Semaphore,
+    budget: Duration,
+) -> Result<WebhookSummary, JobError> {
+    let started = Instant::now();
+    let cycle_start = crate::store::now();
+    let mut total = WebhookSummary::default();
+    loop {
+        let summary = {
+            let Ok(_permit) = permits.acquire().await else {
+                break;
+            };
+            process_batch(engine, key, correlation, actor, Some(cycle_start)).await?
+        };
+        total.add(&summary);
+        // A short batch does not mean the backlog is gone: a batch takes one event per
+        // order, so the next may hold the same orders' next events.
+        let stalled = summary.applied + summary.skipped == 0;
+        // A stopping process finishes the batch in hand and claims no more: the next
+        // process drains the rest.
+        if stalled || started.elapsed() >= budget || engine.stop().is_stopping() {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+async fn process_batch(
+    engine: &Engine,
+    key: &InstallationKey,
+    correlation: &str,
+    actor: &str,
+    cycle_start: Option<DateTime<Utc>>,
+) -> Result<WebhookSummary, JobError> {
     let inst = engine
         .installation(key)
         .ok_or(ValidationError::InstallationInactive)?;
-    let store = engine.store();
-    let events = store
-        .claim_webhook_events(
+    let events = engine
+        .store()
+        .claim_webhook_events_since(
             &key.id(),
             engine.settings().webhook_batch_size,
             engine.worker_id(),
             engine.lease(),
+            cycle_start,
         )
         .await?;
     let mut summary = WebhookSummary {
@@ -132,57 +210,23 @@ pub async fn process_webhooks(
         actor,
     };
     let clients = engine.clients(&inst);
-    for event in &events {
-        let started = Instant::now();
-        let outcome = match &clients {
-            Ok(clients) => job.apply(clients, event).await?,
-            Err(e) => Err(ApplyError::Remote(e.clone())),
-        };
-        match outcome {
-            Ok(applied) => {
-                let Some(claim) = event.claim() else { continue };
-                store.mark_webhook_processed(&claim).await?;
-                let kind = if applied.changed {
-                    "applied"
-                } else {
-                    "skipped"
-                };
-                crate::observe::metrics::webhook_processed(&key.id(), kind);
-                let outcome = if applied.changed {
-                    summary.applied += 1;
-                    AuditOutcome::Success
-                } else {
-                    summary.skipped += 1;
-                    AuditOutcome::Skipped
-                };
-                job.audit(None, outcome, applied.message, started).await;
-            }
-            Err(e) => {
-                let Some(claim) = event.claim() else { continue };
-                let limit = engine.settings().webhook_max_retry_attempts;
-                let failed = store
-                    .mark_webhook_failed(&claim, &e.to_string(), limit)
-                    .await?;
-                let gave_up = failed.status == crate::store::WebhookStatus::Failed;
-                let kind = if gave_up { "failed" } else { "retrying" };
-                crate::observe::metrics::webhook_processed(&key.id(), kind);
-                let next = if gave_up {
-                    summary.failed += 1;
-                    format!(
-                        "failed {} times, more than WebhookMaxRetryAttempts ({limit}): not retried automatically",
-                        failed.retry_count
-                    )
-                } else {
-                    summary.retrying += 1;
-                    format!(
-                        "will be retried (failure {} of {limit})",
-                        failed.retry_count
-                    )
-                };
-                let message = format!("{}: {e}; {next}", describe(event));
-                job.audit(None, AuditOutcome::Failure, message, started)
-                    .await;
-            }
+    // Built up front rather than in a stream closure, which would make the scheduler's
+    // task future not provably Send.
+    let settling: Vec<_> = events
+        .iter()
+        .map(|event| job.settle(clients.as_ref(), event))
+        .collect();
+    let settled: Vec<Result<Settled, JobError>> = futures::stream::iter(settling)
+        .buffer_unordered(LANES)
+        .collect()
+        .await;
+    for outcome in settled {
+        match outcome? {
+            Settled::Applied => summary.applied += 1,
+            Settled::Skipped => summary.skipped += 1,
+            Settled::Retrying => summary.retrying += 1,
+            Settled::Failed => summary.failed += 1,
+            Settled::Unclaimed => {}
         }
     }
     Ok(summary)
@@ -265,6 +309,73 @@ impl Job<'_> {
                 actor: self.actor,
             })
             .await;
+    }
+
+    /// Applies one claimed event and records the result on it (and in the audit log). The
+    /// error is the store failing: the job stops, the claim lapses and the event is claimed
+    /// again.
+    async fn settle(
+        &self,
+        clients: Result<&Clients, &RemoteError>,
+        event: &StoredEvent,
+    ) -> Result<Settled, JobError> {
+        let store = self.engine.store();
+        let started = Instant::now();
+        let outcome = match clients {
+            Ok(clients) => self.apply(clients, event).await?,
+            Err(e) => Err(ApplyError::Remote(e.clone())),
+        };
+        let Some(claim) = event.claim() else {
+            return Ok(Settled::Unclaimed);
+        };
+        match outcome {
+            Ok(applied) => {
+                store.mark_webhook_processed(&claim).await?;
+                let kind = if applied.changed {
+                    "applied"
+                } else {
+                    "skipped"
+                };
+                crate::observe::metrics::webhook_processed(&self.inst.key.id(), kind);
+                let (settled, outcome) = if applied.changed {
+                    (Settled::Applied, AuditOutcome::Success)
+                } else {
+                    (Settled::Skipped, AuditOutcome::Skipped)
+                };
+                self.audit(None, outcome, applied.message, started).await;
+                Ok(settled)
+            }
+            Err(e) => {
+                let limit = self.engine.settings().webhook_max_retry_attempts;
+                let failed = store
+                    .mark_webhook_failed(&claim, &e.to_string(), limit)
+                    .await?;
+                let gave_up = failed.status == crate::store::WebhookStatus::Failed;
+                let kind = if gave_up { "failed" } else { "retrying" };
+                crate::observe::metrics::webhook_processed(&self.inst.key.id(), kind);
+                let (settled, next) = if gave_up {
+                    (
+                        Settled::Failed,
+                        format!(
+                            "failed {} times, more than WebhookMaxRetryAttempts ({limit}): not retried automatically",
+                            failed.retry_count
+                        ),
+                    )
+                } else {
+                    (
+                        Settled::Retrying,
+                        format!(
+                            "will be retried (failure {} of {limit})",
+                            failed.retry_count
+                        ),
+                    )
+                };
+                let message = format!("{}: {e}; {next}", describe(event));
+                self.audit(None, AuditOutcome::Failure, message, started)
+                    .await;
+                Ok(settled)
+            }
+        }
     }
 
     /// Applies one event. The outer error is the store failing (the job stops; the claim

@@ -17,15 +17,26 @@ pub enum Job {
     Webhooks,
     Identifiers,
     PostalServices,
+    /// Deletes history past its retention. Runs once a day per database, whichever
+    /// process gets to it first, so its runs are recorded under [`DATABASE_WIDE`] and
+    /// shown with every installation's jobs.
+    Prune,
 }
 
+/// The `installation` under which database-wide jobs record their runs and next run.
+pub const DATABASE_WIDE: &str = "*";
+
+/// How often the prune job runs.
+pub const PRUNE_PERIOD: Duration = Duration::from_secs(86_400);
+
 impl Job {
-    pub const ALL: [Job; 5] = [
+    pub const ALL: [Job; 6] = [
         Job::Fetch,
         Job::Send,
         Job::Webhooks,
         Job::Identifiers,
         Job::PostalServices,
+        Job::Prune,
     ];
 
     pub fn name(self) -> &'static str {
@@ -35,7 +46,13 @@ impl Job {
             Job::Webhooks => "process-webhooks",
             Job::Identifiers => "sync-master-data-identifiers",
             Job::PostalServices => "sync-master-data-postal-services",
+            Job::Prune => "prune-history",
         }
+    }
+
+    /// Whether the job works on the whole database rather than one installation.
+    pub fn is_database_wide(self) -> bool {
+        self == Job::Prune
     }
 
     pub fn from_name(name: &str) -> Option<Job> {
@@ -84,6 +101,7 @@ impl JobTimes {
             Job::Webhooks => next_tick(anchor, Duration::ZERO, self.webhook_interval, now),
             Job::Identifiers => self.next_cron(&self.identifiers, now),
             Job::PostalServices => self.next_cron(&self.postal_services, now),
+            Job::Prune => next_tick(anchor, Duration::ZERO, PRUNE_PERIOD, now),
         }
     }
 
@@ -104,6 +122,7 @@ impl JobTimes {
             Job::Fetch => self.fetch_interval,
             Job::Send => self.send_interval,
             Job::Webhooks => self.webhook_interval,
+            Job::Prune => PRUNE_PERIOD,
             Job::Identifiers | Job::PostalServices => {
                 let first = self.next_run(job, now, now);
                 let second = self.next_run(job, now, first);

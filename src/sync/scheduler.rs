@@ -16,7 +16,7 @@ use crate::config::InstallationKey;
 use crate::store::JobOutcome;
 
 use super::engine::{Engine, SCHEDULER, correlation_id};
-use super::schedule::{Job, JobTimes};
+use super::schedule::{DATABASE_WIDE, Job, JobTimes, PRUNE_PERIOD};
 
 /// How often each installation loop reports that it is alive.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
@@ -42,7 +42,9 @@ impl Default for SchedulerOptions {
 }
 
 /// Runs until `shutdown` turns true: starts a loop per installation, stops loops of
-/// installations that disappear, starts loops for new ones.
+/// installations that disappear, starts loops for new ones; runs the daily prune. Then
+/// stops in order: no new claims or jobs, the jobs under way get the shutdown grace period
+/// to finish, and the claims still held are handed back to the queue.
 pub async fn run_scheduler(
     engine: Engine,
     options: SchedulerOptions,
@@ -53,6 +55,7 @@ pub async fn run_scheduler(
     ));
     let mut config = engine.config();
     let mut loops: BTreeMap<InstallationKey, JoinHandle<()>> = BTreeMap::new();
+    let prune = tokio::spawn(prune_loop(engine.clone()));
     loop {
         let wanted: Vec<InstallationKey> = config
             .borrow_and_update()
@@ -89,8 +92,111 @@ pub async fn run_scheduler(
             break;
         }
     }
-    for (_, handle) in loops {
-        handle.abort();
+    stop_in_order(&engine, &options, loops, prune).await;
+}
+
+/// Stops the scheduler's tasks within the shutdown grace period and hands back the claims
+/// they could not finish.
+async fn stop_in_order(
+    engine: &Engine,
+    options: &SchedulerOptions,
+    loops: BTreeMap<InstallationKey, JoinHandle<()>>,
+    prune: JoinHandle<()>,
+) {
+    engine.stop().begin();
+    let grace = engine.settings().shutdown_grace();
+    tracing::info!(
+        grace_seconds = grace.as_secs(),
+        "stopping: no new claims; finishing the sends under way"
+    );
+    let mut handles: Vec<(String, JoinHandle<()>)> = loops
+        .into_iter()
+        .map(|(key, handle)| (key.id(), handle))
+        .collect();
+    handles.push((String::new(), prune));
+    let deadline = tokio::time::Instant::now() + grace;
+    for (_, handle) in &mut handles {
+        if tokio::time::timeout_at(deadline, &mut *handle)
+            .await
+            .is_err()
+        {
+            handle.abort();
+            // Until it is gone: nothing may call Stream once the claims are handed back.
+            let _ = (&mut *handle).await;
+        }
+    }
+    super::stop::hand_back_claims(engine).await;
+    // An orderly stop: these loops are no longer alive, say so at once.
+    for (installation, _) in handles.iter().filter(|(i, _)| !i.is_empty()) {
+        let beat = format!("{}/{installation}", engine.worker_id());
+        if let Err(e) = engine.store().remove_worker(&beat).await {
+            tracing::warn!(
+                process = options.process,
+                "could not remove the heartbeat {beat}: {e}"
+            );
+        }
+    }
+}
+
+/// How often a scheduler checks whether the daily prune is due.
+const PRUNE_CHECK_EVERY: Duration = Duration::from_secs(600);
+
+/// Runs the prune job when it is due (first at start, then daily). Every scheduler runs
+/// this loop; the store hands each day's run to one of them.
+async fn prune_loop(engine: Engine) {
+    loop {
+        if engine.stop().is_stopping() {
+            return;
+        }
+        prune_if_due(&engine).await;
+        tokio::select! {
+            _ = tokio::time::sleep(PRUNE_CHECK_EVERY) => {}
+            _ = engine.stop().stopping() => return,
+        }
+    }
+}
+
+/// Runs the prune once if this process gets the day's run; records it like any job run.
+async fn prune_if_due(engine: &Engine) {
+    let store = engine.store();
+    let job = Job::Prune;
+    let now = Utc::now();
+    let next = now + chrono::Duration::from_std(PRUNE_PERIOD).unwrap_or_default();
+    match store
+        .take_due_run(DATABASE_WIDE, job.name(), now, next)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(
+                job = job.name(),
+                "could not check whether the prune is due: {e}"
+            );
+            return;
+        }
+    }
+    let run = store.start_job_run(DATABASE_WIDE, job.name()).await;
+    let days = engine.settings().audit_retention_days;
+    let cutoff = now - chrono::Duration::days(i64::from(days));
+    let (outcome, message) = match store.prune_history(cutoff).await {
+        Ok(report) => (
+            JobOutcome::Succeeded,
+            format!("older than {days} days: {report}"),
+        ),
+        Err(e) => (JobOutcome::Failed, format!("pruning failed: {e}")),
+    };
+    match outcome {
+        JobOutcome::Failed => tracing::warn!(job = job.name(), "{message}"),
+        _ => tracing::info!(job = job.name(), "{message}"),
+    }
+    match run {
+        Ok(run) => {
+            if let Err(e) = store.finish_job_run(run.id, outcome, &message).await {
+                tracing::warn!(job = job.name(), "could not record the job end: {e}");
+            }
+        }
+        Err(e) => tracing::warn!(job = job.name(), "could not record the job start: {e}"),
     }
 }
 
@@ -118,6 +224,9 @@ async fn installation_loop(
         run_job(&engine, &key, Job::Fetch, &permits).await;
     }
     loop {
+        if engine.stop().is_stopping() {
+            return;
+        }
         crate::observe::beat(&installation);
         if tokio::time::Instant::now() >= next_beat {
             if let Err(e) = engine
@@ -136,7 +245,7 @@ async fn installation_loop(
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(installation = %key, "schedule is invalid, no jobs run until it is fixed: {e}");
-                wait(&mut config, Duration::from_secs(60)).await;
+                wait(&engine, &mut config, Duration::from_secs(60)).await;
                 continue;
             }
         };
@@ -168,13 +277,13 @@ async fn installation_loop(
         }
         let Some(earliest) = due.iter().map(|(_, at)| *at).min() else {
             // Suspended, or nothing enabled: wait for a settings change (and keep beating).
-            wait(&mut config, HEARTBEAT_INTERVAL).await;
+            wait(&engine, &mut config, HEARTBEAT_INTERVAL).await;
             continue;
         };
         let until_next = (earliest - Utc::now()).to_std().unwrap_or_default();
         let sleep =
             until_next.min(next_beat.saturating_duration_since(tokio::time::Instant::now()));
-        if !sleep.is_zero() && wait(&mut config, sleep).await {
+        if !sleep.is_zero() && wait(&engine, &mut config, sleep).await {
             // Settings changed: recompute the plan with the new settings.
             continue;
         }
@@ -211,47 +320,67 @@ async fn catch_up_master_data(engine: &Engine, key: &InstallationKey, permits: &
     }
 }
 
-/// Waits for `timeout` or a settings change; true when the settings changed.
-async fn wait(config: &mut crate::config::SnapshotReceiver, timeout: Duration) -> bool {
-    matches!(
-        tokio::time::timeout(timeout, config.changed()).await,
-        Ok(Ok(()))
-    )
+/// Waits for `timeout`, a settings change or the process stopping; true unless the
+/// timeout passed (the caller looks again before running anything).
+async fn wait(
+    engine: &Engine,
+    config: &mut crate::config::SnapshotReceiver,
+    timeout: Duration,
+) -> bool {
+    tokio::select! {
+        changed = tokio::time::timeout(timeout, config.changed()) => matches!(changed, Ok(Ok(()))),
+        _ = engine.stop().stopping() => true,
+    }
 }
 
 /// Runs one job (waiting for a MaxInstallationsPerBatch permit), records the run, and after
 /// a fetch that queued orders, sends them at once.
 pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: &Semaphore) {
+    // A stopping process starts nothing new.
+    if engine.stop().is_stopping() {
+        return;
+    }
+    let correlation = correlation_id();
+    if job == Job::Webhooks {
+        // A webhook cycle takes a permit per batch: a long backlog must not hold one for the
+        // whole cycle while other installations' events wait.
+        run_recorded(engine, key, job, permits, &correlation).await;
+        return;
+    }
     let Ok(_permit) = permits.acquire().await else {
         return;
     };
-    let correlation = correlation_id();
-    let queued = run_recorded(engine, key, job, &correlation).await;
+    // Waiting for a permit may take a while: a process that began stopping meanwhile starts
+    // nothing new.
+    if engine.stop().is_stopping() {
+        return;
+    }
+    let queued = run_recorded(engine, key, job, permits, &correlation).await;
     let send_now = engine
         .installation(key)
         .is_some_and(|i| i.spec.schedule.send_after_fetch && i.spec.sync.order_sync_enabled);
     if job == Job::Fetch && queued > 0 && send_now {
         // The sends a fetch starts carry its correlation id, so an order's fetch, send and
         // write-back can be followed by one id in the logs and the audit log.
-        drain(engine, key, &correlation).await;
+        drain(engine, key, permits, &correlation).await;
     }
 }
 
 /// Sends batch after batch until a batch comes back short (the queue is drained). Two
 /// batches are under way at once, so one batch's slowest orders and its write-back calls
 /// do not leave the remote idle before the next batch is claimed.
-async fn drain(engine: &Engine, key: &InstallationKey, correlation: &str) {
+async fn drain(engine: &Engine, key: &InstallationKey, permits: &Semaphore, correlation: &str) {
     let batch = engine.settings().max_batch_size_per_installation as usize;
     let lane = || async {
         loop {
-            let claimed = run_recorded(engine, key, Job::Send, correlation).await;
+            let claimed = run_recorded(engine, key, Job::Send, permits, correlation).await;
             if claimed < batch {
                 return;
             }
         }
     };
     // A queue that fits in one batch is sent by one cycle, as before.
-    if run_recorded(engine, key, Job::Send, correlation).await < batch {
+    if run_recorded(engine, key, Job::Send, permits, correlation).await < batch {
         return;
     }
     futures::future::join_all((0..DRAIN_LANES).map(|_| lane())).await;
@@ -261,13 +390,15 @@ async fn drain(engine: &Engine, key: &InstallationKey, correlation: &str) {
 const DRAIN_LANES: usize = 2;
 
 /// Runs a job and records it in job_runs; returns how many orders it queued (fetch) or
-/// claimed (send), for the caller's follow-up decisions. Its log lines carry the
+/// claimed (send), for the caller's follow-up decisions. `permits` are only taken by the
+/// webhook cycle (per batch); the caller holds one for the other jobs. Its log lines carry the
 /// installation, the job and the correlation id; its remote calls count against the
 /// installation.
 async fn run_recorded(
     engine: &Engine,
     key: &InstallationKey,
     job: Job,
+    permits: &Semaphore,
     correlation: &str,
 ) -> usize {
     let span = tracing::info_span!(
@@ -277,7 +408,7 @@ async fn run_recorded(
         job = job.name(),
         correlation_id = %correlation,
     );
-    let work = run_recorded_inner(engine, key, job, correlation);
+    let work = run_recorded_inner(engine, key, job, permits, correlation);
     crate::observe::in_installation(&key.id(), tracing::Instrument::instrument(work, span)).await
 }
 
@@ -285,6 +416,7 @@ async fn run_recorded_inner(
     engine: &Engine,
     key: &InstallationKey,
     job: Job,
+    permits: &Semaphore,
     correlation: &str,
 ) -> usize {
     let installation = key.id();
@@ -302,11 +434,39 @@ async fn run_recorded_inner(
             Err(e) => (JobOutcome::Failed, e.to_string(), 0),
         },
         Job::Send => match super::send::send_cycle(engine, key, correlation, SCHEDULER).await {
-            Ok(s) if s.is_empty() => (JobOutcome::Succeeded, "nothing to send".to_string(), 0),
-            Ok(s) => (JobOutcome::Succeeded, s.to_string(), s.claimed),
+            Ok(s) if s.is_empty() && s.paused_until.is_none() => {
+                (JobOutcome::Succeeded, "nothing to send".to_string(), 0)
+            }
+            // Orders put back in the queue (Stream unavailable) must not keep a drain going.
+            Ok(s) => (
+                JobOutcome::Succeeded,
+                s.to_string(),
+                s.claimed.saturating_sub(s.deferred),
+            ),
             Err(e) => (JobOutcome::Failed, e.to_string(), 0),
         },
-        Job::Webhooks | Job::Identifiers | Job::PostalServices => {
+        Job::Webhooks => {
+            let budget = webhook_budget(engine, key);
+            match super::process_webhooks::webhook_cycle(
+                engine,
+                key,
+                correlation,
+                SCHEDULER,
+                permits,
+                budget,
+            )
+            .await
+            {
+                Ok(s) if s.claimed == 0 => (
+                    JobOutcome::Succeeded,
+                    "no webhook events to process".to_string(),
+                    0,
+                ),
+                Ok(s) => (JobOutcome::Succeeded, s.to_string(), s.claimed),
+                Err(e) => (JobOutcome::Failed, e.to_string(), 0),
+            }
+        }
+        Job::Identifiers | Job::PostalServices | Job::Prune => {
             match super::jobs::run_other(engine, key, job, correlation).await {
                 Ok(message) => (JobOutcome::Succeeded, message, 0),
                 Err(e) => (JobOutcome::Failed, e.to_string(), 0),
@@ -326,4 +486,14 @@ async fn run_recorded_inner(
         tracing::warn!(installation = %key, job = job.name(), "could not record the job end: {e}");
     }
     count
+}
+
+/// How long one webhook cycle may go on draining: most of the installation's webhook
+/// interval, so the next cycle starts on its tick and the installation's fetch and send
+/// wait at most one interval behind a backlog.
+fn webhook_budget(engine: &Engine, key: &InstallationKey) -> Duration {
+    engine
+        .installation(key)
+        .and_then(|i| JobTimes::from_spec(&i.spec.schedule).ok())
+        .map_or(Duration::ZERO, |t| t.webhook_interval.mul_f64(0.9))
 }

@@ -1,7 +1,9 @@
 //! The send job: claims queued orders, validates them against the order as Linnworks has
 //! it now, creates them in Stream, and writes the result back to Linnworks (tracking number,
-//! tracking URL, identifiers). Failures are recorded with Stream's status and message and
-//! retried on later cycles up to MaxRetryAttempts.
+//! tracking URL, identifiers). Refusals are recorded with Stream's status and message and
+//! retried on later cycles up to MaxRetryAttempts; outages (Stream unreachable, 5xx, 429)
+//! put the order back in the queue without using a retry, behind the account's circuit
+//! breaker (`sync::breaker`).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -13,9 +15,11 @@ use uuid::Uuid;
 use crate::config::{InstallationConfig, InstallationKey};
 use crate::linnworks::{BasicExtendedProperty, OrderDetails, UpdateOrderShippingInfoRequest};
 use crate::remote::RemoteError;
+use crate::remote::text::{clean_json, describe_issues};
 use crate::store::{AuditAction, AuditOutcome, Order, SendFailure, SendSuccess};
 use crate::stream::{CreateOrderRequest, CreatedOrder};
 
+use super::breaker::{Admission, Breaker, ProbeGuard};
 use super::engine::{Audit, Clients, Engine};
 use super::errors::ValidationError;
 use super::identifiers::{ERROR_FROM_STREAM, SENT_TO_STREAM};
@@ -36,6 +40,12 @@ pub struct SendSummary {
     pub written_back: usize,
     /// Pending write-backs tried again this cycle that are still pending.
     pub write_back_failed: usize,
+    /// Claimed orders put back in the queue because Stream (or Linnworks) could not be
+    /// reached; they keep their retries and go out when it answers again.
+    pub deferred: usize,
+    /// Sends to the Stream account are paused by its circuit breaker until then; nothing was
+    /// claimed.
+    pub paused_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl SendSummary {
@@ -52,6 +62,20 @@ impl std::fmt::Display for SendSummary {
             "{} claimed ({} queued for retry): {} completed, {} failed, {} failed validation",
             self.claimed, self.retried, self.completed, self.failed, self.invalid
         )?;
+        if self.deferred > 0 {
+            write!(
+                f,
+                ", {} back in the queue (remote unavailable; retries not used)",
+                self.deferred
+            )?;
+        }
+        if let Some(until) = self.paused_until {
+            write!(
+                f,
+                "; Stream is unavailable: sends paused until {}",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )?;
+        }
         if self.written_back + self.write_back_failed > 0 {
             write!(
                 f,
@@ -96,14 +120,30 @@ pub async fn send_cycle(
     let retried = store
         .promote_failed(&installation, engine.settings().max_retry_attempts)
         .await?;
-    let claimed = store
-        .claim(
-            &installation,
-            engine.settings().max_batch_size_per_installation,
-            engine.worker_id(),
-            engine.lease(),
-        )
-        .await?;
+    // While the account's breaker is open nothing is claimed: the orders wait in the queue
+    // with their retries untouched, and the first cycle after the pause probes Stream.
+    if let Admission::Open { until } = engine.breaker(&inst).peek() {
+        return Ok(SendSummary {
+            retried,
+            written_back: write_backs.written,
+            write_back_failed: write_backs.pending,
+            paused_until: Some(until),
+            ..SendSummary::default()
+        });
+    }
+    // A stopping process takes no new work: the next process will.
+    let claimed = if engine.stop().is_stopping() {
+        Vec::new()
+    } else {
+        store
+            .claim(
+                &installation,
+                engine.settings().max_batch_size_per_installation,
+                engine.worker_id(),
+                engine.lease(),
+            )
+            .await?
+    };
     let (mut summary, _) = send_claimed(engine, &inst, claimed, correlation, actor).await?;
     summary.retried = retried;
     summary.written_back = write_backs.written;
@@ -131,7 +171,7 @@ pub async fn send_claimed(
     let key = &inst.key;
     let store = engine.store();
     // Without clients, or without the orders as Linnworks has them now, nothing is sent:
-    // every order fails this attempt and is retried later.
+    // every order goes back to the queue (Linnworks unavailable) or fails this attempt.
     let prepared = match engine.clients(inst) {
         Ok(clients) => details_of(&clients, &claimed)
             .await
@@ -140,6 +180,17 @@ pub async fn send_claimed(
     };
     let (clients, details) = match prepared {
         Ok(p) => p,
+        Err(e) if e.is_transient() => {
+            // Linnworks is down or overloaded: the orders wait, their retries untouched.
+            for order in &claimed {
+                let status =
+                    defer(engine, key, order, &e, correlation, actor, Instant::now()).await?;
+                outcomes.push(outcome(order, status, &e.to_string()));
+            }
+            summary.deferred = claimed.len();
+            crate::observe::metrics::sends(&key.id(), &summary);
+            return Ok((summary, outcomes));
+        }
         Err(e) => {
             for order in &claimed {
                 fail(engine, key, order, &e, correlation, actor, Instant::now()).await?;
@@ -151,33 +202,56 @@ pub async fn send_claimed(
         }
     };
     let depots = store.depots(&key.id()).await?.items;
+    let breaker = engine.breaker(inst);
     let ctx = SendContext {
         engine,
         inst,
         clients: &clients,
         details: &details,
         depots: &depots,
+        breaker: &breaker,
         today: chrono::Utc::now().date_naive(),
         correlation,
         actor,
     };
+    let mut results: Vec<Result<Sent, JobError>> = Vec::new();
+    let mut rest: &[Order] = &claimed;
+    // After a pause one order probes Stream on its own (orders that never reach Stream, such
+    // as invalid ones, pass the probe on); the rest follow only if Stream answered.
+    let mut probe = match breaker.admit() {
+        Admission::Probe(guard) => Some(guard),
+        Admission::Closed | Admission::Open { .. } => None,
+    };
+    while probe.is_some()
+        && let Some((order, others)) = rest.split_first()
+    {
+        rest = others;
+        let span = tracing::info_span!("order", order_id = %order.order_id, probe = true);
+        let sent = tracing::Instrument::instrument(send_one(&ctx, order, &mut probe), span);
+        results.push(sent.await);
+    }
     // Orders of a batch go out side by side: with remote latency, one at a time could not
     // come near the rate limits; the Stream throttle and the clients' 429 handling keep
     // them within.
     // Built eagerly: a stream combinator closure borrowing `ctx` would make this future
     // not `Send`-general enough to be spawned.
     // Each order's lines carry its id (inside the job span's installation and correlation).
-    let sends: Vec<_> = claimed
+    let ctx = &ctx;
+    let sends: Vec<_> = rest
         .iter()
         .map(|order| {
             let span = tracing::info_span!("order", order_id = %order.order_id);
-            tracing::Instrument::instrument(send_one(&ctx, order), span)
+            tracing::Instrument::instrument(
+                async move { send_one(ctx, order, &mut None).await },
+                span,
+            )
         })
         .collect();
-    let results: Vec<Result<Sent, JobError>> = futures::stream::iter(sends)
+    let mut batch: Vec<Result<Sent, JobError>> = futures::stream::iter(sends)
         .buffer_unordered(SEND_CONCURRENCY)
         .collect()
         .await;
+    results.append(&mut batch);
     let mut tagged_sent = Vec::new();
     let mut errored = Vec::new();
     // Completed orders whose tracking number and URL reached Linnworks: written back once
@@ -201,6 +275,7 @@ pub async fn send_claimed(
                 summary.invalid += 1;
                 errored.extend(sent.linnworks_id);
             }
+            SentAs::Deferred => summary.deferred += 1,
         }
         outcomes.push(sent.outcome);
     }
@@ -230,20 +305,65 @@ async fn mark_written_back(engine: &Engine, key: &InstallationKey, order_id: &st
     }
 }
 
-/// The orders as Linnworks has them now, by order id; orders it no longer has are absent.
-async fn details_of(
-    clients: &Clients,
-    orders: &[Order],
-) -> Result<HashMap<String, OrderDetails>, RemoteError> {
+/// The orders as Linnworks has them now.
+struct Details {
+    /// By order id; orders Linnworks no longer has (or sent unreadable) are absent. Text the
+    /// store could not hold is cleaned (see `remote::text`).
+    orders: HashMap<String, OrderDetails>,
+    /// Orders whose data had to be cleaned or could not be read, with what was wrong: they
+    /// are not sent as they are.
+    problems: HashMap<String, String>,
+}
+
+impl std::ops::Deref for Details {
+    type Target = HashMap<String, OrderDetails>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.orders
+    }
+}
+
+/// Reads the orders from Linnworks, each judged on its own: one order with data the store
+/// cannot hold, or that does not decode, must not stop the rest of the batch.
+async fn details_of(clients: &Clients, orders: &[Order]) -> Result<Details, RemoteError> {
     let ids: Vec<Uuid> = orders
         .iter()
         .filter_map(|o| Uuid::parse_str(&o.order_id).ok())
         .collect();
-    let list = clients.linnworks.get_orders_by_id(&ids).await?;
-    Ok(list
-        .into_iter()
-        .map(|d| (d.order_id.to_string(), d))
-        .collect())
+    let values = clients.linnworks.get_order_values_by_id(&ids).await?;
+    let mut details = Details {
+        orders: HashMap::new(),
+        problems: HashMap::new(),
+    };
+    for mut value in values {
+        let id = value["OrderId"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .map(|id| id.to_string());
+        let issues = clean_json(&mut value);
+        match serde_json::from_value::<OrderDetails>(value) {
+            Ok(detail) => {
+                let id = detail.order_id.to_string();
+                if !issues.is_empty() {
+                    details
+                        .problems
+                        .insert(id.clone(), describe_issues(&issues));
+                }
+                details.orders.insert(id, detail);
+            }
+            Err(e) => {
+                let Some(id) = id else {
+                    tracing::warn!("Linnworks sent an order without a readable OrderId: {e}");
+                    continue;
+                };
+                details.problems.insert(
+                    id,
+                    format!("Linnworks sent an order that cannot be read: {e}"),
+                );
+            }
+        }
+    }
+    Ok(details)
 }
 
 /// At most this many orders of one installation are in flight at once.
@@ -253,8 +373,9 @@ struct SendContext<'a> {
     engine: &'a Engine,
     inst: &'a InstallationConfig,
     clients: &'a Clients,
-    details: &'a HashMap<String, OrderDetails>,
+    details: &'a Details,
     depots: &'a [crate::store::Depot],
+    breaker: &'a Breaker,
     today: chrono::NaiveDate,
     correlation: &'a str,
     actor: &'a str,
@@ -264,6 +385,8 @@ enum SentAs {
     Completed,
     Failed,
     Invalid,
+    /// Stream could not be reached (or its breaker is open): back in the queue.
+    Deferred,
 }
 
 struct Sent {
@@ -274,8 +397,14 @@ struct Sent {
     tracking_written: bool,
 }
 
-/// Sends one claimed order and records the result; the order's claim ends here.
-async fn send_one(ctx: &SendContext<'_>, order: &Order) -> Result<Sent, JobError> {
+/// Sends one claimed order and records the result; the order's claim ends here. With a
+/// `probe` permit the order is the breaker's probe: the permit is used up when the order
+/// reaches Stream, and left for the next order otherwise.
+async fn send_one(
+    ctx: &SendContext<'_>,
+    order: &Order,
+    probe: &mut Option<ProbeGuard>,
+) -> Result<Sent, JobError> {
     let started = Instant::now();
     let (engine, key, store) = (ctx.engine, &ctx.inst.key, ctx.engine.store());
     let invalid = |e: String, id: Option<Uuid>| Sent {
@@ -287,6 +416,23 @@ async fn send_one(ctx: &SendContext<'_>, order: &Order) -> Result<Sent, JobError
     let Some(claim) = order.claim() else {
         return Ok(invalid("the order is not claimed".into(), None));
     };
+    if let Some(problem) = ctx.details.problems.get(&order.order_id) {
+        let e = ValidationError::InvalidOrderData(problem.clone()).to_string();
+        store.fail_claim_validation(&claim, &e).await?;
+        audit_send(
+            engine,
+            key,
+            order,
+            ctx.correlation,
+            ctx.actor,
+            AuditOutcome::Failure,
+            e.clone(),
+            started,
+        )
+        .await;
+        let id = ctx.details.get(&order.order_id).map(|d| d.order_id);
+        return Ok(invalid(e, id));
+    }
     let Some(detail) = ctx.details.get(&order.order_id) else {
         let e = ValidationError::OrderNotFoundInLinnworks.to_string();
         store.fail_claim_validation(&claim, &e).await?;
@@ -328,8 +474,44 @@ async fn send_one(ctx: &SendContext<'_>, order: &Order) -> Result<Sent, JobError
         }
     };
     let request = transform(ctx.inst, mapping, detail, ctx.today);
+    if probe.is_none() && ctx.breaker.is_open() {
+        // The account went down while this batch was out (or a probe is deciding): this
+        // order waits instead of adding to the failures.
+        let paused = RemoteError::request(
+            "Stream",
+            "orders/create",
+            "not sent: Stream is unavailable and sends to the account are paused",
+        );
+        let status = defer(
+            engine,
+            key,
+            order,
+            &paused,
+            ctx.correlation,
+            ctx.actor,
+            started,
+        )
+        .await?;
+        return Ok(deferred(order, status, &paused));
+    }
     ctx.clients.stream_throttle.acquire().await;
-    match create_once(ctx.clients, &request, order.attempts).await {
+    if !engine.stop().stream_call_starts(order.id) {
+        // The process is stopping and has handed this claim back untouched: the next
+        // process sends it. Not tagged: nothing went wrong with the order.
+        return Ok(Sent {
+            result: SentAs::Deferred,
+            linnworks_id: None,
+            outcome: outcome(order, "Pending", "not sent: the process stopped first"),
+            tracking_written: false,
+        });
+    }
+    let result = create_once(ctx.clients, &request, order.attempts).await;
+    let reached = result.as_ref().map(|_| ());
+    match probe.take() {
+        Some(guard) => guard.record(reached),
+        None => ctx.breaker.record(reached),
+    }
+    match result {
         Ok(created) => {
             ctx.clients.stream_throttle.success();
             let success = SendSuccess {
@@ -340,6 +522,7 @@ async fn send_one(ctx: &SendContext<'_>, order: &Order) -> Result<Sent, JobError
                 tracking_url: Some(created.tracking_url.clone()),
             };
             store.complete_claim(&claim, &success).await?;
+            engine.stop().stream_call_recorded(order.id);
             let recovered = if created.recovered {
                 " (an earlier attempt had reached Stream)"
             } else {
@@ -381,11 +564,19 @@ async fn send_one(ctx: &SendContext<'_>, order: &Order) -> Result<Sent, JobError
                 tracking_written: written.is_ok(),
             })
         }
-        Err(e) => {
+        Err(e) if e.is_transient() => {
             if e.status == Some(429) {
                 ctx.clients.stream_throttle.rate_limited(e.retry_after);
             }
+            // An outage, not a refusal: the order waits in the queue with its retries
+            // untouched and without "Error from Stream".
+            let status = defer(engine, key, order, &e, ctx.correlation, ctx.actor, started).await?;
+            engine.stop().stream_call_recorded(order.id);
+            Ok(deferred(order, status, &e))
+        }
+        Err(e) => {
             fail(engine, key, order, &e, ctx.correlation, ctx.actor, started).await?;
+            engine.stop().stream_call_recorded(order.id);
             Ok(Sent {
                 result: SentAs::Failed,
                 linnworks_id: Some(detail.order_id),
@@ -394,6 +585,55 @@ async fn send_one(ctx: &SendContext<'_>, order: &Order) -> Result<Sent, JobError
             })
         }
     }
+}
+
+fn deferred(order: &Order, status: &str, e: &RemoteError) -> Sent {
+    Sent {
+        result: SentAs::Deferred,
+        linnworks_id: None,
+        outcome: outcome(order, status, &e.to_string()),
+        tracking_written: false,
+    }
+}
+
+/// Puts a claimed order back in the queue because a remote could not be reached; audited,
+/// and not counted against MaxRetryAttempts. Returns the status it is back in.
+async fn defer(
+    engine: &Engine,
+    key: &InstallationKey,
+    order: &Order,
+    e: &RemoteError,
+    correlation: &str,
+    actor: &str,
+    started: Instant,
+) -> Result<&'static str, JobError> {
+    let mut status = crate::store::OrderStatus::Pending.label();
+    if let Some(claim) = order.claim() {
+        let failure = SendFailure {
+            http_status: e.status.map(i32::from),
+            error: e.to_string(),
+        };
+        status = engine
+            .store()
+            .defer_claim(&claim, &failure)
+            .await?
+            .status
+            .label();
+    }
+    audit_send(
+        engine,
+        key,
+        order,
+        correlation,
+        actor,
+        AuditOutcome::Skipped,
+        format!(
+            "not sent, back in the queue: {e}; it goes out when the remote answers again (this does not use up MaxRetryAttempts)"
+        ),
+        started,
+    )
+    .await;
+    Ok(status)
 }
 
 /// Creates the order in Stream, unless an earlier attempt of this order (a lost reply, or a
@@ -666,8 +906,15 @@ pub async fn write_back(
         .iter()
         .map(|order| {
             let detail = details.get(&order.order_id);
+            let unreadable = details
+                .problems
+                .get(&order.order_id)
+                .filter(|_| detail.is_none());
             let clients = &clients;
             async move {
+                if let Some(problem) = unreadable {
+                    return Err(Some(problem.clone()));
+                }
                 let Some(detail) = detail else {
                     return Err(None);
                 };

@@ -581,7 +581,7 @@ pub async fn jobs_show_runs_and_flag_overdue_ones(backend: Backend) {
             .unwrap_or_else(|| panic!("{name} listed: {body}"))
             .clone()
     };
-    assert_eq!(jobs.len(), 5, "every job, master data included");
+    assert_eq!(jobs.len(), 6, "every job, master data and pruning included");
     let fetch = job("fetch-orders");
     assert_eq!(fetch["overdue"], false, "{fetch}");
     assert_eq!(fetch["lastRun"]["outcome"], "Succeeded");

@@ -221,9 +221,43 @@ impl Harness {
     pub fn update_installation(&self, change: impl FnOnce(&mut InstallationConfig)) {
         let mut inst = self.installation();
         change(&mut inst);
-        let mut snapshot = Snapshot::default();
-        snapshot.installations.insert(self.key.clone(), inst);
+        self.publish(inst);
+    }
+
+    /// Adds (or replaces) an installation in the published settings, keeping the others.
+    fn publish(&self, inst: InstallationConfig) {
+        let mut snapshot = Snapshot::clone(&self.config.borrow());
+        snapshot.installations.insert(inst.key.clone(), inst);
         self.config.send_replace(Arc::new(snapshot));
+    }
+
+    /// A second installation on the same Linnworks and Stream accounts (a copy of the
+    /// first under another name, then `change`d), served by the same engine.
+    pub fn add_installation(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut InstallationConfig),
+    ) -> InstallationKey {
+        let key = InstallationKey::new(&self.key.namespace, name);
+        let mut inst = self.installation();
+        inst.key = key.clone();
+        for m in &mut inst.mappings {
+            m.spec.installation_ref.name = name.to_string();
+        }
+        change(&mut inst);
+        self.publish(inst);
+        key
+    }
+
+    /// Another engine over the same store and installations, with its own settings and
+    /// client options (e.g. Linnworks pacing scaled like the simulator's limits).
+    pub fn engine_with(&self, settings: SystemSettings, remote: RemoteOptions) -> Engine {
+        Engine::with_remote_options(
+            self.db.store.clone(),
+            settings,
+            self.config.subscribe(),
+            remote,
+        )
     }
 
     /// The receiver's URL for this installation.
@@ -250,22 +284,26 @@ impl Harness {
     }
 
     pub async fn master_data(&self) {
-        linnstream::sync::master_data::sync_identifiers(&self.engine, &self.key, "setup", ACTOR)
+        self.master_data_of(&self.key).await;
+    }
+
+    pub async fn master_data_of(&self, key: &InstallationKey) {
+        linnstream::sync::master_data::sync_identifiers(&self.engine, key, "setup", ACTOR)
             .await
             .expect("identifiers");
-        linnstream::sync::master_data::sync_postal_services(
-            &self.engine,
-            &self.key,
-            "setup",
-            ACTOR,
-        )
-        .await
-        .expect("postal services");
+        linnstream::sync::master_data::sync_postal_services(&self.engine, key, "setup", ACTOR)
+            .await
+            .expect("postal services");
     }
 
     /// Puts `n` open orders on `service` into Linnworks, then fetches and sends them:
     /// they come back Completed, with Stream order and consignment numbers.
     pub async fn ship(&self, service: &str, n: usize) -> Vec<Order> {
+        self.ship_as(&self.key, service, n).await
+    }
+
+    /// As `ship`, for installation `key`.
+    pub async fn ship_as(&self, key: &InstallationKey, service: &str, n: usize) -> Vec<Order> {
         let ids = self
             .linnworks
             .add_orders(
@@ -277,10 +315,10 @@ impl Harness {
                     .collect(),
             )
             .expect("add orders");
-        linnstream::sync::fetch::fetch(&self.engine, &self.key, "setup", ACTOR)
+        linnstream::sync::fetch::fetch(&self.engine, key, "setup", ACTOR)
             .await
             .expect("fetch");
-        let summary = linnstream::sync::send::send_cycle(&self.engine, &self.key, "setup", ACTOR)
+        let summary = linnstream::sync::send::send_cycle(&self.engine, key, "setup", ACTOR)
             .await
             .expect("send");
         assert!(summary.completed >= n, "send: {summary:?}");
@@ -289,7 +327,7 @@ impl Harness {
             let order = self
                 .db
                 .store
-                .order(&self.key.id(), &id.to_string())
+                .order(&key.id(), &id.to_string())
                 .await
                 .expect("store")
                 .expect("queued");

@@ -109,12 +109,13 @@ pub async fn a_failed_send_is_retried_then_completes(h: &Harness) {
         .add_orders(vec![order(2001, NEXT_DAY)])
         .expect("added");
     h.fetch().await;
-    h.fault(true, json!({"path": "/api/orders/orders", "method": "POST", "kind": "status", "status": 503, "times": 1})).await;
+    // A refusal (not an outage, which would leave the order queued without using a retry).
+    h.fault(true, json!({"path": "/api/orders/orders", "method": "POST", "kind": "status", "status": 400, "times": 1})).await;
     let first = h.send().await;
     assert_eq!(first.failed, 1);
     let failed = h.queued(2001).await;
     assert_eq!(failed.status, OrderStatus::Failed);
-    assert_eq!(failed.last_http_status, Some(503));
+    assert_eq!(failed.last_http_status, Some(400));
     assert!(
         h.identifiers(2001)
             .contains(&"ERROR_FROM_STREAM".to_string())
@@ -138,7 +139,7 @@ pub async fn retries_stop_at_the_limit_until_a_manual_resend(h: &Harness) {
     h.fetch().await;
     h.fault(
         true,
-        json!({"path": "/api/orders/orders", "method": "POST", "kind": "status", "status": 500}),
+        json!({"path": "/api/orders/orders", "method": "POST", "kind": "status", "status": 422}),
     )
     .await;
     let max = h.engine.settings().max_retry_attempts;

@@ -116,6 +116,7 @@ app.kubernetes.io/component: {{ .component }}
 - --order-sync-page-size={{ $s.orderSyncPageSize }}
 - --claim-lease-seconds={{ $s.claimLeaseSeconds }}
 - --audit-retention-days={{ $s.auditRetentionDays }}
+- --shutdown-grace-seconds={{ $s.shutdownGraceSeconds }}
 - --http-header-timeout-seconds={{ $s.httpHeaderTimeoutSeconds }}
 - --http-body-timeout-seconds={{ $s.httpBodyTimeoutSeconds }}
 {{- end }}

@@ -14,6 +14,8 @@ use super::{Context, env};
 /// children.
 pub const HEALTH_PORT: i32 = 8081;
 pub const HEALTH_PORT_NAME: &str = "health";
+/// Seconds a pod gets after its process's shutdown grace before Kubernetes kills it.
+pub const SHUTDOWN_MARGIN_SECONDS: i64 = 10;
 /// A non-root user id, so `runAsNonRoot` can be verified whatever the image declares.
 pub const RUN_AS_USER: i64 = 65532;
 
@@ -177,7 +179,11 @@ pub fn pod_spec(ctx: &Context, container: Container, restart_policy: &str) -> Po
         service_account_name: Some(ctx.names.config_reader.clone()),
         automount_service_account_token: Some(true),
         enable_service_links: Some(false),
-        termination_grace_period_seconds: Some(30),
+        // Kubernetes kills the pod this long after SIGTERM: the process's own grace, plus
+        // time to hand back its claims and close the database.
+        termination_grace_period_seconds: Some(
+            i64::from(ctx.settings.system.shutdown_grace_seconds) + SHUTDOWN_MARGIN_SECONDS,
+        ),
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),
             run_as_user: Some(RUN_AS_USER),

@@ -668,3 +668,31 @@ fn an_installation_not_read_from_a_cluster_is_refused() {
     .unwrap_err();
     assert_eq!(err, BuildError::MissingMetadata("uid"));
 }
+
+/// Kubernetes kills a pod terminationGracePeriodSeconds after SIGTERM: every child must get
+/// its shutdown grace (during which it hands its claims back) plus a margin.
+#[test]
+fn pods_outlive_the_shutdown_grace() {
+    let mut settings = settings();
+    settings.system.shutdown_grace_seconds = 45;
+    let children = build(&BuildInput {
+        installation: &installation(),
+        secret_versions: &BTreeMap::new(),
+        settings: &settings,
+        existing_webhook_auth: None,
+        cron_job_api: CronJobApi::BatchV1,
+        now: summer(),
+    })
+    .expect("builds");
+    let mut pods = 0;
+    for obj in children.to_json().expect("json") {
+        let pod = match obj["kind"].as_str() {
+            Some("Deployment") => &obj["spec"]["template"]["spec"],
+            Some("CronJob") => &obj["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+            _ => continue,
+        };
+        assert_eq!(pod["terminationGracePeriodSeconds"], 55, "{obj}");
+        pods += 1;
+    }
+    assert!(pods >= 3, "worker, receiver and CronJobs: {pods}");
+}

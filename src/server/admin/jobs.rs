@@ -82,6 +82,7 @@ pub fn title(job: Job) -> &'static str {
         Job::Webhooks => "Process webhooks",
         Job::Identifiers => "Master data: identifiers",
         Job::PostalServices => "Master data: postal services",
+        Job::Prune => "Prune history past its retention",
     }
 }
 
@@ -92,7 +93,7 @@ pub fn enabled(job: Job, spec: &InstallationSpec) -> bool {
         && match job {
             Job::Fetch | Job::Send => spec.sync.order_sync_enabled,
             Job::Webhooks => spec.webhooks.enabled,
-            Job::Identifiers | Job::PostalServices => true,
+            Job::Identifiers | Job::PostalServices | Job::Prune => true,
         }
 }
 
@@ -107,6 +108,7 @@ pub fn describe_schedule(job: Job, spec: &InstallationSpec) -> String {
         Job::Webhooks => format!("every {}", s.webhook_interval),
         Job::Identifiers => format!("{} ({})", s.identifiers_schedule, s.time_zone),
         Job::PostalServices => format!("{} ({})", s.postal_services_schedule, s.time_zone),
+        Job::Prune => "daily, once per database".to_string(),
     }
 }
 

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use crate::config::InstallationConfig;
 use crate::store::{AuditAction, AuditQuery, OrderQuery, OrderStatus};
-use crate::sync::schedule::{Job, JobTimes};
+use crate::sync::breaker::AccountKey;
+use crate::sync::schedule::{DATABASE_WIDE, Job, JobTimes};
 use crate::sync::scheduler::HEARTBEAT_INTERVAL;
 
 use super::auth::Caller;
@@ -73,6 +74,7 @@ pub async fn installations(State(s): State<AdminState>, RawQuery(q): RawQuery) -
                 .filter(|j| j.overdue)
                 .map(|j| j.job.to_string())
                 .collect(),
+            stream_breaker: s.engine.breakers().view(&AccountKey::of(&inst)),
             id,
         });
     }
@@ -195,10 +197,13 @@ pub(crate) async fn job_views(
         .min();
     let mut views = Vec::with_capacity(Job::ALL.len());
     for job in Job::ALL {
-        let runs = store
-            .job_runs(&installation, job.name(), RUNS_PER_JOB)
-            .await?;
-        let next_run_at = store.next_run(&installation, job.name()).await?;
+        let owner = if job.is_database_wide() {
+            DATABASE_WIDE
+        } else {
+            installation.as_str()
+        };
+        let runs = store.job_runs(owner, job.name(), RUNS_PER_JOB).await?;
+        let next_run_at = store.next_run(owner, job.name()).await?;
         let facts = JobFacts {
             job,
             enabled: enabled(job, &inst.spec),
@@ -248,5 +253,6 @@ pub async fn jobs(
         "suspended": inst.spec.suspend,
         "jobs": jobs,
         "workers": workers,
+        "streamBreaker": s.engine.breakers().view(&AccountKey::of(&inst)),
     })))
 }

@@ -24,6 +24,8 @@ pub struct InstallationView {
     pub webhooks: WebhookCounts,
     /// Names of the jobs flagged overdue (see the jobs view).
     pub overdue_jobs: Vec<String>,
+    /// The circuit breaker of the installation's Stream account in this process.
+    pub stream_breaker: crate::sync::breaker::BreakerView,
 }
 
 #[derive(Serialize)]
@@ -39,6 +41,9 @@ pub struct OrderView {
     pub status_code: &'static str,
     /// Sends started; reset by a manual resend.
     pub attempts: u32,
+    /// Sends that ended because Stream could not be reached; they do not count against
+    /// MaxRetryAttempts.
+    pub deferrals: u32,
     pub last_http_status: Option<i32>,
     pub last_error: Option<String>,
     pub stream_order_id: Option<String>,
@@ -76,6 +81,7 @@ impl OrderView {
             status: o.status.label(),
             status_code: o.status.as_str(),
             attempts: o.attempts,
+            deferrals: o.deferrals,
             last_http_status: o.last_http_status,
             last_error: o.last_error,
             stream_order_id: o.stream_order_id,

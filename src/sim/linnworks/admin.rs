@@ -42,6 +42,13 @@ fn one_or_many<T: DeserializeOwned>(body: &[u8], key: &str) -> Result<Vec<T>, St
 }
 
 async fn add_orders(State(sim): State<LinnworksSim>, body: Bytes) -> Response {
+    // An unpaired surrogate escape (`"\ud800"`) is kept, to be served back as Linnworks would.
+    let body = match std::str::from_utf8(&body) {
+        Ok(text) => crate::remote::text::mark_lone_surrogates(text)
+            .into_owned()
+            .into_bytes(),
+        Err(_) => body.to_vec(),
+    };
     let orders: Vec<NewOrder> = match one_or_many(&body, "orders") {
         Ok(o) => o,
         Err(e) => return admin_error(StatusCode::BAD_REQUEST, e),

@@ -64,6 +64,18 @@ fn error_response(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "Message": message }))).into_response()
 }
 
+/// A JSON reply. Linnworks' strings are UTF-16 and may hold an unpaired surrogate, which no
+/// Rust string can: the simulator keeps one as `SURROGATE_MARK` (see `/_sim/orders`) and
+/// writes it out as the escape Linnworks would send.
+fn json_reply(value: &Value) -> Response {
+    use crate::remote::text::SURROGATE_MARK;
+    let mut text = value.to_string();
+    if text.contains(SURROGATE_MARK) {
+        text = text.replace(SURROGATE_MARK, "\\ud800");
+    }
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
 /// The simulated account.
 #[derive(Clone, Debug)]
 pub struct LinnworksSimConfig {
@@ -238,7 +250,7 @@ impl LinnworksSim {
             handler(&mut store, fields)
         });
         match result {
-            Ok(Some(value)) => Json(value).into_response(),
+            Ok(Some(value)) => json_reply(&value),
             Ok(None) => StatusCode::NO_CONTENT.into_response(),
             Err(e) => e.into_response(),
         }

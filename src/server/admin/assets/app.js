@@ -148,10 +148,24 @@
     }));
   }
 
+  // The Stream account's circuit breaker: sends pause while Stream is down.
+  function breakerText(b) {
+    if (!b || b.state === 'closed') return null;
+    const when = b.state === 'open' && b.openUntil ? ` until ${fmtTime(b.openUntil)}` : '';
+    const label = b.state === 'open' ? `open${when}` : 'half-open (the next send probes Stream)';
+    return `Stream sends paused: breaker ${label}; ${b.failures} failures in a row${b.lastError ? `, last: ${b.lastError}` : ''}. Orders stay queued and go out on their own when Stream answers.`;
+  }
+
   function renderBanners() {
     const box = document.getElementById('banners');
     const overdue = state.installations.filter((i) => i.overdueJobs.length);
     box.replaceChildren();
+    const paused = state.installations.filter((i) => breakerText(i.streamBreaker));
+    if (paused.length) {
+      box.append(el('div', { class: 'banner warn', role: 'alert', id: 'breaker-banner' },
+        el('strong', {}, 'Stream unavailable'),
+        el('ul', {}, paused.map((i) => el('li', {}, `${i.id}: ${breakerText(i.streamBreaker)}`)))));
+    }
     if (!overdue.length) return;
     const items = overdue.flatMap((i) => i.overdueJobs.map((j) => el('li', {}, `${i.id}: ${j}`)));
     box.append(el('div', { class: 'banner warn', role: 'alert', id: 'overdue-banner' },
@@ -790,7 +804,9 @@
             el('thead', {}, el('tr', {}, el('th', {}, 'Job'), el('th', { class: 'hide-sm' }, 'Schedule'), el('th', {}, 'Last run'),
               el('th', {}, 'Outcome'), el('th', { class: 'hide-md' }, 'Message'), el('th', {}, 'Next run'), el('th', {}, 'State'))),
             el('tbody', {}, rows))),
-          el('div', { class: 'workers' }, el('strong', {}, 'Workers:'), workers));
+          el('div', { class: 'workers' }, el('strong', {}, 'Workers:'), workers),
+          el('div', { class: 'workers', 'data-breaker': reply.streamBreaker ? reply.streamBreaker.state : 'closed' },
+            el('strong', {}, 'Stream breaker:'), breakerText(reply.streamBreaker) || 'closed (sending normally)'));
       }));
       live.textContent = `Live · ${fmtTime(new Date().toISOString()).slice(11)}`;
     }
