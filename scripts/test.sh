@@ -20,17 +20,24 @@ ensure_label_tools
 ensure_promtool
 export LINNSTREAM_TEST_POSTGRES_URL=${LINNSTREAM_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 
-# A real kube-apiserver (+ etcd, kube-controller-manager) on loopback, built once and cached.
+# A real kube-apiserver (+ etcd, kube-controller-manager) and one node (kubelet, containerd, kube-scheduler,
+# kube-proxy), built once and cached.
 scripts/test-cluster.sh install
+scripts/test-cluster.sh install-node
 scripts/test-cluster.sh tools
-if cluster_env=$(scripts/test-cluster.sh env 2>/dev/null); then
-  log "using the test cluster already running for this checkout"
+# The image the pod tests run (tests/cluster_pods.rs): the release binary, built with umoci and skopeo.
+LINNSTREAM_TEST_IMAGE_TAR=$(scripts/image.sh)
+export LINNSTREAM_TEST_IMAGE_TAR
+export LINNSTREAM_K8S_WITH_NODE=1
+if cluster_env=$(scripts/test-cluster.sh env 2>/dev/null) && grep -q LINNSTREAM_TEST_NODE= <<<"$cluster_env"; then
+  log "using the test cluster (and its node) already running for this checkout"
 else
   cluster_env=$(scripts/test-cluster.sh start)
   # Stop only a cluster this run started.
   trap 'scripts/test-cluster.sh stop' EXIT
 fi
-eval "$cluster_env"   # KUBECONFIG, LINNSTREAM_TEST_KUBECONFIG, LINNSTREAM_TEST_KUBECTL
+eval "$cluster_env"   # KUBECONFIG, LINNSTREAM_TEST_KUBECONFIG, LINNSTREAM_TEST_KUBECTL, LINNSTREAM_TEST_NODE...
+scripts/test-cluster.sh load "$LINNSTREAM_TEST_IMAGE_TAR"
 
 echo "== cargo test"
 cargo test --all-targets "$@"

@@ -66,10 +66,16 @@ impl Default for WorldSettings {
 impl World {
     /// Starts both simulators with their demo accounts and Linnworks' postal services.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_on(std::net::Ipv4Addr::LOCALHOST.into()).await
+    }
+
+    /// As [`World::start`], on free ports of `ip`: an address other than loopback lets
+    /// processes in other network namespaces (pods) reach the simulators.
+    pub async fn start_on(ip: std::net::IpAddr) -> anyhow::Result<Self> {
         let linnworks = LinnworksSim::new(LinnworksSimConfig::default());
-        let linnworks_server = linnworks.start_loopback().await?;
+        let linnworks_server = linnworks.start((ip, 0).into()).await?;
         let stream = StreamSim::new(StreamSimConfig::default()).map_err(anyhow::Error::msg)?;
-        let stream_server = stream.serve_loopback().await?;
+        let stream_server = stream.serve((ip, 0).into()).await?;
         let service = |name: &str, vendor: &str| NewPostalService {
             id: None,
             name: name.into(),

@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod linnworks;
+pub mod node;
 pub mod operator;
 pub mod pods;
 pub mod sync;
@@ -158,6 +159,14 @@ impl TestNamespace {
             .expect("create namespace");
         Self {
             name,
+            client: client.clone(),
+        }
+    }
+
+    /// A namespace created elsewhere, deleted by [`TestNamespace::delete`].
+    pub fn existing(client: &Client, name: &str) -> Self {
+        Self {
+            name: name.to_string(),
             client: client.clone(),
         }
     }
