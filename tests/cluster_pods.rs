@@ -344,27 +344,8 @@ async fn the_chart_runs_an_installation_on_real_pods() {
     )
     .await
     .expect("database Secret");
-    // The gateway reads the same resources from a Secret in the release namespace.
-    let gateway_config = format!("{release}-gateway-resources");
-    let mut files = BTreeMap::new();
-    for entry in std::fs::read_dir(&resources).expect("resources") {
-        let path = entry.expect("entry").path();
-        files.insert(
-            path.file_name()
-                .expect("name")
-                .to_string_lossy()
-                .into_owned(),
-            std::fs::read_to_string(&path).expect("read"),
-        );
-    }
-    apply(
-        &admin,
-        &release_ns.name,
-        &secret(&gateway_config, files),
-        false,
-    )
-    .await
-    .expect("gateway Secret");
+    // The gateway learns the Installation from the config Secret the operator pod writes in
+    // the release namespace (nothing exported by hand).
 
     // helm install, with the image scripts/image.sh built (imported, never pulled). Values in
     // a file: the database URL stays off the command line.
@@ -376,7 +357,6 @@ async fn the_chart_runs_an_installation_on_real_pods() {
             "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
             "database": {"url": pod_db},
             "operator": {"watchNamespace": ns.name, "resyncInterval": "5s"},
-            "gateway": {"configSecret": gateway_config},
         }))
         .expect("yaml"),
     )
