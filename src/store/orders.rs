@@ -543,21 +543,9 @@ impl Store {
         claim: &OrderClaim,
         failure: &SendFailure,
     ) -> StoreResult<Order> {
-        let done: Option<Order> = with_pool!(self, pool => {
-            sqlx::query_as(&FAIL_CLAIM)
-                .bind(claim.id)
-                .bind(&claim.owner)
-                .bind(claim.version)
-                .bind(now())
-                .bind(failure.http_status)
-                .bind(&failure.error)
-                .fetch_optional(pool)
-                .await?
-        });
-        match done {
-            Some(order) => Ok(observe::transitioned(order)),
-            None => Err(self.claim_lost(claim).await),
-        }
+        self.end_claim_failed(&FAIL_CLAIM, claim, failure)
+            .await
+            .map(observe::transitioned)
     }
 
     /// Records that a send could not reach Stream (down, timing out, 5xx, 429): the order goes
@@ -570,8 +558,18 @@ impl Store {
         claim: &OrderClaim,
         failure: &SendFailure,
     ) -> StoreResult<Order> {
+        self.end_claim_failed(&DEFER_CLAIM, claim, failure).await
+    }
+
+    /// Ends a claim with a failed send, by `sql` (Failed, or deferred back to the queue).
+    async fn end_claim_failed(
+        &self,
+        sql: &str,
+        claim: &OrderClaim,
+        failure: &SendFailure,
+    ) -> StoreResult<Order> {
         let done: Option<Order> = with_pool!(self, pool => {
-            sqlx::query_as(&DEFER_CLAIM)
+            sqlx::query_as(sql)
                 .bind(claim.id)
                 .bind(&claim.owner)
                 .bind(claim.version)
