@@ -387,6 +387,19 @@ pub struct NewWebhookEvent {
     pub group: Option<Value>,
 }
 
+/// A received notification to store together with its audit entry, in the receiver's
+/// group commit ([`Store::ingest_webhook_events`](super::Store::ingest_webhook_events)).
+#[derive(Clone, Debug)]
+pub struct WebhookReceipt {
+    pub event: NewWebhookEvent,
+    /// What the audit entry says was received, e.g. `PARTDELVRD for CN1, CN2`.
+    pub subject: String,
+    pub correlation_id: String,
+    pub actor: String,
+    /// When the request arrived, for the audit entry's duration.
+    pub started: std::time::Instant,
+}
+
 /// What inserting a webhook event did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct WebhookInsert {
