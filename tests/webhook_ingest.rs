@@ -14,7 +14,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use linnstream::store::{
-    AuditAction, AuditQuery, NewWebhookEvent, OrderStatus, SendFailure, Store, WebhookReceipt,
+    AuditAction, AuditQuery, NewWebhookEvent, OrderStatus, ReceiptAudit, SendFailure, Store,
+    WebhookReceipt,
     WebhookStatus,
 };
 use linnstream::sync::scheduler::{SchedulerOptions, run_scheduler};
@@ -139,10 +140,12 @@ fn receipt(installation: &str, key: &str, body: &str) -> WebhookReceipt {
             run: None,
             group: None,
         },
-        subject: format!("DELIVERED for CN-{key}"),
-        correlation_id: "c".into(),
-        actor: "test".into(),
-        started: Instant::now(),
+        audit: Some(ReceiptAudit {
+            subject: format!("DELIVERED for CN-{key}"),
+            correlation_id: "c".into(),
+            actor: "test".into(),
+            started: Instant::now(),
+        }),
     }
 }
 
@@ -315,13 +318,8 @@ async fn set_failed(store: &Store, id: i64) -> WebhookStatus {
     }
 }
 
-async fn an_order_back_in_the_queue_is_sent_at_once(backend: Backend) {
-    let h = Harness::start(backend).await;
-    let _stop = schedule(&h).await;
-    let store = &h.db.store;
-    let inst = h.key.id();
-    // An order fetched, then sent by another worker that failed it, resent by hand, and
-    // claimed again by a worker that stops before sending: it is Ready for Retry.
+/// A new open order in Linnworks, not yet fetched; its id.
+fn new_linnworks_order(h: &Harness) -> String {
     let ids = h
         .linnworks
         .add_orders(vec![linnstream::sim::linnworks::NewOrder {
@@ -329,7 +327,17 @@ async fn an_order_back_in_the_queue_is_sent_at_once(backend: Backend) {
             ..Default::default()
         }])
         .expect("order");
-    let order_id = ids[0].to_string();
+    ids[0].to_string()
+}
+
+async fn an_order_back_in_the_queue_is_sent_at_once(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let _stop = schedule(&h).await;
+    let store = &h.db.store;
+    let inst = h.key.id();
+    // An order fetched, then sent by another worker that failed it, resent by hand, and
+    // claimed again by a worker that stops before sending: it is Ready for Retry.
+    let order_id = new_linnworks_order(&h);
     linnstream::sync::fetch::fetch(&h.engine, &h.key, "setup", "test")
         .await
         .expect("fetch");
@@ -383,17 +391,11 @@ async fn a_manual_send_wakes_the_serving_process(backend: Backend) {
         linnstream::settings::SystemSettings::default(),
         support::sync::test_remote_options(),
     );
-    let ids = h
-        .linnworks
-        .add_orders(vec![linnstream::sim::linnworks::NewOrder {
-            postal_service_name: Some(PLAIN_SERVICE.into()),
-            ..Default::default()
-        }])
-        .expect("order");
+    let order_id = new_linnworks_order(&h);
     let outcomes = linnstream::sync::manual::send_selected(
         &console,
         &h.key,
-        &[ids[0].to_string()],
+        &[order_id],
         "console",
         "support@example.com",
     )

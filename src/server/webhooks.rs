@@ -27,7 +27,7 @@ use crate::server::errors::{RETRY_AFTER_SECONDS, StoreFailure, nul_path};
 use crate::server::ingest::GroupCommit;
 use crate::server::listener::{BodyPolicy, body_limit};
 use crate::server::refusals::RefusalLog;
-use crate::store::{AuditAction, AuditOutcome, WebhookReceipt};
+use crate::store::{AuditAction, AuditOutcome, ReceiptAudit, WebhookReceipt};
 use crate::sync::engine::{Audit, Engine, correlation_id};
 use crate::sync::process_webhooks::new_stored_event;
 use crate::sync::webhook_event::{self, MAX_BODY_BYTES};
@@ -372,10 +372,12 @@ async fn receive(
     let subject = format!("{} for {}", event.code, stored.order_refs.join(", "));
     let receipt = WebhookReceipt {
         event: stored,
-        subject,
-        correlation_id: correlation_id(),
-        actor: ACTOR.to_string(),
-        started,
+        audit: Some(ReceiptAudit {
+            subject,
+            correlation_id: correlation_id(),
+            actor: ACTOR.to_string(),
+            started,
+        }),
     };
     match receiver.commits.store(receipt).await {
         Ok(inserted) => {

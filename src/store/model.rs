@@ -392,11 +392,19 @@ pub struct NewWebhookEvent {
 #[derive(Clone, Debug)]
 pub struct WebhookReceipt {
     pub event: NewWebhookEvent,
-    /// What the audit entry says was received, e.g. `PARTDELVRD for CN1, CN2`.
+    /// The audit entry written in the same transaction; `None`: none.
+    pub audit: Option<ReceiptAudit>,
+}
+
+/// What the audit entry of a received notification says (action Webhook; outcome Success
+/// when stored, Skipped for a duplicate; the message names the stored event).
+#[derive(Clone, Debug)]
+pub struct ReceiptAudit {
+    /// What was received, e.g. `PARTDELVRD for CN1, CN2`.
     pub subject: String,
     pub correlation_id: String,
     pub actor: String,
-    /// When the request arrived, for the audit entry's duration.
+    /// When the request arrived, for the entry's duration.
     pub started: std::time::Instant,
 }
 

@@ -11,12 +11,12 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 use super::model::{
-    AuditAction, AuditOutcome, NewWebhookEvent, WebhookClaim, WebhookCounts, WebhookEvent,
+    AuditAction, AuditOutcome, NewWebhookEvent, ReceiptAudit, WebhookClaim, WebhookCounts, WebhookEvent,
     WebhookInsert, WebhookReceipt, WebhookStatus,
 };
 use super::wakeups::{CHANNEL, Work};
 use super::{
-    BackendKind, Dialect, NOTIFY, Pool, Store, StoreError, StoreResult, chrono_duration,
+    BackendKind, Dialect, Pool, Store, StoreError, StoreResult, chrono_duration,
     fetch_all_claiming, now, require, sql_limit, with_pool,
 };
 
@@ -44,7 +44,8 @@ const INSERT_RECEIPT_AUDIT: &str = "INSERT INTO audit_log (at, installation, ord
 /// The receiver's group commit on PostgreSQL: a whole batch of notifications in one
 /// statement, hence one round trip and one commit. Events (new dedup keys only, in arrival
 /// order so ids keep it), their order references, one audit entry per notification, and one
-/// wake-up per installation that got a new event, sent on commit. `first` is false for a
+/// wake-up per installation that got a new event, sent on commit (receipts without an
+/// audit entry have a NULL subject). `first` is false for a
 /// notification repeating an earlier one of the same batch: it is reported and audited as a
 /// duplicate of that one. A duplicate of an event committed by a concurrent transaction after
 /// this statement's snapshot comes back without an id; the caller looks it up.
@@ -86,7 +87,7 @@ const INGEST_PG: &str = "WITH input AS ( \
                     || COALESCE(id::text, '(stored meanwhile)') || ', ignored' \
                 ELSE 'received ' || subject || ': stored as event ' || id::text END, \
             duration_ms, actor \
-        FROM result) \
+        FROM result WHERE subject IS NOT NULL) \
     SELECT ord, id, duplicate, \
         (SELECT COUNT(pg_notify($22, 'webhooks ' || i)) \
          FROM (SELECT DISTINCT installation FROM ins) AS d(i)) AS woken \
@@ -212,61 +213,14 @@ impl Store {
         &self,
         event: &NewWebhookEvent,
     ) -> StoreResult<WebhookInsert> {
-        require("installation", &event.installation)?;
-        require("webhook dedup key", &event.dedup_key)?;
-        let at = now();
-        let received_at = event.received_at;
-        let result = with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let inserted: Option<(i64,)> = sqlx::query_as(INSERT_EVENT)
-                .bind(&event.installation)
-                .bind(&event.dedup_key)
-                .bind(received_at)
-                .bind(&event.body)
-                .bind(&event.event_code)
-                .bind(&event.consignment_no)
-                .bind(&event.order_no)
-                .bind(event.run.as_ref().map(Json))
-                .bind(event.group.as_ref().map(Json))
-                .bind(at)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let result = match inserted {
-                Some((id,)) => {
-                    for order_ref in &event.order_refs {
-                        sqlx::query(INSERT_REF)
-                            .bind(id)
-                            .bind(&event.installation)
-                            .bind(order_ref)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    // Sent on commit, to whichever process serves the installation.
-                    if pool.kind() == BackendKind::Postgres {
-                        sqlx::query(NOTIFY)
-                            .bind(CHANNEL)
-                            .bind(Work::Webhooks.payload(&event.installation))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    WebhookInsert { id, duplicate: false }
-                }
-                None => {
-                    let (id,): (i64,) = sqlx::query_as(SELECT_ID_BY_KEY)
-                        .bind(&event.installation)
-                        .bind(&event.dedup_key)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    WebhookInsert { id, duplicate: true }
-                }
-            };
-            tx.commit().await?;
-            result
-        });
-        if !result.duplicate && self.backend() == BackendKind::Sqlite {
-            self.wakeups.wake_local(&event.installation, Work::Webhooks);
-        }
-        Ok(result)
+        let receipt = WebhookReceipt {
+            event: event.clone(),
+            audit: None,
+        };
+        self.ingest_batch(std::slice::from_ref(&receipt))
+            .await?
+            .pop()
+            .ok_or_else(|| missing_result(&receipt))
     }
 
     /// The webhook receiver's group commit: stores every receipt's event (or finds it a
@@ -611,8 +565,8 @@ fn missing_result(receipt: &WebhookReceipt) -> StoreError {
     ))
 }
 
-fn duration_ms(r: &WebhookReceipt) -> i64 {
-    i64::try_from(r.started.elapsed().as_millis()).unwrap_or(i64::MAX)
+fn duration_ms(a: &ReceiptAudit) -> i64 {
+    i64::try_from(a.started.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
 fn json_text(v: &Option<serde_json::Value>) -> Option<String> {
@@ -626,38 +580,35 @@ async fn ingest_pg(
     at: DateTime<Utc>,
 ) -> StoreResult<Vec<WebhookInsert>> {
     let n = receipts.len();
-    let ord: Vec<i64> = (0..n as i64).collect();
-    let col = |f: fn(&WebhookReceipt) -> &str| -> Vec<&str> { receipts.iter().map(f).collect() };
-    let opt = |f: fn(&WebhookReceipt) -> Option<&str>| -> Vec<Option<&str>> {
-        receipts.iter().map(f).collect()
-    };
+    let events = || receipts.iter().map(|r| &r.event);
+    let audits = || receipts.iter().map(|r| r.audit.as_ref());
     let mut ref_ord: Vec<i64> = Vec::new();
     let mut ref_text: Vec<&str> = Vec::new();
-    for (i, r) in receipts.iter().enumerate() {
-        for order_ref in &r.event.order_refs {
+    for (i, e) in events().enumerate() {
+        for order_ref in &e.order_refs {
             ref_ord.push(i as i64);
             ref_text.push(order_ref);
         }
     }
     let rows: Vec<(i64, Option<i64>, bool, i64)> = sqlx::query_as(INGEST_PG)
-        .bind(&ord)
-        .bind(col(|r| &r.event.installation))
-        .bind(col(|r| &r.event.dedup_key))
-        .bind(receipts.iter().map(|r| r.event.received_at).collect::<Vec<_>>())
-        .bind(col(|r| &r.event.body))
-        .bind(col(|r| &r.event.event_code))
-        .bind(opt(|r| r.event.consignment_no.as_deref()))
-        .bind(opt(|r| r.event.order_no.as_deref()))
-        .bind(receipts.iter().map(|r| json_text(&r.event.run)).collect::<Vec<_>>())
-        .bind(receipts.iter().map(|r| json_text(&r.event.group)).collect::<Vec<_>>())
+        .bind((0..n as i64).collect::<Vec<i64>>())
+        .bind(events().map(|e| e.installation.as_str()).collect::<Vec<_>>())
+        .bind(events().map(|e| e.dedup_key.as_str()).collect::<Vec<_>>())
+        .bind(events().map(|e| e.received_at).collect::<Vec<_>>())
+        .bind(events().map(|e| e.body.as_str()).collect::<Vec<_>>())
+        .bind(events().map(|e| e.event_code.as_str()).collect::<Vec<_>>())
+        .bind(events().map(|e| e.consignment_no.as_deref()).collect::<Vec<_>>())
+        .bind(events().map(|e| e.order_no.as_deref()).collect::<Vec<_>>())
+        .bind(events().map(|e| json_text(&e.run)).collect::<Vec<_>>())
+        .bind(events().map(|e| json_text(&e.group)).collect::<Vec<_>>())
         .bind(firsts.iter().map(Option::is_none).collect::<Vec<_>>())
-        .bind(col(|r| &r.subject))
-        .bind(col(|r| &r.correlation_id))
-        .bind(col(|r| &r.actor))
-        .bind(receipts.iter().map(duration_ms).collect::<Vec<_>>())
+        .bind(audits().map(|a| a.map(|a| a.subject.as_str())).collect::<Vec<_>>())
+        .bind(audits().map(|a| a.map(|a| a.correlation_id.as_str())).collect::<Vec<_>>())
+        .bind(audits().map(|a| a.map(|a| a.actor.as_str())).collect::<Vec<_>>())
+        .bind(audits().map(|a| a.map(duration_ms)).collect::<Vec<_>>())
         .bind(at)
-        .bind(&ref_ord)
-        .bind(&ref_text)
+        .bind(ref_ord)
+        .bind(ref_text)
         .bind(AuditAction::Webhook.as_str())
         .bind(AuditOutcome::Success.as_str())
         .bind(AuditOutcome::Skipped.as_str())
@@ -734,18 +685,20 @@ async fn ingest_sqlite(
                 }
             }
         };
-        let (outcome, message) = receipt_audit(r, result);
-        sqlx::query(INSERT_RECEIPT_AUDIT)
-            .bind(at)
-            .bind(&event.installation)
-            .bind(&r.correlation_id)
-            .bind(AuditAction::Webhook.as_str())
-            .bind(outcome.as_str())
-            .bind(message)
-            .bind(duration_ms(r))
-            .bind(&r.actor)
-            .execute(&mut *tx)
-            .await?;
+        if let Some(audit) = &r.audit {
+            let (outcome, message) = receipt_audit(audit, result);
+            sqlx::query(INSERT_RECEIPT_AUDIT)
+                .bind(at)
+                .bind(&event.installation)
+                .bind(&audit.correlation_id)
+                .bind(AuditAction::Webhook.as_str())
+                .bind(outcome.as_str())
+                .bind(message)
+                .bind(duration_ms(audit))
+                .bind(&audit.actor)
+                .execute(&mut *tx)
+                .await?;
+        }
         out.push(result);
     }
     tx.commit().await?;
@@ -753,7 +706,7 @@ async fn ingest_sqlite(
 }
 
 /// The audit entry of one receipt (the same words as the PostgreSQL statement's).
-fn receipt_audit(r: &WebhookReceipt, result: WebhookInsert) -> (AuditOutcome, String) {
+fn receipt_audit(r: &ReceiptAudit, result: WebhookInsert) -> (AuditOutcome, String) {
     if result.duplicate {
         (
             AuditOutcome::Skipped,
