@@ -18,6 +18,7 @@ use linnstream::store::{
     WebhookReceipt,
     WebhookStatus,
 };
+use linnstream::sync::schedule::Job;
 use linnstream::sync::scheduler::{SchedulerOptions, run_scheduler};
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -150,6 +151,7 @@ fn receipt(installation: &str, key: &str, body: &str) -> WebhookReceipt {
 }
 
 async fn a_batch_with_a_refused_event_stores_the_others(backend: Backend) {
+    let postgres = matches!(backend, Backend::Postgres);
     let h = Harness::start(backend).await;
     let store: &Store = &h.db.store;
     let inst = h.key.id();
@@ -159,7 +161,7 @@ async fn a_batch_with_a_refused_event_stores_the_others(backend: Backend) {
     let earlier = earlier[0].as_ref().expect("stored").id;
     // A NUL character: PostgreSQL refuses the text, SQLite would keep it cut short. An
     // empty dedup key is refused by the store on both.
-    let bad = if backend == Backend::Postgres {
+    let bad = if postgres {
         receipt(&inst, "k2", "{\"a\":\"\0\"}")
     } else {
         receipt(&inst, "", "{}")
@@ -213,7 +215,7 @@ async fn schedule(h: &Harness) -> watch::Sender<bool> {
     while h
         .db
         .store
-        .last_job_run(&h.key.id(), "fetch")
+        .last_job_run(&h.key.id(), Job::Fetch.name())
         .await
         .expect("store")
         .is_none_or(|r| r.finished_at.is_none())
@@ -383,7 +385,7 @@ async fn a_manual_send_wakes_the_serving_process(backend: Backend) {
     let before = h
         .db
         .store
-        .last_job_run(&h.key.id(), "send")
+        .last_job_run(&h.key.id(), Job::Send.name())
         .await
         .expect("store")
         .map(|r| r.id);
@@ -405,7 +407,7 @@ async fn a_manual_send_wakes_the_serving_process(backend: Backend) {
     // The serving process ran its send cycle at once, not at its 10-minute interval.
     eventually("a send cycle on the serving process", async || {
         h.db.store
-            .last_job_run(&h.key.id(), "send")
+            .last_job_run(&h.key.id(), Job::Send.name())
             .await
             .expect("store")
             .is_some_and(|r| Some(r.id) != before && r.finished_at.is_some())

@@ -196,20 +196,13 @@ impl Store {
     /// Signals `installation`'s `work` to whichever process serves it: `NOTIFY` on
     /// PostgreSQL, in-process on SQLite. A failed signal is logged; the interval covers it.
     pub async fn wake(&self, installation: &str, work: Work) {
-        self.wake_all_of(std::iter::once(installation), work).await;
+        self.wake_all_of(&[installation.to_string()], work).await;
     }
 
     /// [`Store::wake`] for several installations (each once).
-    pub(crate) async fn wake_all_of<'a>(
-        &self,
-        installations: impl IntoIterator<Item = &'a str>,
-        work: Work,
-    ) {
-        let mut seen = std::collections::BTreeSet::new();
-        for installation in installations {
-            if !seen.insert(installation) {
-                continue;
-            }
+    pub(crate) async fn wake_all_of(&self, installations: &[String], work: Work) {
+        let unique: std::collections::BTreeSet<&String> = installations.iter().collect();
+        for installation in unique {
             match &self.pool {
                 Pool::Postgres(pool) => {
                     if let Err(e) = sqlx::query(NOTIFY)

@@ -717,9 +717,10 @@ impl Store {
                 .await?
         });
         // Back in the queue: whichever process serves the installation sends them now.
-        self.wake_all_of(released.iter().map(|(_, i)| i.as_str()), Work::Send)
-            .await;
-        Ok(released.len() as u64)
+        let n = released.len() as u64;
+        let installations: Vec<String> = released.into_iter().map(|(_, i)| i).collect();
+        self.wake_all_of(&installations, Work::Send).await;
+        Ok(n)
     }
 
     async fn release_lapsed(
@@ -737,11 +738,12 @@ impl Store {
                 .await?
         });
         // One order taken over by its caller needs no signal; a sweep wakes the senders.
+        let n = released.len() as u64;
         if id.is_none() {
-            self.wake_all_of(released.iter().map(|(_, i)| i.as_str()), Work::Send)
-                .await;
+            let installations: Vec<String> = released.into_iter().map(|(_, i)| i).collect();
+            self.wake_all_of(&installations, Work::Send).await;
         }
-        Ok(released.len() as u64)
+        Ok(n)
     }
 
     /// Marks an order invalid at fetch time (Pending -> Validation Failed), or updates the

@@ -540,9 +540,10 @@ impl Store {
                 .await?
         });
         // Claimable again: whichever process serves the installation takes them now.
-        self.wake_all_of(released.iter().map(|(i,)| i.as_str()), Work::Webhooks)
-            .await;
-        Ok(released.len() as u64)
+        let n = released.len() as u64;
+        let installations: Vec<String> = released.into_iter().map(|(i,)| i).collect();
+        self.wake_all_of(&installations, Work::Webhooks).await;
+        Ok(n)
     }
 
     async fn webhook_claim_lost(&self, claim: &WebhookClaim) -> StoreError {
