@@ -103,8 +103,8 @@ const CONNECTIONS: [usize; 3] = [1, 8, 32];
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let parts = std::env::var("LINNSTREAM_BENCH_PARTS")
-        .unwrap_or_else(|_| "ingest,latency,drain".into());
+    let parts =
+        std::env::var("LINNSTREAM_BENCH_PARTS").unwrap_or_else(|_| "ingest,latency,drain".into());
     let seconds = std::env::var("LINNSTREAM_BENCH_SECONDS")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
@@ -125,7 +125,10 @@ async fn main() {
                 let name = backend.name();
                 println!("db_single_insert_{name}_c{c}_rate: {base:.0} commits/s");
                 let load = ingest(&db, c, window).await;
-                println!("webhook_ingest_{name}_c{c}_rate: {:.0} requests/s", load.rate());
+                println!(
+                    "webhook_ingest_{name}_c{c}_rate: {:.0} requests/s",
+                    load.rate()
+                );
                 println!(
                     "webhook_ingest_{name}_c{c}_p50: {:.2} ms",
                     load.percentile(50.0)
@@ -134,7 +137,10 @@ async fn main() {
                     "webhook_ingest_{name}_c{c}_p99: {:.2} ms",
                     load.percentile(99.0)
                 );
-                println!("webhook_ingest_{name}_c{c}_errors: {} requests", load.errors);
+                println!(
+                    "webhook_ingest_{name}_c{c}_errors: {} requests",
+                    load.errors
+                );
                 println!(
                     "webhook_ingest_{name}_c{c}_of_db_single_insert: {:.2} x",
                     load.rate() / base
@@ -196,9 +202,11 @@ impl Db {
             Backend::Postgres => {
                 let admin = std::env::var("LINNSTREAM_TEST_POSTGRES_URL")
                     .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL is not reachable (LINNSTREAM_TEST_POSTGRES_URL): {e}")
-                });
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL is not reachable (LINNSTREAM_TEST_POSTGRES_URL): {e}")
+                    });
                 let name = format!("linnstream_bench_{}", uuid::Uuid::new_v4().simple());
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&mut conn)
@@ -415,8 +423,7 @@ async fn single_inserts(db: &Db, clients: usize, window: Duration) -> f64 {
             // The store's connection settings (WAL, synchronous NORMAL); the store made the
             // file.
             db.store(1).await.close().await;
-            let options: sqlx::sqlite::SqliteConnectOptions =
-                db.url.parse().expect("sqlite url");
+            let options: sqlx::sqlite::SqliteConnectOptions = db.url.parse().expect("sqlite url");
             let pool = sqlx::sqlite::SqlitePoolOptions::new()
                 .max_connections(clients as u32)
                 .connect_with(
@@ -555,7 +562,10 @@ async fn receipt_to_applied(db: &Db, events: usize) {
         if c.completed >= events as u64 {
             break;
         }
-        assert!(shipped.elapsed() < Duration::from_secs(600), "orders not sent");
+        assert!(
+            shipped.elapsed() < Duration::from_secs(600),
+            "orders not sent"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut orders = Vec::new();
@@ -639,7 +649,6 @@ async fn receipt_to_applied(db: &Db, events: usize) {
     drop(server);
     store.close().await;
 }
-
 
 /// The drain: a backlog of events applied through the simulators.
 async fn drain(full: bool) {

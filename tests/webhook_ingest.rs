@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use linnstream::store::{
     AuditAction, AuditQuery, NewWebhookEvent, OrderStatus, ReceiptAudit, SendFailure, Store,
-    WebhookReceipt,
-    WebhookStatus,
+    WebhookReceipt, WebhookStatus,
 };
 use linnstream::sync::schedule::Job;
 use linnstream::sync::scheduler::{SchedulerOptions, run_scheduler};
@@ -80,13 +79,12 @@ async fn concurrent_notifications_are_all_stored_and_answered_after_commit(backe
         let id = answer["id"].as_i64().expect("an id");
         // Answered after the commit: the event is readable by anyone the moment the
         // answer arrives.
-        let event = h
-            .db
-            .store
-            .webhook_event(id)
-            .await
-            .expect("store")
-            .unwrap_or_else(|| panic!("answered with event {id}, which is not stored"));
+        let event =
+            h.db.store
+                .webhook_event(id)
+                .await
+                .expect("store")
+                .unwrap_or_else(|| panic!("answered with event {id}, which is not stored"));
         assert_eq!(event.status, WebhookStatus::Pending);
         if answer["duplicate"] == json!(true) {
             duplicates += 1;
@@ -98,17 +96,16 @@ async fn concurrent_notifications_are_all_stored_and_answered_after_commit(backe
     assert_eq!(duplicates, N / 10, "each repeat reported as a duplicate");
     assert_eq!(h.events().await.len(), N);
     // One audit entry per notification, in the same words as before group commit.
-    let audit = h
-        .db
-        .store
-        .audit_entries(&AuditQuery {
-            installation: Some(h.key.id()),
-            action: Some(AuditAction::Webhook),
-            limit: 1000,
-            ..AuditQuery::default()
-        })
-        .await
-        .expect("audit");
+    let audit =
+        h.db.store
+            .audit_entries(&AuditQuery {
+                installation: Some(h.key.id()),
+                action: Some(AuditAction::Webhook),
+                limit: 1000,
+                ..AuditQuery::default()
+            })
+            .await
+            .expect("audit");
     assert_eq!(audit.len(), N + N / 10);
     assert_eq!(
         audit
@@ -118,12 +115,11 @@ async fn concurrent_notifications_are_all_stored_and_answered_after_commit(backe
         N / 10
     );
     // Each event keeps its order reference, so its order's events stay in arrival order.
-    let refs = h
-        .db
-        .store
-        .webhook_event_refs(&h.key.id(), &h.events().await)
-        .await
-        .expect("refs");
+    let refs =
+        h.db.store
+            .webhook_event_refs(&h.key.id(), &h.events().await)
+            .await
+            .expect("refs");
     assert_eq!(refs.len(), N);
 }
 
@@ -364,7 +360,10 @@ async fn an_order_back_in_the_queue_is_sent_at_once(backend: Backend) {
         .await
         .expect("claim again");
     assert_eq!(
-        store.release_claims("stopping-worker", &[]).await.expect("release"),
+        store
+            .release_claims("stopping-worker", &[])
+            .await
+            .expect("release"),
         1
     );
     let back = store.order(&inst, &order_id).await.unwrap().unwrap();
@@ -382,13 +381,12 @@ async fn an_order_back_in_the_queue_is_sent_at_once(backend: Backend) {
 async fn a_manual_send_wakes_the_serving_process(backend: Backend) {
     let h = Harness::start(backend).await;
     let _stop = schedule(&h).await;
-    let before = h
-        .db
-        .store
-        .last_job_run(&h.key.id(), Job::Send.name())
-        .await
-        .expect("store")
-        .map(|r| r.id);
+    let before =
+        h.db.store
+            .last_job_run(&h.key.id(), Job::Send.name())
+            .await
+            .expect("store")
+            .map(|r| r.id);
     let console = h.engine_with(
         linnstream::settings::SystemSettings::default(),
         support::sync::test_remote_options(),

@@ -16,8 +16,8 @@ use super::model::{
     Upserted,
 };
 use super::{
-    BackendKind, Dialect, Store, StoreError, StoreResult, chrono_duration, fetch_all_claiming, now,
-    Work, require, sql_limit, with_pool,
+    BackendKind, Dialect, Store, StoreError, StoreResult, Work, chrono_duration,
+    fetch_all_claiming, now, require, sql_limit, with_pool,
 };
 
 const ORDER_COLUMNS: &str = "id, installation, order_id, num_order_id, reference, \

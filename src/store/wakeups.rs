@@ -176,11 +176,7 @@ const LISTEN_READY_WAIT: Duration = Duration::from_secs(5);
 /// Pause before connecting again after the `LISTEN` connection failed.
 const LISTEN_RETRY: Duration = Duration::from_secs(2);
 
-async fn listen_loop(
-    pool: PgPool,
-    wakeups: Arc<Wakeups>,
-    ready: tokio::sync::oneshot::Sender<()>,
-) {
+async fn listen_loop(pool: PgPool, wakeups: Arc<Wakeups>, ready: tokio::sync::oneshot::Sender<()>) {
     let mut ready = Some(ready);
     loop {
         if pool.is_closed() {
@@ -230,10 +226,7 @@ mod tests {
         let p = Work::Webhooks.payload("shop/acme");
         assert_eq!(p, "webhooks shop/acme");
         assert_eq!(parse_payload(&p), Some((Work::Webhooks, "shop/acme")));
-        assert_eq!(
-            parse_payload("send ns/n"),
-            Some((Work::Send, "ns/n"))
-        );
+        assert_eq!(parse_payload("send ns/n"), Some((Work::Send, "ns/n")));
         assert_eq!(parse_payload("fetch ns/n"), None);
         assert_eq!(parse_payload("send "), None);
         assert_eq!(parse_payload("garbage"), None);

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 use super::model::{
-    AuditAction, AuditOutcome, NewWebhookEvent, ReceiptAudit, WebhookClaim, WebhookCounts, WebhookEvent,
-    WebhookInsert, WebhookReceipt, WebhookStatus,
+    AuditAction, AuditOutcome, NewWebhookEvent, ReceiptAudit, WebhookClaim, WebhookCounts,
+    WebhookEvent, WebhookInsert, WebhookReceipt, WebhookStatus,
 };
 use super::wakeups::{CHANNEL, Work};
 use super::{
@@ -282,7 +282,8 @@ impl Store {
                 let results = ingest_sqlite(pool, receipts, &firsts, at).await?;
                 for (r, result) in receipts.iter().zip(&results) {
                     if !result.duplicate {
-                        self.wakeups.wake_local(&r.event.installation, Work::Webhooks);
+                        self.wakeups
+                            .wake_local(&r.event.installation, Work::Webhooks);
                     }
                 }
                 results
@@ -593,19 +594,39 @@ async fn ingest_pg(
     }
     let rows: Vec<(i64, Option<i64>, bool, i64)> = sqlx::query_as(INGEST_PG)
         .bind((0..n as i64).collect::<Vec<i64>>())
-        .bind(events().map(|e| e.installation.as_str()).collect::<Vec<_>>())
+        .bind(
+            events()
+                .map(|e| e.installation.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(events().map(|e| e.dedup_key.as_str()).collect::<Vec<_>>())
         .bind(events().map(|e| e.received_at).collect::<Vec<_>>())
         .bind(events().map(|e| e.body.as_str()).collect::<Vec<_>>())
         .bind(events().map(|e| e.event_code.as_str()).collect::<Vec<_>>())
-        .bind(events().map(|e| e.consignment_no.as_deref()).collect::<Vec<_>>())
+        .bind(
+            events()
+                .map(|e| e.consignment_no.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .bind(events().map(|e| e.order_no.as_deref()).collect::<Vec<_>>())
         .bind(events().map(|e| json_text(&e.run)).collect::<Vec<_>>())
         .bind(events().map(|e| json_text(&e.group)).collect::<Vec<_>>())
         .bind(firsts.iter().map(Option::is_none).collect::<Vec<_>>())
-        .bind(audits().map(|a| a.map(|a| a.subject.as_str())).collect::<Vec<_>>())
-        .bind(audits().map(|a| a.map(|a| a.correlation_id.as_str())).collect::<Vec<_>>())
-        .bind(audits().map(|a| a.map(|a| a.actor.as_str())).collect::<Vec<_>>())
+        .bind(
+            audits()
+                .map(|a| a.map(|a| a.subject.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            audits()
+                .map(|a| a.map(|a| a.correlation_id.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            audits()
+                .map(|a| a.map(|a| a.actor.as_str()))
+                .collect::<Vec<_>>(),
+        )
         .bind(audits().map(|a| a.map(duration_ms)).collect::<Vec<_>>())
         .bind(at)
         .bind(ref_ord)
@@ -616,7 +637,13 @@ async fn ingest_pg(
         .bind(CHANNEL)
         .fetch_all(pool)
         .await?;
-    let mut out = vec![WebhookInsert { id: 0, duplicate: true }; n];
+    let mut out = vec![
+        WebhookInsert {
+            id: 0,
+            duplicate: true
+        };
+        n
+    ];
     for (ord, id, duplicate, _) in rows {
         if let Some(slot) = usize::try_from(ord).ok().and_then(|i| out.get_mut(i)) {
             *slot = WebhookInsert {

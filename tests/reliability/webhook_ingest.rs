@@ -12,8 +12,8 @@ use linnstream::server::webhooks::{derive_token, webhook_path};
 use linnstream::sim::world::{NAME, NAMESPACE, World, WorldSettings};
 use serde_json::{Value, json};
 
-use crate::on_both_backends;
 use crate::lifecycle::{kill9, listening_url, spawn_run};
+use crate::on_both_backends;
 use crate::support::db::{Backend, TestDb};
 
 const SECRET: &str = "ingest-crash-webhook-secret-0123456789abcdef";
@@ -51,12 +51,7 @@ async fn acknowledged_notifications_survive_a_sigkill_under_load(backend: Backen
         )
         .expect("resources");
     let log = dir.path().join("run.log");
-    let child = spawn_run(
-        &resources,
-        &db.url,
-        &log,
-        &["--webhook-secret", SECRET],
-    );
+    let child = spawn_run(&resources, &db.url, &log, &["--webhook-secret", SECRET]);
     let base = listening_url(&log).await;
     let key = InstallationKey::new(NAMESPACE, NAME);
     let url = format!("{base}{}", webhook_path(&key));
