@@ -10,6 +10,8 @@ pub mod job_error;
 pub mod jobs;
 pub mod manual;
 pub mod master_data;
+pub mod permits;
+pub mod pool;
 pub mod process_webhooks;
 pub mod schedule;
 pub mod scheduler;
