@@ -118,13 +118,7 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
     world
         .write_resources(
             &resources,
-            &WorldSettings {
-                fetch_interval: "5s".into(),
-                send_interval: "5s".into(),
-                send_offset: "1s".into(),
-                webhook_interval: "3s".into(),
-                ..WorldSettings::default()
-            },
+            &WorldSettings::default(),
         )
         .expect("resources");
     let doc = |file: &str| yaml_docs(&resources.join(file));

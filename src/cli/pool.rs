@@ -106,6 +106,8 @@ pub fn worker(args: PoolWorkerArgs) -> anyhow::Result<ExitCode> {
     args.settings
         .validate()
         .map_err(|e| anyhow::anyhow!("system settings: {e}"))?;
+    // One runtime in this process: the installations may share HTTP clients.
+    crate::remote::share_http_clients();
     runtime()?.block_on(async {
         let (_tx, shutdown) = stop_on_signal();
         let (config, feed) = args.config.open(shutdown.clone(), false).await?;
