@@ -42,6 +42,15 @@ const SWITCHER: usize = 0;
 /// The installation whose webhooks the shared receiver takes.
 const HOOKED: usize = 1;
 
+/// Appends to `dir/NAME.log` (stdout and stderr of one process share it).
+fn log_file(dir: &std::path::Path, name: &str) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{name}.log")))
+        .expect("log file")
+}
+
 fn name(i: usize) -> String {
     format!("shop-{i:02}")
 }
@@ -65,7 +74,7 @@ fn creates(sim: &StreamSim) -> BTreeMap<String, Vec<u16>> {
                 r.status,
                 r.json
                     .as_ref()
-                    .and_then(|j| j["orderNo"].as_str().map(str::to_string)),
+                    .and_then(|j| j["header"]["orderNo"].as_str().map(str::to_string)),
             )
         {
             out.entry(no).or_default().push(status);
@@ -213,12 +222,16 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
         dir.path(),
         &format!("system:serviceaccount:{}:{}", ns.name, pool.name),
     );
+    // Logs go to files: a pool worker of 17 installations writes more than a pipe holds.
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("logs");
     let start_worker = |i: usize| {
-        let (admin, ns, pod, kubeconfig) = (
+        let (admin, ns, pod, kubeconfig, logs) = (
             admin.clone(),
             ns.name.clone(),
             worker_pod.clone(),
             pool_kubeconfig.clone(),
+            logs.clone(),
         );
         async move {
             pod_command(
@@ -230,6 +243,8 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
                 None,
             )
             .await
+            .stdout(log_file(&logs, &format!("worker-{i}")))
+            .stderr(log_file(&logs, &format!("worker-{i}")))
             .spawn()
             .expect("linnstream pool-worker")
         }
@@ -248,6 +263,8 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
         Some(receiver_port),
     )
     .await
+    .stdout(log_file(&logs, "receiver"))
+    .stderr(log_file(&logs, "receiver"))
     .spawn()
     .expect("linnstream pool-webhooks");
 
@@ -290,24 +307,43 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
 
     // Status: mode and holder per Installation, in `kubectl get`.
     let inst_api: Api<Installation> = Api::namespaced(admin.clone(), &ns.name);
-    eventually(60, "every Installation showing Pool and its worker", || async {
-        let list = inst_api.list(&Default::default()).await.expect("list");
-        list.items.len() == INSTALLATIONS
-            && list.items.iter().all(|i| {
-                i.status
-                    .as_ref()
-                    .and_then(|s| s.workers.as_ref())
-                    .is_some_and(|w| {
-                        w.mode.as_deref() == Some("Pool")
-                            && w
-                                .holder
-                                .as_deref()
-                                .is_some_and(|h| h.starts_with("linnstream-pool-worker-"))
-                            && w.live_heartbeats >= 1
-                    })
+    let shown = |i: &Installation| {
+        i.status
+            .as_ref()
+            .and_then(|s| s.workers.as_ref())
+            .is_some_and(|w| {
+                w.mode.as_deref() == Some("Pool")
+                    && w
+                        .holder
+                        .as_deref()
+                        .is_some_and(|h| h.starts_with("linnstream-pool-worker-"))
+                    && w.live_heartbeats >= 1
             })
-    })
-    .await;
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let list = inst_api.list(&Default::default()).await.expect("list");
+        let wrong: Vec<String> = list
+            .items
+            .iter()
+            .filter(|i| !shown(i))
+            .map(|i| {
+                format!(
+                    "{}: {:?}",
+                    i.metadata.name.as_deref().unwrap_or_default(),
+                    i.status.as_ref().map(|s| (&s.workers, &s.conditions))
+                )
+            })
+            .collect();
+        if list.items.len() == INSTALLATIONS && wrong.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "every Installation showing Pool and its worker: {wrong:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let table = kubectl(&ns.name, &["get", "installations"]);
     let header = table.lines().next().expect("header");
     assert!(
@@ -481,6 +517,8 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
         None,
     )
     .await
+    .stdout(log_file(&logs, "dedicated"))
+    .stderr(log_file(&logs, "dedicated"))
     .spawn()
     .expect("linnstream worker");
     eventually(60, "the dedicated worker holding the switcher", || async {
@@ -555,7 +593,8 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
     })
     .await;
     // The kubelet stops the deleted Deployment's pod.
-    let dedicated_log = terminate(dedicated, "dedicated worker").await;
+    terminate(dedicated, "dedicated worker").await;
+    let dedicated_log = std::fs::read_to_string(logs.join("dedicated.log")).expect("log");
     assert!(dedicated_log.contains("lease taken"), "{dedicated_log}");
     eventually(60, "the pool holding the switcher again", || async {
         store
@@ -594,16 +633,20 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
         );
     }
 
-    let mut logs = String::new();
     for w in workers.into_iter().flatten() {
-        logs.push_str(&terminate(w, "pool worker").await);
+        terminate(w, "pool worker").await;
     }
-    logs.push_str(&terminate(receiver, "pool receiver").await);
+    terminate(receiver, "pool receiver").await;
+    let mut all_logs = String::new();
+    for entry in std::fs::read_dir(&logs).expect("logs") {
+        all_logs.push_str(&std::fs::read_to_string(entry.expect("entry").path()).expect("log"));
+    }
+    assert!(all_logs.contains("pool worker stopped; leases given back"));
     for secret in [
         linnstream::sim::stream::DEMO_CLIENT_SECRET,
         linnstream::sim::linnworks::DEMO_APPLICATION_SECRET,
     ] {
-        assert!(!logs.contains(secret), "a secret in a pool log");
+        assert!(!all_logs.contains(secret), "a secret in a pool log");
     }
     assert!(
         store.leases().await.expect("leases").is_empty(),

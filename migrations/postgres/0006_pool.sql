@@ -16,7 +16,7 @@ CREATE INDEX installation_leases_by_holder ON installation_leases (holder);
 -- takes a slot below the limit before it runs; a dead worker's slots expire with its
 -- lease period.
 CREATE TABLE batch_permits (
-    slot        INTEGER     PRIMARY KEY,
+    slot        BIGINT      PRIMARY KEY,
     holder      TEXT,
     expires_at  TIMESTAMPTZ
 );

@@ -98,18 +98,17 @@ pub struct InstallationSpec {
 impl InstallationSpec {
     /// The mode asked for, or `default` (the operator's `--default-worker-mode`).
     pub fn worker_mode(&self, default: WorkerMode) -> WorkerMode {
-        self.workers.as_ref().and_then(|w| w.mode).unwrap_or(default)
+        self.workers.as_ref().map_or(default, |w| w.mode)
     }
 }
 
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkerSettings {
     /// `Dedicated`: a worker Deployment and webhook receiver of its own. `Pool`: served by
     /// the shared worker pool (one Deployment of N workers, leases in PostgreSQL) and the
-    /// shared webhook receiver. Default: the operator's `--default-worker-mode`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<WorkerMode>,
+    /// shared webhook receiver. Without `workers`: the operator's `--default-worker-mode`.
+    pub mode: WorkerMode,
 }
 
 #[derive(

@@ -194,7 +194,7 @@ impl Writer {
             let mut own = BTreeMap::new();
             let mode = inst.spec.worker_mode(self.sources.default_worker_mode);
             let mut spec = inst.spec.clone();
-            spec.workers = Some(WorkerSettings { mode: Some(mode) });
+            spec.workers = Some(WorkerSettings { mode });
             let mut docs = vec![resource_yaml(
                 &Installation::api_version(&()),
                 "Installation",
