@@ -117,7 +117,9 @@ pub struct WorkerSettings {
 )]
 pub enum WorkerMode {
     #[default]
+    #[value(name = "Dedicated")]
     Dedicated,
+    #[value(name = "Pool")]
     Pool,
 }
 
