@@ -125,7 +125,10 @@ fn spawn(args: &[String], database_url: &str, max_batch: usize, log: &Path) -> C
         .args(args)
         .env("LINNSTREAM_DATABASE_URL", database_url)
         .env("LINNSTREAM_LOG", "warn")
-        .env("LINNSTREAM_MAX_INSTALLATIONS_PER_BATCH", max_batch.to_string())
+        .env(
+            "LINNSTREAM_MAX_INSTALLATIONS_PER_BATCH",
+            max_batch.to_string(),
+        )
         .env("LINNSTREAM_MAX_BATCH_SIZE_PER_INSTALLATION", "10")
         .env("LINNSTREAM_SHUTDOWN_GRACE_SECONDS", "5")
         .stdin(Stdio::null())
@@ -162,8 +165,14 @@ async fn completed_total(store: &Store) -> u64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let n = env_usize("LINNSTREAM_BENCH_INSTALLATIONS", if full { 1000 } else { 12 });
-    let per = env_usize("LINNSTREAM_BENCH_ORDERS_PER_INSTALLATION", if full { 5 } else { 1 });
+    let n = env_usize(
+        "LINNSTREAM_BENCH_INSTALLATIONS",
+        if full { 1000 } else { 12 },
+    );
+    let per = env_usize(
+        "LINNSTREAM_BENCH_ORDERS_PER_INSTALLATION",
+        if full { 5 } else { 1 },
+    );
     let scale = env_usize("LINNSTREAM_BENCH_LIMIT_SCALE", 40);
     let lease_seconds = env_usize("LINNSTREAM_BENCH_LEASE_SECONDS", 15);
     let max_batch = env_usize("LINNSTREAM_BENCH_MAX_INSTALLATIONS_PER_BATCH", 16);
@@ -244,9 +253,11 @@ async fn main() {
         max_batch,
         &tmp.path().join("receiver.log"),
     );
-    let all_leased = wait_until("every installation leased", Duration::from_secs(600), || async {
-        store.leases().await.map(|l| l.len()).unwrap_or(0) == n
-    })
+    let all_leased = wait_until(
+        "every installation leased",
+        Duration::from_secs(600),
+        || async { store.leases().await.map(|l| l.len()).unwrap_or(0) == n },
+    )
     .await;
     println!("pool_installations: {n} installations");
     println!("pool_workers: {WORKERS} processes");
@@ -258,7 +269,9 @@ async fn main() {
     // Every installation sends at once.
     for (i, (lw, _)) in accounts.iter().enumerate() {
         let orders = (0..per)
-            .map(|k| serde_json::from_value(order((i * 100 + k + 1) as i64, NEXT_DAY)).expect("order"))
+            .map(|k| {
+                serde_json::from_value(order((i * 100 + k + 1) as i64, NEXT_DAY)).expect("order")
+            })
             .collect();
         lw.add_orders(orders).expect("orders");
     }
@@ -299,11 +312,7 @@ async fn main() {
 
     // Memory: every linnstream process, all loops running.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let mut pids: Vec<u32> = workers
-        .iter()
-        .flatten()
-        .filter_map(|c| c.id())
-        .collect();
+    let mut pids: Vec<u32> = workers.iter().flatten().filter_map(|c| c.id()).collect();
     pids.extend(receiver.id());
     let rss: u64 = pids.iter().map(|p| rss_bytes(*p)).sum();
     let mib = rss as f64 / (1024.0 * 1024.0);
@@ -336,7 +345,10 @@ async fn main() {
         },
     )
     .await;
-    println!("pool_taken_over_installations: {} installations", held.len());
+    println!(
+        "pool_taken_over_installations: {} installations",
+        held.len()
+    );
     println!("pool_takeover_seconds: {:.1} s", takeover.as_secs_f64());
     println!("pool_lease_seconds: {lease_seconds} s");
     println!(

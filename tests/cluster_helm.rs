@@ -509,7 +509,11 @@ fn every_toggle_on_renders_ingress_service_monitor_network_policies_and_pdbs() {
     assert_eq!(gw["spec"]["replicas"], 2);
     // The pool with an autoscaler: it scales the Deployment the operator keeps, and the
     // operator leaves the count to it.
-    let hpa = one(&docs, "HorizontalPodAutoscaler", "acme-linnstream-pool-worker");
+    let hpa = one(
+        &docs,
+        "HorizontalPodAutoscaler",
+        "acme-linnstream-pool-worker",
+    );
     assert_eq!(hpa["apiVersion"], "autoscaling/v2");
     assert_eq!(
         hpa["spec"]["scaleTargetRef"],
@@ -532,7 +536,11 @@ fn every_toggle_on_renders_ingress_service_monitor_network_policies_and_pdbs() {
     // On a cluster without autoscaling/v2 (before 1.23), v2beta2.
     let old = render("acme", "ops", &["-f", values, "--kube-version", "1.20.0"]);
     assert_eq!(
-        one(&old, "HorizontalPodAutoscaler", "acme-linnstream-pool-worker")["apiVersion"],
+        one(
+            &old,
+            "HorizontalPodAutoscaler",
+            "acme-linnstream-pool-worker"
+        )["apiVersion"],
         "autoscaling/v2beta2"
     );
     // Replicas prefer different nodes.
@@ -930,7 +938,10 @@ fn the_values_defaults_and_ranges_are_the_binarys() {
             &values["pool"]["leaseDuration"],
         ),
         ("--pool-replicas", &values["pool"]["replicas"]),
-        ("--pool-webhook-replicas", &values["pool"]["webhookReplicas"]),
+        (
+            "--pool-webhook-replicas",
+            &values["pool"]["webhookReplicas"],
+        ),
     ] {
         let want = value
             .as_str()

@@ -125,10 +125,7 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
     let dir = tempfile::tempdir().expect("tempdir");
     let resources = dir.path().join("resources");
     world
-        .write_resources(
-            &resources,
-            &WorldSettings::default(),
-        )
+        .write_resources(&resources, &WorldSettings::default())
         .expect("resources");
     let doc = |file: &str| yaml_docs(&resources.join(file));
 
@@ -283,14 +280,18 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
     let ids: Vec<String> = (0..INSTALLATIONS)
         .map(|i| format!("{}/{}", ns.name, name(i)))
         .collect();
-    eventually(240, "two orders Completed in every installation", || async {
-        for id in &ids {
-            if completed(&store, id).await < 2 {
-                return false;
+    eventually(
+        240,
+        "two orders Completed in every installation",
+        || async {
+            for id in &ids {
+                if completed(&store, id).await < 2 {
+                    return false;
+                }
             }
-        }
-        true
-    })
+            true
+        },
+    )
     .await;
     // The leases are spread evenly over the three.
     eventually(60, "the leases spread over three workers", || async {
@@ -313,8 +314,7 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
             .and_then(|s| s.workers.as_ref())
             .is_some_and(|w| {
                 w.mode.as_deref() == Some("Pool")
-                    && w
-                        .holder
+                    && w.holder
                         .as_deref()
                         .is_some_and(|h| h.starts_with("linnstream-pool-worker-"))
                     && w.live_heartbeats >= 1
@@ -351,9 +351,9 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
         "{table}"
     );
     assert!(
-        table
-            .lines()
-            .any(|l| l.starts_with("shop-07") && l.contains("Pool") && l.contains("linnstream-pool-worker-")),
+        table.lines().any(|l| l.starts_with("shop-07")
+            && l.contains("Pool")
+            && l.contains("linnstream-pool-worker-")),
         "{table}"
     );
 
@@ -441,14 +441,18 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
             )
             .expect("orders");
     }
-    eventually(240, "four orders Completed in every installation", || async {
-        for id in &ids {
-            if completed(&store, id).await < 4 {
-                return false;
+    eventually(
+        240,
+        "four orders Completed in every installation",
+        || async {
+            for id in &ids {
+                if completed(&store, id).await < 4 {
+                    return false;
+                }
             }
-        }
-        true
-    })
+            true
+        },
+    )
     .await;
     let leases = store.leases().await.expect("leases");
     assert!(
@@ -548,9 +552,11 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
     .send()
     .await
     .expect("remove fault");
-    eventually(120, "the switcher's queue sent by its own worker", || async {
-        completed(&store, switcher).await == 7
-    })
+    eventually(
+        120,
+        "the switcher's queue sent by its own worker",
+        || async { completed(&store, switcher).await == 7 },
+    )
     .await;
 
     // And back to the pool, with orders queued again.

@@ -23,9 +23,9 @@ use crate::server::webhooks::{WebhookAuth, check_secret, webhook_router};
 use crate::settings::SystemSettings;
 use crate::store::{JobOutcome, Store};
 use crate::sync::Engine;
-use crate::sync::schedule::Job;
 use crate::sync::permits::Permits;
 use crate::sync::pool::DedicatedLease;
+use crate::sync::schedule::Job;
 use crate::sync::scheduler::{HEARTBEAT_INTERVAL, SchedulerOptions, run_job, run_scheduler};
 
 /// The Installation a process works for, and where its queue is.

@@ -100,7 +100,8 @@ impl ConfigArgs {
                     );
                 }
                 let (config_tx, config_rx) = watch::channel(Arc::new(snapshot));
-                let reload = tokio::spawn(crate::app::reload_loop(dir.clone(), config_tx, shutdown));
+                let reload =
+                    tokio::spawn(crate::app::reload_loop(dir.clone(), config_tx, shutdown));
                 Ok((config_rx, ConfigFeed::Folder(reload)))
             }
             (None, Some(name)) => {

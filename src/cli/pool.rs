@@ -73,7 +73,11 @@ fn member_id(given: Option<String>) -> String {
     })
 }
 
-async fn serve_health(addr: SocketAddr, store: &Store, http: &crate::server::HttpSettings) -> anyhow::Result<()> {
+async fn serve_health(
+    addr: SocketAddr,
+    store: &Store,
+    http: &crate::server::HttpSettings,
+) -> anyhow::Result<()> {
     let router = observe::http::traced(health::routes(health::Readiness::new(store.clone())));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -81,7 +85,8 @@ async fn serve_health(addr: SocketAddr, store: &Store, http: &crate::server::Htt
     let bound = listener.local_addr()?;
     let http = http.clone();
     tokio::spawn(async move {
-        if let Err(e) = crate::server::serve(listener, router, &http, std::future::pending()).await {
+        if let Err(e) = crate::server::serve(listener, router, &http, std::future::pending()).await
+        {
             tracing::error!("the {bound} listener stopped: {e}");
         }
     });
@@ -125,7 +130,12 @@ pub fn worker(args: PoolWorkerArgs) -> anyhow::Result<ExitCode> {
         let gauges_config = config.clone();
         observe::store_gauges::spawn(
             gauges_store,
-            move || pooled(&gauges_config.borrow()).iter().map(|k| k.id()).collect(),
+            move || {
+                pooled(&gauges_config.borrow())
+                    .iter()
+                    .map(|k| k.id())
+                    .collect()
+            },
             forever,
         );
         tracing::info!(pooled = ids.len(), "pooled installations known at start");

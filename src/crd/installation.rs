@@ -112,7 +112,15 @@ pub struct WorkerSettings {
 }
 
 #[derive(
-    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+    schemars::JsonSchema,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Default,
     clap::ValueEnum,
 )]
 pub enum WorkerMode {

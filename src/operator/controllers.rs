@@ -303,12 +303,8 @@ async fn keep_pool(ctx: Arc<Context>, shutdown: Shared<BoxFuture<'static, ()>>) 
     let (Some(pool), Some(target)) = (&ctx.config.pool, &ctx.config.config_secret) else {
         return;
     };
-    let children = super::build::pool::build(
-        &ctx.config.children,
-        pool,
-        &target.namespace,
-        &target.name,
-    );
+    let children =
+        super::build::pool::build(&ctx.config.children, pool, &target.namespace, &target.name);
     loop {
         let applied = match children.to_json() {
             Ok(objects) => ctx

@@ -23,9 +23,9 @@ use super::status::{self, Finding, Findings};
 use super::subscriptions::{self, Wanted};
 use crate::config::InstallationKey;
 use crate::crd::common::{Problem, describe};
+use crate::crd::installation::WorkerMode;
 use crate::crd::installation::{InstallationStatus, JobRun as StatusJobRun, QueueCounts};
 use crate::crd::validate::{parse_duration, validate_installation};
-use crate::crd::installation::WorkerMode;
 use crate::crd::{API_VERSION, Installation, InstallationSpec};
 use crate::store::{JobOutcome, JobOverview, JobRun, StoreError, WorkerHeartbeat};
 use crate::sync::schedule::Job;
@@ -332,7 +332,10 @@ async fn reconcile_live(
             EventType::Normal,
             "ChildrenPruned",
             if mode == WorkerMode::Pool {
-                format!("deleted {} (the shared worker pool serves it)", list.join(", "))
+                format!(
+                    "deleted {} (the shared worker pool serves it)",
+                    list.join(", ")
+                )
             } else {
                 format!("deleted {} (webhooks are disabled)", list.join(", "))
             },

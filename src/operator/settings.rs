@@ -8,9 +8,9 @@ use clap::Args;
 
 use super::build::OperatorSettings;
 use super::build::pool::PoolSettings;
-use crate::crd::installation::WorkerMode;
 use super::leader::LeaseConfig;
 use crate::crd::SecretKeyRef;
+use crate::crd::installation::WorkerMode;
 use crate::crd::validate::parse_duration;
 use crate::settings::SystemSettings;
 
@@ -232,7 +232,8 @@ impl OperatorArgs {
             );
         }
         if self.pool_enabled
-            && let Err(e) = crate::crd::check::check_dns_name(&format!("{}-webhooks", self.pool_name))
+            && let Err(e) =
+                crate::crd::check::check_dns_name(&format!("{}-webhooks", self.pool_name))
         {
             problems.push(format!("--pool-name: {e}"));
         }

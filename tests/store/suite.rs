@@ -1620,15 +1620,39 @@ pub async fn installation_leases_have_one_holder_until_they_expire(store: &Store
     // A holder that stops renewing loses it once it expires: the renewal then comes back
     // without it (it must stop working on it), and another takes it.
     let short = Duration::from_millis(150);
-    assert!(store.acquire_lease("default/other", "pool-a", short).await.unwrap());
-    assert!(!store.acquire_lease("default/other", "pool-b", long).await.unwrap());
+    assert!(
+        store
+            .acquire_lease("default/other", "pool-a", short)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .acquire_lease("default/other", "pool-b", long)
+            .await
+            .unwrap()
+    );
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert!(store.renew_leases("pool-a", long).await.unwrap().is_empty());
     assert!(store.lease("default/other").await.unwrap().is_none());
-    assert!(store.acquire_lease("default/other", "pool-b", long).await.unwrap());
-    let taken = store.lease("default/other").await.unwrap().expect("taken over");
+    assert!(
+        store
+            .acquire_lease("default/other", "pool-b", long)
+            .await
+            .unwrap()
+    );
+    let taken = store
+        .lease("default/other")
+        .await
+        .unwrap()
+        .expect("taken over");
     assert_eq!(taken.holder, "pool-b");
-    assert!(!store.acquire_lease("default/other", "pool-a", long).await.unwrap());
+    assert!(
+        !store
+            .acquire_lease("default/other", "pool-a", long)
+            .await
+            .unwrap()
+    );
     let all = store.leases().await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].installation, "default/other");
@@ -1647,36 +1671,42 @@ pub async fn batch_permits_never_exceed_the_limit(store: &Store) {
     let a = store.take_batch_permit("pool-a", 2, long).await.unwrap();
     let b = store.take_batch_permit("pool-b", 2, long).await.unwrap();
     assert!(a.is_some() && b.is_some() && a != b);
-    assert_eq!(store.take_batch_permit("pool-c", 2, long).await.unwrap(), None);
+    assert_eq!(
+        store.take_batch_permit("pool-c", 2, long).await.unwrap(),
+        None
+    );
     assert_eq!(store.batch_permits_held().await.unwrap(), 2);
     // Given back by someone else: nothing happens.
     store
         .give_back_batch_permit(a.unwrap(), "pool-b")
         .await
         .unwrap();
-    assert_eq!(store.take_batch_permit("pool-c", 2, long).await.unwrap(), None);
+    assert_eq!(
+        store.take_batch_permit("pool-c", 2, long).await.unwrap(),
+        None
+    );
     store
         .give_back_batch_permit(a.unwrap(), "pool-a")
         .await
         .unwrap();
-    assert_eq!(
-        store.take_batch_permit("pool-c", 2, long).await.unwrap(),
-        a
-    );
+    assert_eq!(store.take_batch_permit("pool-c", 2, long).await.unwrap(), a);
     // A dead holder's slot expires; a renewed one does not.
-    store.renew_batch_permits("pool-b", Duration::from_millis(150)).await.unwrap();
-    assert_eq!(
-        store.renew_batch_permits("pool-c", long).await.unwrap(),
-        1
-    );
+    store
+        .renew_batch_permits("pool-b", Duration::from_millis(150))
+        .await
+        .unwrap();
+    assert_eq!(store.renew_batch_permits("pool-c", long).await.unwrap(), 1);
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(store.batch_permits_held().await.unwrap(), 1);
-    assert_eq!(
-        store.take_batch_permit("pool-d", 2, long).await.unwrap(),
-        b
-    );
+    assert_eq!(store.take_batch_permit("pool-d", 2, long).await.unwrap(), b);
     // A lower limit leaves the higher slots alone.
     store.ensure_batch_permits(3).await.unwrap();
-    assert_eq!(store.take_batch_permit("pool-e", 2, long).await.unwrap(), None);
-    assert_eq!(store.take_batch_permit("pool-e", 3, long).await.unwrap(), Some(2));
+    assert_eq!(
+        store.take_batch_permit("pool-e", 2, long).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.take_batch_permit("pool-e", 3, long).await.unwrap(),
+        Some(2)
+    );
 }

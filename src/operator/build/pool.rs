@@ -167,7 +167,10 @@ pub fn build(
     let access = |kind| meta(pool, namespace, &pool.name, kind);
     let mut worker_args = vec!["pool-worker".to_string()];
     worker_args.extend(config_args(namespace, config_secret));
-    worker_args.extend(["--health-listen".into(), format!("0.0.0.0:{}", pod::HEALTH_PORT)]);
+    worker_args.extend([
+        "--health-listen".into(),
+        format!("0.0.0.0:{}", pod::HEALTH_PORT),
+    ]);
     let worker = pod::with_health(
         pod::container_for(settings, "pool-worker", worker_args, pool_env(settings)),
         vec![],
@@ -285,7 +288,13 @@ mod tests {
             .collect();
         assert_eq!(
             &args[..5],
-            ["pool-worker", "--config-secret", "cfg", "--config-secret-namespace", "ops"]
+            [
+                "pool-worker",
+                "--config-secret",
+                "cfg",
+                "--config-secret-namespace",
+                "ops"
+            ]
         );
         let env = &worker["spec"]["template"]["spec"]["containers"][0]["env"];
         let var = |name: &str| {
@@ -296,19 +305,22 @@ mod tests {
                 .cloned()
                 .unwrap_or_else(|| panic!("{name}"))
         };
-        assert_eq!(var(env::DATABASE_URL)["valueFrom"]["secretKeyRef"]["name"], "db");
-        assert_eq!(var(env::LEASE_DURATION)["value"], "15s");
         assert_eq!(
-            var("LINNSTREAM_MAX_INSTALLATIONS_PER_BATCH")["value"],
-            "2"
+            var(env::DATABASE_URL)["valueFrom"]["secretKeyRef"]["name"],
+            "db"
         );
+        assert_eq!(var(env::LEASE_DURATION)["value"], "15s");
+        assert_eq!(var("LINNSTREAM_MAX_INSTALLATIONS_PER_BATCH")["value"], "2");
         assert_eq!(
             worker["spec"]["template"]["spec"]["serviceAccountName"],
             "linnstream-pool"
         );
         // Its ServiceAccount reads the config Secret only.
         let role = serde_json::to_value(&children.role).unwrap();
-        assert_eq!(role["rules"][0]["resourceNames"], serde_json::json!(["cfg"]));
+        assert_eq!(
+            role["rules"][0]["resourceNames"],
+            serde_json::json!(["cfg"])
+        );
         // With an autoscaler the operator leaves the count alone.
         let auto = build(
             &settings(),
