@@ -101,6 +101,52 @@ fn assert_each_sent_once(sim: &StreamSim, expected: usize, what: &str) {
     assert_eq!(accepted.len(), expected, "{what}: orders in Stream");
 }
 
+/// Stream refuses the switcher's orders (503) until [`release`], and orders `numbers` arrive
+/// in its Linnworks account: they wait in its queue. Returns the fault.
+async fn hold_queue(
+    http: &reqwest::Client,
+    stream: &str,
+    linnworks: &LinnworksSim,
+    store: &Store,
+    id: &str,
+    numbers: std::ops::RangeInclusive<i64>,
+) -> Value {
+    let fault: Value = http
+        .post(format!("{stream}/_sim/faults"))
+        .json(&json!({"path": "/api/orders/*", "method": "POST", "kind": "status", "status": 503}))
+        .send()
+        .await
+        .expect("fault")
+        .json()
+        .await
+        .expect("json");
+    let waiting = numbers.clone().count() as u64;
+    linnworks
+        .add_orders(
+            numbers
+                .map(|n| serde_json::from_value(order(n, NEXT_DAY)).expect("order"))
+                .collect(),
+        )
+        .expect("orders");
+    eventually(60, "the switcher's new orders queued", || async {
+        let c = store.queue_counts(id).await.expect("counts");
+        c.total() - c.get(OrderStatus::Completed) >= waiting
+    })
+    .await;
+    fault
+}
+
+/// Stream takes the switcher's orders again.
+async fn release(http: &reqwest::Client, stream: &str, fault: &Value) {
+    http.delete(format!(
+        "{stream}/_sim/faults/{}",
+        fault["id"].as_u64().expect("fault id")
+    ))
+    .send()
+    .await
+    .expect("remove fault");
+}
+
 async fn completed(store: &Store, id: &str) -> u64 {
     store
         .queue_counts(id)
@@ -463,27 +509,14 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
     // The switcher goes Dedicated with orders in its queue: Stream refuses its orders for
     // now, so they wait.
     let switcher = &ids[SWITCHER];
-    let fault: Value = http
-        .post(format!("{}/_sim/faults", solo_server.url()))
-        .json(&json!({"path": "/api/orders/*", "method": "POST", "kind": "status", "status": 503}))
-        .send()
-        .await
-        .expect("fault")
-        .json()
-        .await
-        .expect("json");
-    accounts[SWITCHER]
-        .linnworks
-        .add_orders(
-            (5..=7)
-                .map(|n| serde_json::from_value(order(n, NEXT_DAY)).expect("order"))
-                .collect(),
-        )
-        .expect("orders");
-    eventually(60, "the switcher's new orders queued", || async {
-        let c = store.queue_counts(switcher).await.expect("counts");
-        c.total() - c.get(OrderStatus::Completed) >= 3
-    })
+    let fault = hold_queue(
+        &http,
+        &solo_server.url(),
+        &accounts[SWITCHER].linnworks,
+        &store,
+        switcher,
+        5..=7,
+    )
     .await;
     inst_api
         .patch(
@@ -544,14 +577,7 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
     })
     .await;
     // Stream takes orders again: the dedicated worker sends the queue, once.
-    http.delete(format!(
-        "{}/_sim/faults/{}",
-        solo_server.url(),
-        fault["id"].as_u64().expect("fault id")
-    ))
-    .send()
-    .await
-    .expect("remove fault");
+    release(&http, &solo_server.url(), &fault).await;
     eventually(
         120,
         "the switcher's queue sent by its own worker",
@@ -560,27 +586,14 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
     .await;
 
     // And back to the pool, with orders queued again.
-    let fault: Value = http
-        .post(format!("{}/_sim/faults", solo_server.url()))
-        .json(&json!({"path": "/api/orders/*", "method": "POST", "kind": "status", "status": 503}))
-        .send()
-        .await
-        .expect("fault")
-        .json()
-        .await
-        .expect("json");
-    accounts[SWITCHER]
-        .linnworks
-        .add_orders(
-            (8..=9)
-                .map(|n| serde_json::from_value(order(n, NEXT_DAY)).expect("order"))
-                .collect(),
-        )
-        .expect("orders");
-    eventually(60, "the switcher's next orders queued", || async {
-        let c = store.queue_counts(switcher).await.expect("counts");
-        c.total() - c.get(OrderStatus::Completed) >= 2
-    })
+    let fault = hold_queue(
+        &http,
+        &solo_server.url(),
+        &accounts[SWITCHER].linnworks,
+        &store,
+        switcher,
+        8..=9,
+    )
     .await;
     inst_api
         .patch(
@@ -610,14 +623,7 @@ async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_sw
             .is_some_and(|l| l.holder.starts_with("linnstream-pool-worker-"))
     })
     .await;
-    http.delete(format!(
-        "{}/_sim/faults/{}",
-        solo_server.url(),
-        fault["id"].as_u64().expect("fault id")
-    ))
-    .send()
-    .await
-    .expect("remove fault");
+    release(&http, &solo_server.url(), &fault).await;
     eventually(120, "the switcher's queue sent by the pool", || async {
         completed(&store, switcher).await == 9
     })

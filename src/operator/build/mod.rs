@@ -157,14 +157,7 @@ impl Children {
     /// Every child as JSON with `apiVersion` and `kind`, in apply order (API access and
     /// Secret before the workloads that use them).
     pub fn to_json(&self) -> Result<Vec<serde_json::Value>, serde_json::Error> {
-        let mut out = vec![
-            typed_json(&self.service_account)?,
-            typed_json(&self.role)?,
-            typed_json(&self.role_binding)?,
-        ];
-        if let Some(w) = &self.webhooks {
-            out.push(typed_json(&w.auth_secret)?);
-        }
+        let mut out = self.pooled_json()?;
         out.push(typed_json(&self.worker)?);
         if let Some(w) = &self.webhooks {
             out.push(typed_json(&w.deployment)?);

@@ -7,14 +7,11 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
-use k8s_openapi::api::core::v1::{
-    EnvVar, PodTemplateSpec, Service, ServiceAccount, ServicePort, ServiceSpec,
-};
+use k8s_openapi::api::core::v1::{EnvVar, PodTemplateSpec, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::webhooks::{SERVICE_PORT, WEBHOOK_PORT, WEBHOOK_PORT_NAME};
+use super::webhooks::{WEBHOOK_PORT, WEBHOOK_PORT_NAME};
 use super::{OperatorSettings, SCRAPE_LABEL, env, pod, typed_json};
 
 /// Component label values of the pool's pods.
@@ -239,18 +236,10 @@ pub fn build(
         ),
         service: Service {
             metadata: meta(pool, namespace, &pool.webhooks_name(), WEBHOOKS_COMPONENT),
-            spec: Some(ServiceSpec {
-                type_: Some("ClusterIP".into()),
-                selector: Some(selector(pool, WEBHOOKS_COMPONENT)),
-                ports: Some(vec![ServicePort {
-                    name: Some(WEBHOOK_PORT_NAME.into()),
-                    port: SERVICE_PORT,
-                    target_port: Some(IntOrString::String(WEBHOOK_PORT_NAME.into())),
-                    protocol: Some("TCP".into()),
-                    ..ServicePort::default()
-                }]),
-                ..ServiceSpec::default()
-            }),
+            spec: Some(super::webhooks::service_spec(selector(
+                pool,
+                WEBHOOKS_COMPONENT,
+            ))),
             ..Service::default()
         },
     }
