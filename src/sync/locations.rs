@@ -305,3 +305,155 @@ pub fn unmatched_entries(locations: &[LocationMapping], depots: &[Depot]) -> Vec
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::test_support::example_installation;
+    use crate::store::DeliveryMethod;
+    use serde_json::json;
+
+    const COVENTRY: &str = "3f1c6a52-8d0e-4b7a-9c1d-2e5f7a9b0c11";
+    const LEEDS: &str = "9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+
+    fn inst(locations: serde_json::Value) -> InstallationConfig {
+        let mut inst = example_installation();
+        inst.spec.locations = serde_json::from_value(locations).expect("locations");
+        inst
+    }
+
+    fn depot(id: &str, methods: &[(&str, &str)]) -> Depot {
+        Depot {
+            id: id.into(),
+            name: id.into(),
+            delivery_methods: methods
+                .iter()
+                .map(|(id, kind)| DeliveryMethod {
+                    id: (*id).into(),
+                    name: (*id).into(),
+                    method_type: (*kind).into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn depots() -> Vec<Depot> {
+        vec![
+            depot("LEEDS", &[("HOME-2MAN", "Delivery"), ("COLLECT", "Collection")]),
+            depot(
+                "COVENTRY",
+                &[
+                    ("COV-2MAN", "Delivery"),
+                    ("COV-1MAN", "Delivery"),
+                    ("COV-COLL", "Collection"),
+                ],
+            ),
+        ]
+    }
+
+    fn known() -> Vec<StockLocation> {
+        vec![
+            StockLocation {
+                stock_location_id: Uuid::parse_str(LEEDS).expect("uuid"),
+                location_name: "Leeds Warehouse".into(),
+                ..StockLocation::default()
+            },
+            StockLocation {
+                stock_location_id: Uuid::parse_str(COVENTRY).expect("uuid"),
+                location_name: "Coventry Warehouse".into(),
+                ..StockLocation::default()
+            },
+        ]
+    }
+
+    fn mapping(inst: &InstallationConfig, method: &str) -> MappingConfig {
+        inst.mappings
+            .iter()
+            .find(|m| m.spec.delivery_method == method)
+            .cloned()
+            .expect("example mapping")
+    }
+
+    #[test]
+    fn entries_match_by_id_or_by_name_and_come_before_the_mapping() {
+        let inst = inst(json!([
+            {"linnworksLocation": {"name": "LEEDS WAREHOUSE"}, "depot": "LEEDS", "stockLocation": "LDS"},
+            {"linnworksLocation": {"id": COVENTRY}, "depot": "COVENTRY", "stockLocation": "COV"},
+        ]));
+        assert!(needs_location_names(&inst));
+        let leeds = Uuid::parse_str(LEEDS).ok();
+        let coventry = Uuid::parse_str(COVENTRY).ok();
+        // By name needs Linnworks' list; by id does not.
+        assert_eq!(choose(&inst, leeds, None), Chosen::Mapping);
+        let Chosen::Entry { index, location, .. } = choose(&inst, leeds, Some(&known())) else {
+            panic!("Leeds by name")
+        };
+        assert_eq!((index, location.as_str()), (0, "\"Leeds Warehouse\" (9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d)"));
+        let chosen = choose(&inst, coventry, None);
+        assert!(matches!(chosen, Chosen::Entry { index: 1, .. }), "{chosen:?}");
+        // Another location, or none: the mapping's values.
+        assert_eq!(choose(&inst, Some(Uuid::nil()), Some(&known())), Chosen::Mapping);
+        assert_eq!(choose(&inst, None, Some(&known())), Chosen::Mapping);
+
+        // Coventry ships from COVENTRY with its methods of each service's type.
+        let home = mapping(&inst, "HOME-2MAN");
+        let m = effective_mapping(&home, &chosen, &depots());
+        assert_eq!(
+            (m.spec.depot.as_str(), m.spec.delivery_method.as_str(), m.spec.stock_location.as_deref()),
+            ("COVENTRY", "COV-1MAN", Some("COV"))
+        );
+        assert_eq!(check_entry(&chosen, &m, &depots()), Ok(()));
+        let collect = mapping(&inst, "COLLECT");
+        let m = effective_mapping(&collect, &chosen, &depots());
+        assert_eq!(m.spec.delivery_method, "COV-COLL");
+        assert_eq!(m.spec.order_type, collect.spec.order_type, "the type is the service's");
+    }
+
+    #[test]
+    fn an_entry_without_stream_support_is_refused_with_the_reason() {
+        let inst = inst(json!([
+            {"linnworksLocation": {"id": COVENTRY}, "depot": "YORK"},
+            {"linnworksLocation": {"id": LEEDS}, "depot": "LEEDS", "deliveryMethod": "NOPE"},
+        ]));
+        let home = mapping(&inst, "HOME-2MAN");
+        for (id, wanted) in [(COVENTRY, "depot \"YORK\" is not a Stream depot"), (LEEDS, "no delivery method \"NOPE\"")] {
+            let chosen = choose(&inst, Uuid::parse_str(id).ok(), None);
+            let m = effective_mapping(&home, &chosen, &depots());
+            let e = check_entry(&chosen, &m, &depots()).expect_err("refused").to_string();
+            assert!(e.starts_with("Postal service not fully configured") && e.contains(wanted), "{e}");
+        }
+        // Before depots are synced nothing can be checked.
+        let chosen = choose(&inst, Uuid::parse_str(COVENTRY).ok(), None);
+        assert_eq!(check_entry(&chosen, &effective_mapping(&home, &chosen, &[]), &[]), Ok(()));
+        assert_eq!(
+            unmatched_entries(&inst.spec.locations, &depots()),
+            [
+                format!("spec.locations[0] ({COVENTRY}): depot \"YORK\" is not a Stream depot"),
+                format!("spec.locations[1] ({LEEDS}): depot \"LEEDS\" has no delivery method \"NOPE\""),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_default_location_overrides_the_orders_location() {
+        let mut inst = inst(json!([
+            {"linnworksLocation": {"id": COVENTRY}, "depot": "COVENTRY", "stockLocation": "COV"},
+        ]));
+        inst.spec.sync.use_default_location = true;
+        inst.spec.sync.default_location = Some("Coventry Warehouse".into());
+        let leeds = Uuid::parse_str(LEEDS).ok();
+        // The default, named, is Coventry's entry: every order ships from there.
+        let chosen = choose(&inst, leeds, Some(&known()));
+        assert!(matches!(chosen, Chosen::Entry { index: 0, .. }), "{chosen:?}");
+        // A default that names no entry is the items' stock location, as before locations.
+        inst.spec.sync.default_location = Some("WH-9".into());
+        let chosen = choose(&inst, leeds, Some(&known()));
+        assert_eq!(chosen, Chosen::DefaultStockLocation("WH-9".into()));
+        let home = mapping(&inst, "HOME-2MAN");
+        let m = effective_mapping(&home, &chosen, &depots());
+        assert_eq!(
+            (m.spec.depot.as_str(), m.spec.stock_location.as_deref()),
+            ("LEEDS", Some("WH-9"))
+        );
+    }
+}
