@@ -105,10 +105,10 @@ pub struct StreamSettings {
     pub partner_account: Option<PartnerAccount>,
     /// Which Stream environment `clientUrl` is. Decides the vendor name of the postal
     /// services the master-data sync creates in Linnworks: `STREAM TECH` in production,
-    /// `STREAMTECH` in staging (the guide's two names). When unset, a `clientUrl` whose
-    /// host has a `demo`, `staging`, `sandbox` or `test` label is staging.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub environment: Option<StreamEnvironment>,
+    /// `STREAMTECH` in staging (the guide's two names). `Auto`: a `clientUrl` whose host
+    /// has a `demo`, `staging`, `sandbox` or `test` label is staging.
+    #[serde(default)]
+    pub environment: StreamEnvironment,
 }
 
 #[derive(
@@ -116,6 +116,7 @@ pub struct StreamSettings {
 )]
 pub enum StreamEnvironment {
     #[default]
+    Auto,
     Production,
     Staging,
 }
@@ -127,9 +128,10 @@ pub const STAGING_VENDOR: &str = "STREAMTECH";
 
 impl StreamSettings {
     /// The environment, as set or as the client URL's host says.
+    /// Production or Staging, never Auto.
     pub fn effective_environment(&self) -> StreamEnvironment {
-        if let Some(e) = self.environment {
-            return e;
+        if self.environment != StreamEnvironment::Auto {
+            return self.environment;
         }
         let host = self
             .client_url
@@ -152,8 +154,8 @@ impl StreamSettings {
     /// The vendor name the master-data sync creates postal services under.
     pub fn vendor_name(&self) -> &'static str {
         match self.effective_environment() {
-            StreamEnvironment::Production => PRODUCTION_VENDOR,
             StreamEnvironment::Staging => STAGING_VENDOR,
+            StreamEnvironment::Production | StreamEnvironment::Auto => PRODUCTION_VENDOR,
         }
     }
 }

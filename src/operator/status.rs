@@ -362,7 +362,7 @@ mod tests {
     #[test]
     fn ready_is_true_only_without_problems_and_every_condition_is_listed() {
         let c = conditions(&healthy(), Some(3));
-        assert_eq!(c.len(), 6);
+        assert_eq!(c.len(), 7);
         assert_eq!(c[0].type_, READY);
         assert_eq!(c[0].status, ConditionStatus::True);
         assert!(c.iter().all(|c| c.observed_generation == Some(3)));
@@ -501,5 +501,45 @@ mod tests {
         assert_eq!(human(Duration::from_secs(90)), "1m30s");
         assert_eq!(human(Duration::from_secs(26 * 3600)), "26h");
         assert_eq!(human(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn a_location_matching_no_stream_depot_is_a_condition() {
+        use crate::store::{DeliveryMethod, Depot};
+        let mut inst = crate::gateway::test_support::example_installation();
+        let depots = vec![Depot {
+            id: "LEEDS".into(),
+            name: "Leeds".into(),
+            delivery_methods: vec![DeliveryMethod {
+                id: "HOME-2MAN".into(),
+                name: "Home".into(),
+                method_type: "Delivery".into(),
+            }],
+        }];
+        assert_eq!(locations_finding(&inst.spec, &depots).reason, "NoLocations");
+        inst.spec.locations = serde_json::from_value(serde_json::json!([
+            {"linnworksLocation": {"name": "Leeds Warehouse"}, "depot": "LEEDS"},
+            {"linnworksLocation": {"name": "York Warehouse"}, "depot": "YORK"},
+        ]))
+        .expect("locations");
+        let f = locations_finding(&inst.spec, &depots);
+        assert!(f.problem, "{f:?}");
+        assert_eq!(
+            f.message,
+            "spec.locations[1] (\"York Warehouse\"): depot \"YORK\" is not a Stream depot"
+        );
+        let mut findings = healthy();
+        findings.location_unmatched = f;
+        let c = conditions(&findings, None);
+        assert_eq!(get(&c, READY).reason, LOCATION_UNMATCHED);
+        assert_eq!(get(&c, LOCATION_UNMATCHED).status, ConditionStatus::True);
+        // Not synced yet: nothing to hold them against.
+        assert!(!locations_finding(&inst.spec, &[]).problem);
+        // A default location naming no entry.
+        inst.spec.locations.truncate(1);
+        inst.spec.sync.use_default_location = true;
+        inst.spec.sync.default_location = Some("Bristol".into());
+        let f = locations_finding(&inst.spec, &depots);
+        assert!(f.problem && f.message.contains("\"Bristol\" matches no spec.locations entry"), "{f:?}");
     }
 }

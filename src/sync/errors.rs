@@ -158,7 +158,7 @@ mod tests {
             assert!(e.to_string().starts_with(e.title()), "{e}");
         }
         assert_eq!(
-            all[9].to_string(),
+            all[10].to_string(),
             "Missing delivery address fields: the delivery address lacks Town, Postcode; Address Line 1, Town, Postcode and Country are required"
         );
     }
