@@ -522,6 +522,44 @@ async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_
             .any(|f| f == "linnstream.io/webhook-subscriptions")
     );
 
+    // Dispatch sync on: DISPATCHED is subscribed too; off again: that subscription goes.
+    env.patch_installation(
+        "acme",
+        json!({"spec": {"sync": {"orderDispatchSyncEnabled": true}}}),
+    )
+    .await;
+    eventually(30, "DISPATCHED subscribed", || async {
+        let subs = env.stream_subscriptions().await;
+        subs.len() == EVENTS.len() + 1 && subs.iter().any(|s| s.event == "DISPATCHED")
+    })
+    .await;
+    env.wait_condition("acme", "Ready", TRUE, "Running").await;
+    env.patch_installation(
+        "acme",
+        json!({"spec": {"sync": {"orderDispatchSyncEnabled": false}}}),
+    )
+    .await;
+    eventually(30, "DISPATCHED unsubscribed", || async {
+        let subs = env.stream_subscriptions().await;
+        subs.len() == EVENTS.len() && !subs.iter().any(|s| s.event == "DISPATCHED")
+    })
+    .await;
+
+    // A warehouse mapping naming a depot Stream does not have: LocationUnmatched.
+    env.patch_installation(
+        "acme",
+        json!({"spec": {"locations": [
+            {"linnworksLocation": {"name": "York Warehouse"}, "depot": "YORK"}]}}),
+    )
+    .await;
+    env.wait_condition("acme", "LocationUnmatched", TRUE, "LocationUnmatched")
+        .await;
+    env.wait_condition("acme", "Ready", FALSE, "LocationUnmatched")
+        .await;
+    env.patch_installation("acme", json!({"spec": {"locations": null}}))
+        .await;
+    env.wait_condition("acme", "Ready", TRUE, "Running").await;
+
     // Webhooks off: unsubscribed, receiver children deleted, no finalizer needed.
     env.patch_installation("acme", json!({"spec": {"webhooks": {"enabled": false}}}))
         .await;
