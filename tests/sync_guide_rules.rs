@@ -26,6 +26,8 @@ on_both_backends!(
     delete_clears_tracking_url_and_planning_identifiers,
     a_failed_clear_is_audited_as_failed_and_finished_by_deleting_again,
     a_suspended_installation_refuses_manual_sends_with_the_guides_text,
+    run_subscribes_dispatched_only_with_dispatch_sync,
+    a_staging_account_creates_its_services_under_streamtech,
 );
 
 const COLLECT_SERVICE: &str = "Stream Collect";
@@ -680,4 +682,101 @@ async fn a_suspended_installation_refuses_manual_sends_with_the_guides_text(back
         .await
         .expect("sent");
     assert_eq!(sent[0].status, "Completed", "{sent:?}");
+}
+
+async fn run_subscribes_dispatched_only_with_dispatch_sync(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let subscribed = |h: &Harness| {
+        let inst = h.installation();
+        let (engine, auth) = (h.engine.clone(), h.auth.clone());
+        async move {
+            let n = linnstream::app::subscriptions::ensure(&engine, &inst, &auth)
+                .await
+                .expect("subscribe");
+            let url = linnstream::app::subscriptions::webhook_url(&inst).expect("url");
+            let stream = engine.clients(&inst).expect("clients").stream;
+            let mut events: Vec<String> = stream
+                .subscriptions()
+                .await
+                .expect("list")
+                .into_iter()
+                .filter(|s| s.url_path == url)
+                .map(|s| s.event)
+                .collect();
+            events.sort();
+            (n, events)
+        }
+    };
+    let (n, events) = subscribed(&h).await;
+    assert_eq!(n, 8);
+    assert!(!events.contains(&"DISPATCHED".to_string()), "{events:?}");
+    h.update_installation(|i| i.spec.sync.order_dispatch_sync_enabled = true);
+    let (n, events) = subscribed(&h).await;
+    assert_eq!((n, events.len()), (9, 9), "{events:?}");
+    assert!(events.contains(&"DISPATCHED".to_string()), "{events:?}");
+    // Off again: a new start subscribes without it (the old ones for the URL are replaced).
+    h.update_installation(|i| i.spec.sync.order_dispatch_sync_enabled = false);
+    let (_, events) = subscribed(&h).await;
+    assert!(!events.contains(&"DISPATCHED".to_string()), "{events:?}");
+}
+
+async fn a_staging_account_creates_its_services_under_streamtech(backend: Backend) {
+    let h = Harness::start_with(
+        backend,
+        support::sync::Options {
+            master_data: false,
+            ..support::sync::Options::default()
+        },
+    )
+    .await;
+    h.update_installation(|i| {
+        i.spec.stream.environment = linnstream::crd::installation::StreamEnvironment::Staging
+    });
+    let summary =
+        linnstream::sync::master_data::sync_postal_services(&h.engine, &h.key, "md", ACTOR)
+            .await
+            .expect("postal services");
+    assert!(summary.created > 0, "{summary:?}");
+    let clients = h.engine.clients(&h.installation()).expect("clients");
+    let services = clients
+        .linnworks
+        .get_postal_services()
+        .await
+        .expect("services");
+    let created: Vec<&str> = services
+        .iter()
+        .filter(|s| {
+            s.service
+                .postal_service_code
+                .as_deref()
+                .is_some_and(|c| c.starts_with("STREAM:"))
+        })
+        .map(|s| s.service.vendor.as_str())
+        .collect();
+    assert_eq!(created.len(), summary.created, "{created:?}");
+    assert!(created.iter().all(|v| *v == "STREAMTECH"), "{created:?}");
+    // Orders on a STREAMTECH service are the integration's: a mapped one is sent.
+    let stream_service = services
+        .iter()
+        .find(|s| s.service.postal_service_code.as_deref() == Some("STREAM:NORTH:NTH-2MAN"))
+        .expect("the NORTH two-man service");
+    let name = stream_service.service.postal_service_name.clone();
+    h.update_installation(|i| {
+        i.mappings[0].spec.postal_service.name = Some(name.clone());
+    });
+    let sent = ship(
+        &h,
+        vec![NewOrder {
+            postal_service_name: Some(name.clone()),
+            customer: Some(customer("Noah Reid", "5 Castle Street", "York", "YO1 9RN")),
+            ..NewOrder::default()
+        }],
+    )
+    .await;
+    assert_eq!(sent[0].status, OrderStatus::Completed, "{:?}", sent[0]);
+    assert_eq!(
+        h.lw_order(&sent[0])["ShippingInfo"]["Vendor"],
+        "STREAMTECH",
+        "the order ships under the staging vendor"
+    );
 }
