@@ -572,7 +572,9 @@ async fn a_suspended_installation_gets_no_label_and_sends_nothing(backend: Backe
     let audit = g.label_audit().await;
     assert!(
         audit[0].outcome == AuditOutcome::Failure
-            && audit[0].message.starts_with("Installation not found or inactive"),
+            && audit[0]
+                .message
+                .starts_with("Installation not found or inactive"),
         "{audit:?}"
     );
     // With no active installation at all, an unknown token hears why nothing is served.

@@ -192,7 +192,12 @@ async fn each_location_ships_from_its_depot_for_deliveries_and_collections(backe
             order(
                 PLAIN_SERVICE,
                 coventry,
-                ("Oliver Grant", "7 Far Gosford Street", "Coventry", "CV1 5DZ"),
+                (
+                    "Oliver Grant",
+                    "7 Far Gosford Street",
+                    "Coventry",
+                    "CV1 5DZ",
+                ),
             ),
             order(
                 COLLECT_SERVICE,
@@ -255,18 +260,17 @@ async fn each_location_ships_from_its_depot_for_deliveries_and_collections(backe
     let b = body_of(&stream_bodies(&h), &more[0]).clone();
     assert_eq!(b["delivery"]["deliveryMethod"], "MID-2MAN");
     assert_eq!(stock(&b, "delivery"), [json!("COV"), json!("COV")]);
-    let trail = h
-        .db
-        .store
-        .audit_entries(&AuditQuery {
-            installation: Some(h.key.id()),
-            order_id: Some(more[0].order_id.clone()),
-            action: Some(AuditAction::Send),
-            limit: 10,
-            ..AuditQuery::default()
-        })
-        .await
-        .expect("audit");
+    let trail =
+        h.db.store
+            .audit_entries(&AuditQuery {
+                installation: Some(h.key.id()),
+                order_id: Some(more[0].order_id.clone()),
+                action: Some(AuditAction::Send),
+                limit: 10,
+                ..AuditQuery::default()
+            })
+            .await
+            .expect("audit");
     assert!(
         trail
             .iter()
@@ -404,8 +408,7 @@ async fn dispatch_notes_every_order_of_the_run_and_records_the_date_once(backend
         .iter()
         .find(|e| e.event_code == "DISPATCHED")
         .expect("stored");
-    let parsed =
-        linnstream::sync::webhook_event::parse(dispatched.body.as_bytes()).expect("parse");
+    let parsed = linnstream::sync::webhook_event::parse(dispatched.body.as_bytes()).expect("parse");
     let mut replay = linnstream::sync::process_webhooks::new_stored_event(
         &h.key.id(),
         &parsed,
@@ -437,17 +440,16 @@ async fn dispatch_is_recorded_not_applied_while_dispatch_sync_is_off(backend: Ba
         );
         assert_eq!(property(&h, o, DISPATCH_DATE_PROPERTY), None);
     }
-    let log = h
-        .db
-        .store
-        .audit_entries(&AuditQuery {
-            installation: Some(h.key.id()),
-            action: Some(AuditAction::Webhook),
-            limit: 100,
-            ..AuditQuery::default()
-        })
-        .await
-        .expect("audit");
+    let log =
+        h.db.store
+            .audit_entries(&AuditQuery {
+                installation: Some(h.key.id()),
+                action: Some(AuditAction::Webhook),
+                limit: 100,
+                ..AuditQuery::default()
+            })
+            .await
+            .expect("audit");
     assert!(
         log.iter().any(|e| e.outcome == AuditOutcome::Skipped
             && e.message.contains("orderDispatchSyncEnabled")),
@@ -530,11 +532,7 @@ async fn delete_clears_tracking_url_and_planning_identifiers(backend: Backend) {
             Some(""),
             "StreamTrackingURL emptied"
         );
-        let managed: Vec<String> = h
-            .tags(o)
-            .into_iter()
-            .filter(|t| t != "SCHEDULED")
-            .collect();
+        let managed: Vec<String> = h.tags(o).into_iter().filter(|t| t != "SCHEDULED").collect();
         assert!(managed.is_empty(), "{managed:?}");
         let row =
             h.db.store
@@ -557,7 +555,9 @@ async fn delete_clears_tracking_url_and_planning_identifiers(backend: Backend) {
         let s = stream_order(&h, o).await;
         assert_eq!(s["deleted"], true, "{s}");
         assert!(
-            s["history"].as_array().is_some_and(|h| h.contains(&json!("UNPLANNED"))),
+            s["history"]
+                .as_array()
+                .is_some_and(|h| h.contains(&json!("UNPLANNED"))),
             "{s}"
         );
     }
@@ -585,7 +585,9 @@ async fn a_failed_clear_is_audited_as_failed_and_finished_by_deleting_again(back
         .expect("delete runs");
     assert_eq!(outcomes[0].status, "Completed", "{outcomes:?}");
     assert!(
-        outcomes[0].message.contains("clearing it in Linnworks failed")
+        outcomes[0]
+            .message
+            .contains("clearing it in Linnworks failed")
             && outcomes[0].message.contains("delete it again"),
         "{outcomes:?}"
     );
@@ -596,18 +598,17 @@ async fn a_failed_clear_is_audited_as_failed_and_finished_by_deleting_again(back
             .expect("store")
             .expect("row");
     assert_eq!(row.status, OrderStatus::Completed, "not Deleted");
-    let trail = h
-        .db
-        .store
-        .audit_entries(&AuditQuery {
-            installation: Some(h.key.id()),
-            order_id: Some(o.order_id.clone()),
-            action: Some(AuditAction::Delete),
-            limit: 10,
-            ..AuditQuery::default()
-        })
-        .await
-        .expect("audit");
+    let trail =
+        h.db.store
+            .audit_entries(&AuditQuery {
+                installation: Some(h.key.id()),
+                order_id: Some(o.order_id.clone()),
+                action: Some(AuditAction::Delete),
+                limit: 10,
+                ..AuditQuery::default()
+            })
+            .await
+            .expect("audit");
     assert!(
         trail.iter().any(|a| a.outcome == AuditOutcome::Failure
             && a.correlation_id == "del-1"
@@ -629,11 +630,7 @@ async fn a_failed_clear_is_audited_as_failed_and_finished_by_deleting_again(back
         .await
         .expect("delete runs");
     assert_eq!(outcomes[0].status, "Deleted", "{outcomes:?}");
-    let managed: Vec<String> = h
-        .tags(o)
-        .into_iter()
-        .filter(|t| t != "SCHEDULED")
-        .collect();
+    let managed: Vec<String> = h.tags(o).into_iter().filter(|t| t != "SCHEDULED").collect();
     assert!(managed.is_empty(), "{managed:?}");
     assert_eq!(h.lw_order(o)["ShippingInfo"]["TrackingNumber"], "");
 }
@@ -659,14 +656,19 @@ async fn a_suspended_installation_refuses_manual_sends_with_the_guides_text(back
     ] {
         let e = result.expect_err("refused");
         assert!(
-            e.to_string().starts_with("Installation not found or inactive"),
+            e.to_string()
+                .starts_with("Installation not found or inactive"),
             "{e}"
         );
     }
     let e = linnstream::sync::send::send_cycle(&h.engine, &h.key, "c", ACTOR)
         .await
         .expect_err("refused");
-    assert!(e.to_string().starts_with("Installation not found or inactive"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("Installation not found or inactive"),
+        "{e}"
+    );
     assert!(stream_bodies(&h).is_empty(), "nothing reached Stream");
     let row =
         h.db.store

@@ -93,7 +93,10 @@ fn walk(schema: &Value, value: &Value, path: &str, problems: &mut Vec<Problem>) 
             {
                 problems.push(Problem::new(
                     path,
-                    format!("has {} entries, more than the maximum of {max}", items.len()),
+                    format!(
+                        "has {} entries, more than the maximum of {max}",
+                        items.len()
+                    ),
                 ));
             }
             if let Some(item_schema) = schema.get("items") {

@@ -470,9 +470,12 @@ fn locations_need_a_linnworks_id_or_name_and_a_depot() {
     ]);
     assert!(installation_with(|s| s["locations"] = ok.clone()).is_empty());
     // The schema the API server enforces: an id or a name, a GUID id, a depot.
-    let m = installation_with(|s| s["locations"] = json!([{"linnworksLocation": {}, "depot": "NORTH"}]));
+    let m = installation_with(|s| {
+        s["locations"] = json!([{"linnworksLocation": {}, "depot": "NORTH"}])
+    });
     assert!(
-        m.iter().any(|m| m.starts_with("spec.locations[0].linnworksLocation")),
+        m.iter()
+            .any(|m| m.starts_with("spec.locations[0].linnworksLocation")),
         "{m:?}"
     );
     let m = installation_with(|s| {
@@ -484,12 +487,16 @@ fn locations_need_a_linnworks_id_or_name_and_a_depot() {
                 && m.contains("pattern")),
         "{m:?}"
     );
-    let m = installation_with(|s| s["locations"] = json!([{"linnworksLocation": {"name": "Leeds"}}]));
+    let m =
+        installation_with(|s| s["locations"] = json!([{"linnworksLocation": {"name": "Leeds"}}]));
     assert!(m.iter().any(|m| m.contains("depot")), "{m:?}");
     let m = installation_with(|s| {
         s["locations"] = json!([{"linnworksLocation": {"name": "Leeds"}, "depot": ""}])
     });
-    assert!(m.iter().any(|m| m.starts_with("spec.locations[0].depot")), "{m:?}");
+    assert!(
+        m.iter().any(|m| m.starts_with("spec.locations[0].depot")),
+        "{m:?}"
+    );
     // The same location twice: the second entry could never apply.
     let m = installation_with(|s| {
         s["locations"] = json!([
@@ -499,7 +506,9 @@ fn locations_need_a_linnworks_id_or_name_and_a_depot() {
     });
     assert_eq!(
         m,
-        ["spec.locations[1].linnworksLocation.name: \"LEEDS\" is already mapped by spec.locations[0]"]
+        [
+            "spec.locations[1].linnworksLocation.name: \"LEEDS\" is already mapped by spec.locations[0]"
+        ]
     );
     // At most 50 entries.
     let many: Vec<serde_json::Value> = (0..51)
@@ -508,9 +517,12 @@ fn locations_need_a_linnworks_id_or_name_and_a_depot() {
     assert!(!installation_with(|s| s["locations"] = json!(many)).is_empty());
     // The generated CRD carries the id-or-name rule for the API server.
     let schema = spec_schema("Installation");
-    let any_of = &schema["properties"]["locations"]["items"]["properties"]["linnworksLocation"]
-        ["anyOf"];
-    assert_eq!(any_of, &json!([{"required": ["id"]}, {"required": ["name"]}]));
+    let any_of =
+        &schema["properties"]["locations"]["items"]["properties"]["linnworksLocation"]["anyOf"];
+    assert_eq!(
+        any_of,
+        &json!([{"required": ["id"]}, {"required": ["name"]}])
+    );
     assert_eq!(schema["properties"]["locations"]["maxItems"], 50);
 }
 
@@ -524,7 +536,10 @@ fn a_default_location_naming_no_entry_is_reported() {
             json!([{"linnworksLocation": {"name": "Leeds Warehouse"}, "depot": "NORTH"}]);
         serde_json::from_value(v).expect("parse")
     };
-    assert_eq!(inst("leeds warehouse").spec.default_location_unmatched(), None);
+    assert_eq!(
+        inst("leeds warehouse").spec.default_location_unmatched(),
+        None
+    );
     assert_eq!(
         inst("LDS").spec.default_location_unmatched().as_deref(),
         Some("LDS")

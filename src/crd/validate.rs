@@ -258,10 +258,7 @@ fn validate_locations(locations: &[LocationMapping]) -> Vec<Problem> {
             }
         }
         if l.depot.trim().is_empty() {
-            problems.push(Problem::new(
-                format!("{at}.depot"),
-                "names no Stream depot",
-            ));
+            problems.push(Problem::new(format!("{at}.depot"), "names no Stream depot"));
         }
     }
     problems

@@ -97,7 +97,8 @@ impl Gateway {
             // Nothing is served at all: the guide's error says so, rather than blaming
             // the token.
             None if !any_active => {
-                self.refusals.refused("a call while no installation is active");
+                self.refusals
+                    .refused("a call while no installation is active");
                 Err(crate::sync::errors::ValidationError::NoActiveInstallations.to_string())
             }
             None => {

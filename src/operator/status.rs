@@ -251,7 +251,10 @@ pub fn locations_finding(
     depots: &[crate::store::Depot],
 ) -> Finding {
     if spec.locations.is_empty() {
-        return Finding::ok("NoLocations", "spec.locations is empty: every order ships as its postal service mapping says");
+        return Finding::ok(
+            "NoLocations",
+            "spec.locations is empty: every order ships as its postal service mapping says",
+        );
     }
     let mut problems = crate::sync::locations::unmatched_entries(&spec.locations, depots);
     if let Some(default) = spec.default_location_unmatched() {
@@ -540,6 +543,11 @@ mod tests {
         inst.spec.sync.use_default_location = true;
         inst.spec.sync.default_location = Some("Bristol".into());
         let f = locations_finding(&inst.spec, &depots);
-        assert!(f.problem && f.message.contains("\"Bristol\" matches no spec.locations entry"), "{f:?}");
+        assert!(
+            f.problem
+                && f.message
+                    .contains("\"Bristol\" matches no spec.locations entry"),
+            "{f:?}"
+        );
     }
 }

@@ -71,8 +71,7 @@ fn is_for_stream(inst: &InstallationConfig, order: &Value) -> bool {
     inst.mapping_for(id, name).is_some()
         || shipping["Vendor"].as_str().is_some_and(|v| {
             v.trim().eq_ignore_ascii_case(STREAM_VENDOR)
-                || v
-                    .trim()
+                || v.trim()
                     .eq_ignore_ascii_case(crate::crd::installation::STAGING_VENDOR)
         })
 }
@@ -261,8 +260,7 @@ async fn fetch_inner(
                             super::locations::open_order_location(&order.general_info),
                             known_locations.as_deref(),
                         );
-                        let effective =
-                            super::locations::effective_mapping(m, &chosen, &depots);
+                        let effective = super::locations::effective_mapping(m, &chosen, &depots);
                         super::locations::check_entry(&chosen, &effective, &depots)
                             .map(|()| m.spec.order_type)
                     }),

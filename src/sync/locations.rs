@@ -190,7 +190,9 @@ pub fn effective_mapping(
             let other_depot = !depot.eq_ignore_ascii_case(m.spec.depot.trim());
             let method = match entry.delivery_method.as_deref().map(str::trim) {
                 Some(method) => Some(method.to_string()),
-                None if other_depot => same_type_method(depots, &m.spec.depot, depot, &m.spec.delivery_method),
+                None if other_depot => {
+                    same_type_method(depots, &m.spec.depot, depot, &m.spec.delivery_method)
+                }
                 None => None,
             };
             if let Some(method) = method {
@@ -262,7 +264,12 @@ pub fn check_entry(
             location: at,
             reason: format!("depot {depot:?} is not a Stream depot of this account"),
         }),
-        Some(d) if !d.delivery_methods.iter().any(|m| m.id.eq_ignore_ascii_case(method)) => {
+        Some(d)
+            if !d
+                .delivery_methods
+                .iter()
+                .any(|m| m.id.eq_ignore_ascii_case(method)) =>
+        {
             Err(ValidationError::LocationNotConfigured {
                 location: at,
                 reason: format!(
@@ -339,7 +346,10 @@ mod tests {
 
     fn depots() -> Vec<Depot> {
         vec![
-            depot("LEEDS", &[("HOME-2MAN", "Delivery"), ("COLLECT", "Collection")]),
+            depot(
+                "LEEDS",
+                &[("HOME-2MAN", "Delivery"), ("COLLECT", "Collection")],
+            ),
             depot(
                 "COVENTRY",
                 &[
@@ -385,28 +395,50 @@ mod tests {
         let coventry = Uuid::parse_str(COVENTRY).ok();
         // By name needs Linnworks' list; by id does not.
         assert_eq!(choose(&inst, leeds, None), Chosen::Mapping);
-        let Chosen::Entry { index, location, .. } = choose(&inst, leeds, Some(&known())) else {
+        let Chosen::Entry {
+            index, location, ..
+        } = choose(&inst, leeds, Some(&known()))
+        else {
             panic!("Leeds by name")
         };
-        assert_eq!((index, location.as_str()), (0, "\"Leeds Warehouse\" (9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d)"));
+        assert_eq!(
+            (index, location.as_str()),
+            (
+                0,
+                "\"Leeds Warehouse\" (9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d)"
+            )
+        );
         let chosen = choose(&inst, coventry, None);
-        assert!(matches!(chosen, Chosen::Entry { index: 1, .. }), "{chosen:?}");
+        assert!(
+            matches!(chosen, Chosen::Entry { index: 1, .. }),
+            "{chosen:?}"
+        );
         // Another location, or none: the mapping's values.
-        assert_eq!(choose(&inst, Some(Uuid::nil()), Some(&known())), Chosen::Mapping);
+        assert_eq!(
+            choose(&inst, Some(Uuid::nil()), Some(&known())),
+            Chosen::Mapping
+        );
         assert_eq!(choose(&inst, None, Some(&known())), Chosen::Mapping);
 
         // Coventry ships from COVENTRY with its methods of each service's type.
         let home = mapping(&inst, "HOME-2MAN");
         let m = effective_mapping(&home, &chosen, &depots());
         assert_eq!(
-            (m.spec.depot.as_str(), m.spec.delivery_method.as_str(), m.spec.stock_location.as_deref()),
+            (
+                m.spec.depot.as_str(),
+                m.spec.delivery_method.as_str(),
+                m.spec.stock_location.as_deref()
+            ),
             ("COVENTRY", "COV-1MAN", Some("COV"))
         );
         assert_eq!(check_entry(&chosen, &m, &depots()), Ok(()));
         let collect = mapping(&inst, "COLLECT");
         let m = effective_mapping(&collect, &chosen, &depots());
         assert_eq!(m.spec.delivery_method, "COV-COLL");
-        assert_eq!(m.spec.order_type, collect.spec.order_type, "the type is the service's");
+        assert_eq!(
+            m.spec.order_type, collect.spec.order_type,
+            "the type is the service's"
+        );
     }
 
     #[test]
@@ -416,20 +448,33 @@ mod tests {
             {"linnworksLocation": {"id": LEEDS}, "depot": "LEEDS", "deliveryMethod": "NOPE"},
         ]));
         let home = mapping(&inst, "HOME-2MAN");
-        for (id, wanted) in [(COVENTRY, "depot \"YORK\" is not a Stream depot"), (LEEDS, "no delivery method \"NOPE\"")] {
+        for (id, wanted) in [
+            (COVENTRY, "depot \"YORK\" is not a Stream depot"),
+            (LEEDS, "no delivery method \"NOPE\""),
+        ] {
             let chosen = choose(&inst, Uuid::parse_str(id).ok(), None);
             let m = effective_mapping(&home, &chosen, &depots());
-            let e = check_entry(&chosen, &m, &depots()).expect_err("refused").to_string();
-            assert!(e.starts_with("Postal service not fully configured") && e.contains(wanted), "{e}");
+            let e = check_entry(&chosen, &m, &depots())
+                .expect_err("refused")
+                .to_string();
+            assert!(
+                e.starts_with("Postal service not fully configured") && e.contains(wanted),
+                "{e}"
+            );
         }
         // Before depots are synced nothing can be checked.
         let chosen = choose(&inst, Uuid::parse_str(COVENTRY).ok(), None);
-        assert_eq!(check_entry(&chosen, &effective_mapping(&home, &chosen, &[]), &[]), Ok(()));
+        assert_eq!(
+            check_entry(&chosen, &effective_mapping(&home, &chosen, &[]), &[]),
+            Ok(())
+        );
         assert_eq!(
             unmatched_entries(&inst.spec.locations, &depots()),
             [
                 format!("spec.locations[0] ({COVENTRY}): depot \"YORK\" is not a Stream depot"),
-                format!("spec.locations[1] ({LEEDS}): depot \"LEEDS\" has no delivery method \"NOPE\""),
+                format!(
+                    "spec.locations[1] ({LEEDS}): depot \"LEEDS\" has no delivery method \"NOPE\""
+                ),
             ]
         );
     }
@@ -444,7 +489,10 @@ mod tests {
         let leeds = Uuid::parse_str(LEEDS).ok();
         // The default, named, is Coventry's entry: every order ships from there.
         let chosen = choose(&inst, leeds, Some(&known()));
-        assert!(matches!(chosen, Chosen::Entry { index: 0, .. }), "{chosen:?}");
+        assert!(
+            matches!(chosen, Chosen::Entry { index: 0, .. }),
+            "{chosen:?}"
+        );
         // A default that names no entry is the items' stock location, as before locations.
         inst.spec.sync.default_location = Some("WH-9".into());
         let chosen = choose(&inst, leeds, Some(&known()));

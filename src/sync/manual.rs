@@ -16,12 +16,10 @@ use crate::store::{
 
 use super::engine::{Audit, Clients, Engine};
 use super::errors::ValidationError;
-use super::identifiers::{
-    ERROR_FROM_STREAM, SENT_TO_STREAM, is_day_tag, is_run_tag, is_seq_tag,
-};
+use super::identifiers::{ERROR_FROM_STREAM, SENT_TO_STREAM, is_day_tag, is_run_tag, is_seq_tag};
+use super::job_error::JobError;
 use super::process_webhooks::DISPATCH_DATE_PROPERTY;
 use super::send::TRACKING_URL_PROPERTY;
-use super::job_error::JobError;
 use super::send::{OrderOutcome, send_claimed};
 
 /// The guide's message for deleting an order that is not Completed.
@@ -304,7 +302,9 @@ pub async fn delete_completed(
         }
         let cleared = match Uuid::parse_str(order_id) {
             Ok(uuid) => clear_in_linnworks(&clients, uuid).await,
-            Err(_) => Ok(vec!["the order id is not a Linnworks id: nothing to clear".into()]),
+            Err(_) => Ok(vec![
+                "the order id is not a Linnworks id: nothing to clear".into(),
+            ]),
         };
         let cleared = match cleared {
             Ok(cleared) => cleared,
@@ -374,7 +374,11 @@ pub async fn clear_in_linnworks(clients: &Clients, order_id: Uuid) -> Result<Vec
     };
     let mut cleared = Vec::new();
     let mut failed = Vec::new();
-    let tracking = detail.shipping_info.tracking_number.as_deref().unwrap_or("");
+    let tracking = detail
+        .shipping_info
+        .tracking_number
+        .as_deref()
+        .unwrap_or("");
     if !tracking.trim().is_empty() {
         let clear = UpdateOrderShippingInfoRequest {
             tracking_number: Some(String::new()),

@@ -17,9 +17,9 @@ use crate::stream::{DeliveryMethodType, Depot as StreamDepot};
 
 use super::engine::{Audit, Engine};
 use super::errors::ValidationError;
-use crate::crd::installation::{PRODUCTION_VENDOR, STAGING_VENDOR};
 use super::identifiers;
 use super::job_error::JobError;
+use crate::crd::installation::{PRODUCTION_VENDOR, STAGING_VENDOR};
 
 /// What the identifier sync did in Linnworks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -18,7 +18,9 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::config::{InstallationConfig, InstallationKey};
-use crate::linnworks::{AddOrdersNoteRequest, BasicExtendedProperty, ExtendedProperty, OrderDetails};
+use crate::linnworks::{
+    AddOrdersNoteRequest, BasicExtendedProperty, ExtendedProperty, OrderDetails,
+};
 use crate::remote::RemoteError;
 use crate::store::{
     AuditAction, AuditOutcome, NewWebhookEvent, Order, OrderQuery, WebhookEvent as StoredEvent,
