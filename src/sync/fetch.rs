@@ -255,14 +255,14 @@ async fn fetch_inner(
                     )
                     .and_then(|m| {
                         // The order's warehouse mapping, judged as the send will judge it.
-                        let chosen = super::locations::choose(
+                        super::locations::resolve(
                             &inst,
+                            m,
                             super::locations::open_order_location(&order.general_info),
                             known_locations.as_deref(),
-                        );
-                        let effective = super::locations::effective_mapping(m, &chosen, &depots);
-                        super::locations::check_entry(&chosen, &effective, &depots)
-                            .map(|()| m.spec.order_type)
+                            &depots,
+                        )
+                        .map(|_| m.spec.order_type)
                     }),
                 };
                 let fetched = FetchedOrder {

@@ -281,6 +281,21 @@ pub fn check_entry(
     }
 }
 
+/// The mapping an order in `location` is sent under, with the entry that chose it; or why
+/// its warehouse mapping cannot serve it (see [`check_entry`]). Fetch and send judge alike.
+pub fn resolve<'a>(
+    inst: &'a InstallationConfig,
+    mapping: &MappingConfig,
+    location: Option<Uuid>,
+    known: Option<&[StockLocation]>,
+    depots: &[Depot],
+) -> Result<(Chosen<'a>, MappingConfig), ValidationError> {
+    let chosen = choose(inst, location, known);
+    let effective = effective_mapping(mapping, &chosen, depots);
+    check_entry(&chosen, &effective, depots)?;
+    Ok((chosen, effective))
+}
+
 /// The entries that match nothing Stream has: a depot not among the synced depots, or a
 /// delivery method that depot lacks. Empty while no depots are synced.
 pub fn unmatched_entries(locations: &[LocationMapping], depots: &[Depot]) -> Vec<String> {

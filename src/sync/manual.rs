@@ -243,24 +243,19 @@ pub async fn delete_completed(
     )?;
     let inst = installation(engine, key)?;
     let clients = engine.clients(&inst)?;
-    let store = engine.store();
-    let installation = key.id();
     let mut outcomes = Vec::new();
     for order_id in order_ids {
         let started = Instant::now();
-        let Some(order) = store.order(&installation, order_id).await? else {
-            outcomes.push(refused(
-                order_id,
+        let (status, outcome, message) = match delete_one(engine, &clients, key, order_id).await? {
+            Deleted::Done(message) => ("Deleted", Some(AuditOutcome::Success), message),
+            Deleted::NotQueued => (
                 "Not queued",
+                None,
                 ValidationError::OrderNotFoundInDatabase.to_string(),
-            ));
-            continue;
+            ),
+            Deleted::Refused { status, message } => (status, Some(AuditOutcome::Failure), message),
         };
-        if order.status != OrderStatus::Completed {
-            let message = format!(
-                "{ONLY_COMPLETED_CAN_BE_DELETED} (order is {})",
-                order.status
-            );
+        if let Some(outcome) = outcome {
             audit(
                 engine,
                 key,
@@ -268,91 +263,91 @@ pub async fn delete_completed(
                 correlation,
                 actor,
                 AuditAction::Delete,
-                AuditOutcome::Failure,
+                outcome,
                 message.clone(),
                 started,
             )
             .await;
-            outcomes.push(refused(order_id, order.status.label(), message));
-            continue;
         }
-        let stream_no = order
-            .stream_order_id
-            .clone()
-            .or(order.consignment_no.clone())
-            .unwrap_or_default();
-        if let Err(e) = clients.stream.delete_order(&stream_no).await
-            && !e.is_not_found()
-        {
-            let message = format!("Stream refused to delete order {stream_no}: {e}");
-            audit(
-                engine,
-                key,
-                order_id,
-                correlation,
-                actor,
-                AuditAction::Delete,
-                AuditOutcome::Failure,
-                message.clone(),
-                started,
-            )
-            .await;
-            outcomes.push(refused(order_id, "Completed", message));
-            continue;
-        }
-        let cleared = match Uuid::parse_str(order_id) {
-            Ok(uuid) => clear_in_linnworks(&clients, uuid).await,
-            Err(_) => Ok(vec![
-                "the order id is not a Linnworks id: nothing to clear".into(),
-            ]),
-        };
-        let cleared = match cleared {
-            Ok(cleared) => cleared,
-            Err(e) => {
-                // Stream's order is gone, Linnworks still shows it sent: the order stays
-                // Completed, so deleting it again (Stream answers not found, which is
-                // accepted) finishes the clear.
-                let message = format!(
-                    "deleted Stream order {stream_no}, but clearing it in Linnworks failed: {e}; \
-                     the order stays Completed: delete it again to finish"
-                );
-                tracing::warn!(installation = %key, order_id, "{message}");
-                audit(
-                    engine,
-                    key,
-                    order_id,
-                    correlation,
-                    actor,
-                    AuditAction::Delete,
-                    AuditOutcome::Failure,
-                    message.clone(),
-                    started,
-                )
-                .await;
-                outcomes.push(refused(order_id, "Completed", message));
-                continue;
-            }
-        };
-        store.mark_deleted(&installation, order_id).await?;
-        let message = format!(
-            "deleted Stream order {stream_no} and cleared it in Linnworks: {}",
-            cleared.join(", ")
-        );
-        audit(
-            engine,
-            key,
-            order_id,
-            correlation,
-            actor,
-            AuditAction::Delete,
-            AuditOutcome::Success,
-            message.clone(),
-            started,
-        )
-        .await;
-        outcomes.push(refused(order_id, "Deleted", message));
+        outcomes.push(refused(order_id, status, message));
     }
     Ok(outcomes)
+}
+
+/// What became of one order of a delete.
+enum Deleted {
+    /// Deleted in Stream, cleared in Linnworks, status Deleted.
+    Done(String),
+    NotQueued,
+    /// Not deleted (or not cleared): the status it stays in, and why.
+    Refused {
+        status: &'static str,
+        message: String,
+    },
+}
+
+async fn delete_one(
+    engine: &Engine,
+    clients: &Clients,
+    key: &InstallationKey,
+    order_id: &str,
+) -> Result<Deleted, JobError> {
+    let store = engine.store();
+    let installation = key.id();
+    let Some(order) = store.order(&installation, order_id).await? else {
+        return Ok(Deleted::NotQueued);
+    };
+    if order.status != OrderStatus::Completed {
+        return Ok(Deleted::Refused {
+            status: order.status.label(),
+            message: format!(
+                "{ONLY_COMPLETED_CAN_BE_DELETED} (order is {})",
+                order.status
+            ),
+        });
+    }
+    let stream_no = order
+        .stream_order_id
+        .clone()
+        .or(order.consignment_no.clone())
+        .unwrap_or_default();
+    if let Err(e) = clients.stream.delete_order(&stream_no).await
+        && !e.is_not_found()
+    {
+        return Ok(Deleted::Refused {
+            status: "Completed",
+            message: format!("Stream refused to delete order {stream_no}: {e}"),
+        });
+    }
+    let cleared = match Uuid::parse_str(order_id) {
+        Ok(uuid) => clear_in_linnworks(clients, uuid).await,
+        Err(_) => Ok(vec![
+            "the order id is not a Linnworks id: nothing to clear".into(),
+        ]),
+    };
+    match cleared {
+        Ok(cleared) => {
+            store.mark_deleted(&installation, order_id).await?;
+            Ok(Deleted::Done(format!(
+                "deleted Stream order {stream_no} and cleared it in Linnworks: {}",
+                cleared.join(", ")
+            )))
+        }
+        // Stream's order is gone, Linnworks still shows it sent: the order stays Completed,
+        // so deleting it again (Stream answers not found, which is accepted) finishes the
+        // clear.
+        Err(e) => {
+            let message = format!(
+                "deleted Stream order {stream_no}, but clearing it in Linnworks failed: {e}; \
+                 the order stays Completed: delete it again to finish"
+            );
+            tracing::warn!(installation = %key, order_id, "{message}");
+            Ok(Deleted::Refused {
+                status: "Completed",
+                message,
+            })
+        }
+    }
 }
 
 /// Extended properties the integration writes, emptied by a delete.

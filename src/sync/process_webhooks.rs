@@ -555,23 +555,8 @@ impl Job<'_> {
             let Some(detail) = details.get(&t.id) else {
                 continue;
             };
-            let text = note_text(event, &t.reference);
-            let mut steps = Vec::new();
-            // A retried event must not add its note a second time.
-            if detail.notes.iter().any(|n| n.note == text) {
-                steps.push("note already present".to_string());
-            } else {
-                clients
-                    .linnworks
-                    .add_orders_note(&AddOrdersNoteRequest {
-                        order_ids: vec![t.id],
-                        note_text: text,
-                        is_internal: true,
-                        is_processing_note: false,
-                    })
-                    .await?;
-                steps.push("note added".to_string());
-            }
+            let mut steps =
+                vec![add_note_once(clients, detail, note_text(event, &t.reference), "note").await?];
             if event.completes_order() && self.processes_on_delivery(t, detail) {
                 if detail.processed {
                     steps.push("already processed".to_string());
@@ -632,21 +617,7 @@ impl Job<'_> {
                 continue;
             };
             let text = dispatch_note_text(event, &t.reference);
-            let mut steps = Vec::new();
-            if detail.notes.iter().any(|n| n.note == text) {
-                steps.push("note already present".to_string());
-            } else {
-                clients
-                    .linnworks
-                    .add_orders_note(&AddOrdersNoteRequest {
-                        order_ids: vec![t.id],
-                        note_text: text,
-                        is_internal: true,
-                        is_processing_note: false,
-                    })
-                    .await?;
-                steps.push("dispatch note added".to_string());
-            }
+            let mut steps = vec![add_note_once(clients, detail, text, "dispatch note").await?];
             match &when {
                 None => steps.push(format!(
                     "the event names no date: {DISPATCH_DATE_PROPERTY} not set"
@@ -781,6 +752,29 @@ impl Job<'_> {
         }
         Ok(done)
     }
+}
+
+/// Adds an internal note unless the order has it already (a retried or replayed event must
+/// not add its note a second time); says which.
+async fn add_note_once(
+    clients: &Clients,
+    detail: &OrderDetails,
+    text: String,
+    what: &str,
+) -> Result<String, ApplyError> {
+    if detail.notes.iter().any(|n| n.note == text) {
+        return Ok(format!("{what} already present"));
+    }
+    clients
+        .linnworks
+        .add_orders_note(&AddOrdersNoteRequest {
+            order_ids: vec![detail.order_id],
+            note_text: text,
+            is_internal: true,
+            is_processing_note: false,
+        })
+        .await?;
+    Ok(format!("{what} added"))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -459,13 +459,25 @@ async fn send_one(
         .await;
         return Ok(invalid(e, None));
     };
-    let mapping = match validate_order(
+    // The warehouse mapping comes before the postal service mapping's depot, method and
+    // stock location.
+    let resolved = validate_order(
         ctx.inst,
         &detail.shipping_info,
         &detail.customer_info,
         Some(ctx.depots),
-    ) {
-        Ok(m) => m,
+    )
+    .and_then(|mapping| {
+        locations::resolve(
+            ctx.inst,
+            mapping,
+            locations::order_location(detail),
+            ctx.known_locations,
+            ctx.depots,
+        )
+    });
+    let (chosen, mapping) = match resolved {
+        Ok(r) => r,
         Err(e) => {
             let e = e.to_string();
             store.fail_claim_validation(&claim, &e).await?;
@@ -483,30 +495,6 @@ async fn send_one(
             return Ok(invalid(e, Some(detail.order_id)));
         }
     };
-    // The warehouse mapping comes before the postal service mapping's depot, method and
-    // stock location.
-    let chosen = locations::choose(
-        ctx.inst,
-        locations::order_location(detail),
-        ctx.known_locations,
-    );
-    let mapping = locations::effective_mapping(mapping, &chosen, ctx.depots);
-    if let Err(e) = locations::check_entry(&chosen, &mapping, ctx.depots) {
-        let e = e.to_string();
-        store.fail_claim_validation(&claim, &e).await?;
-        audit_send(
-            engine,
-            key,
-            order,
-            ctx.correlation,
-            ctx.actor,
-            AuditOutcome::Failure,
-            e.clone(),
-            started,
-        )
-        .await;
-        return Ok(invalid(e, Some(detail.order_id)));
-    }
     let request = transform(ctx.inst, &mapping, detail, ctx.today);
     if probe.is_none() && ctx.breaker.is_open() {
         // The account went down while this batch was out (or a probe is deciding): this
