@@ -135,6 +135,30 @@ async fn ship(h: &Harness, orders: Vec<NewOrder>) -> Vec<Order> {
     out
 }
 
+/// A delivery from Leeds and a collection from Coventry, shipped.
+async fn leeds_delivery_and_coventry_collection(
+    h: &Harness,
+    leeds: Uuid,
+    coventry: Uuid,
+) -> Vec<Order> {
+    ship(
+        h,
+        vec![
+            order(
+                PLAIN_SERVICE,
+                leeds,
+                ("Amelia Hart", "14 Kirkstall Road", "Leeds", "LS3 1JL"),
+            ),
+            order(
+                COLLECT_SERVICE,
+                coventry,
+                ("Priya Shah", "22 Earlsdon Avenue", "Coventry", "CV5 6FQ"),
+            ),
+        ],
+    )
+    .await
+}
+
 /// The create bodies Stream received, by order number.
 fn stream_bodies(h: &Harness) -> Vec<Value> {
     h.stream
@@ -332,22 +356,7 @@ async fn dispatch_notes_every_order_of_the_run_and_records_the_date_once(backend
     let h = Harness::start(backend).await;
     let (leeds, coventry) = with_locations(&h).await;
     h.update_installation(|i| i.spec.sync.order_dispatch_sync_enabled = true);
-    let orders = ship(
-        &h,
-        vec![
-            order(
-                PLAIN_SERVICE,
-                leeds,
-                ("Amelia Hart", "14 Kirkstall Road", "Leeds", "LS3 1JL"),
-            ),
-            order(
-                COLLECT_SERVICE,
-                coventry,
-                ("Priya Shah", "22 Earlsdon Avenue", "Coventry", "CV5 6FQ"),
-            ),
-        ],
-    )
-    .await;
+    let orders = leeds_delivery_and_coventry_collection(&h, leeds, coventry).await;
     let (a, b) = (&orders[0], &orders[1]);
     // The property write fails once: the event is retried, and the note it had already
     // added is not added again.
@@ -464,22 +473,7 @@ async fn dispatch_is_recorded_not_applied_while_dispatch_sync_is_off(backend: Ba
 async fn shipped_planned_unplanned(h: &Harness) -> Vec<Order> {
     let (leeds, coventry) = with_locations(h).await;
     h.update_installation(|i| i.spec.webhooks.group_sequence_identifiers = true);
-    let orders = ship(
-        h,
-        vec![
-            order(
-                PLAIN_SERVICE,
-                leeds,
-                ("Amelia Hart", "14 Kirkstall Road", "Leeds", "LS3 1JL"),
-            ),
-            order(
-                COLLECT_SERVICE,
-                coventry,
-                ("Priya Shah", "22 Earlsdon Avenue", "Coventry", "CV5 6FQ"),
-            ),
-        ],
-    )
-    .await;
+    let orders = leeds_delivery_and_coventry_collection(h, leeds, coventry).await;
     let list: Vec<Value> = orders
         .iter()
         .map(|o| json!({"orderNo": o.stream_order_id}))

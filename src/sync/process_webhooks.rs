@@ -817,17 +817,11 @@ pub fn dispatch_note_text(event: &WebhookEvent, reference: &str) -> String {
         (None, Some(load)) => format!(" on load {load}"),
         (None, None) => String::new(),
     };
-    let mut text = format!("Stream: Dispatched (DISPATCHED){run}");
-    match (&event.event_date, &event.event_time) {
-        (Some(d), Some(t)) => text.push_str(&format!(" on {d} at {t}")),
-        (Some(d), None) => text.push_str(&format!(" on {d}")),
-        _ => {}
-    }
-    text.push_str(&format!(". Consignment {reference}."));
-    if let Some(detail) = event.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        text.push_str(&format!(" {}", detail.trim()));
-    }
-    text
+    event_note(
+        format!("Stream: Dispatched (DISPATCHED){run}"),
+        event,
+        reference,
+    )
 }
 
 /// Why a planning event cannot be applied, if it cannot.
@@ -860,7 +854,12 @@ pub fn note_text(event: &WebhookEvent, reference: &str) -> String {
         .description
         .clone()
         .unwrap_or_else(|| event.code.clone());
-    let mut text = format!("Stream: {what} ({})", event.code);
+    event_note(format!("Stream: {what} ({})", event.code), event, reference)
+}
+
+/// `head`, then the event's date and time, the consignment and the event's text.
+fn event_note(head: String, event: &WebhookEvent, reference: &str) -> String {
+    let mut text = head;
     match (&event.event_date, &event.event_time) {
         (Some(d), Some(t)) => text.push_str(&format!(" on {d} at {t}")),
         (Some(d), None) => text.push_str(&format!(" on {d}")),
