@@ -578,3 +578,48 @@ fn staging_stream_accounts_use_the_streamtech_vendor() {
         "STREAM TECH"
     );
 }
+
+#[test]
+fn check_warns_about_locations_that_cannot_match() {
+    use super::check::{Report, check_text, cross_check};
+    let mut inst = minimal_installation();
+    inst["spec"]["sync"]["useDefaultLocation"] = json!(true);
+    inst["spec"]["sync"]["defaultLocation"] = json!("Bristol");
+    inst["spec"]["locations"] = json!([
+        {"linnworksLocation": {"name": "Leeds Warehouse"}, "depot": "LEEDS"},
+        {"linnworksLocation": {"name": "Coventry Warehouse"}, "depot": "COVENTRY"},
+        {"linnworksLocation": {"name": "York Warehouse"}, "depot": "YORK", "deliveryMethod": "Y-1"},
+    ]);
+    let text = format!(
+        "{}\n---\n{}\n",
+        serde_yaml::to_string(&inst).expect("yaml"),
+        serde_yaml::to_string(&minimal_mapping()).expect("yaml")
+    );
+    let mut report = Report::default();
+    check_text(
+        &mut report,
+        std::path::Path::new("acme.yaml"),
+        &text,
+        "default",
+    );
+    cross_check(&mut report);
+    let warnings: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.warning)
+        .map(|f| f.problem.to_string())
+        .collect();
+    assert_eq!(report.errors(), 0, "{:?}", report.findings);
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .starts_with("spec.sync.defaultLocation: \"Bristol\" matches no spec.locations entry"),
+        "{warnings:?}"
+    );
+    // COVENTRY is no mapping's depot and the entry names no method; LEEDS is the mapping's,
+    // and YORK names its own.
+    assert!(
+        warnings[1].starts_with("spec.locations[1].deliveryMethod: is unset and no PostalServiceMapping uses depot \"COVENTRY\""),
+        "{warnings:?}"
+    );
+}
