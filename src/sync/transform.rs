@@ -102,11 +102,8 @@ pub fn transform(
                 .map(|t| Utc.from_utc_datetime(&t)),
             to_date_time: None,
         });
-    let stock_location = if spec.sync.use_default_location {
-        spec.sync.default_location.clone()
-    } else {
-        m.stock_location.clone()
-    };
+    // Already the warehouse mapping's, or the DefaultLocation's (see `sync::locations`).
+    let stock_location = m.stock_location.clone();
     let package_type = order
         .shipping_info
         .package_type
