@@ -166,6 +166,7 @@ pub async fn start(options: AppOptions) -> anyhow::Result<RunningApp> {
             master_data: options.master_data,
             only: None,
             process: "run",
+            ..SchedulerOptions::default()
         };
         tasks.push(tokio::spawn(run_scheduler(
             engine.clone(),

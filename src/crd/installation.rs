@@ -35,6 +35,18 @@ pub const DEFAULT_LINNWORKS_API_URL: &str = "https://api.linnworks.net";
     printcolumn(name = "Failed", type_ = "integer", json_path = ".status.queue.failed"),
     printcolumn(name = "Last Sync", type_ = "date", json_path = ".status.lastSyncTime"),
     printcolumn(
+        name = "Mode",
+        type_ = "string",
+        description = "Dedicated (its own worker pods) or Pool (the shared worker pool).",
+        json_path = ".status.workers.mode"
+    ),
+    printcolumn(
+        name = "Worker",
+        type_ = "string",
+        description = "The worker that holds the Installation now (a pod of the pool, or its own).",
+        json_path = ".status.workers.holder"
+    ),
+    printcolumn(
         name = "Reason",
         type_ = "string",
         description = "Why the Ready condition is what it is.",
@@ -88,6 +100,54 @@ pub struct InstallationSpec {
     /// The Linnworks shipping-integration calls (label printing) for this installation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_integration: Option<ShippingIntegration>,
+    /// Which processes run this installation's sync loops and webhook receiver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<WorkerSettings>,
+}
+
+impl InstallationSpec {
+    /// The mode asked for, or `default` (the operator's `--default-worker-mode`).
+    pub fn worker_mode(&self, default: WorkerMode) -> WorkerMode {
+        self.workers.as_ref().map_or(default, |w| w.mode)
+    }
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerSettings {
+    /// `Dedicated`: a worker Deployment and webhook receiver of its own. `Pool`: served by
+    /// the shared worker pool (one Deployment of N workers, leases in PostgreSQL) and the
+    /// shared webhook receiver. Without `workers`: the operator's `--default-worker-mode`.
+    pub mode: WorkerMode,
+}
+
+#[derive(
+    schemars::JsonSchema,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+)]
+pub enum WorkerMode {
+    #[default]
+    #[value(name = "Dedicated")]
+    Dedicated,
+    #[value(name = "Pool")]
+    Pool,
+}
+
+impl WorkerMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerMode::Dedicated => "Dedicated",
+            WorkerMode::Pool => "Pool",
+        }
+    }
 }
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -567,6 +627,13 @@ pub struct WorkerStatus {
     /// RFC 3339 time of the newest heartbeat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_heartbeat: Option<String>,
-    /// Available replicas of the worker Deployment.
+    /// Available replicas of the worker Deployment (the pool's, when pooled).
     pub available_replicas: i32,
+    /// `Dedicated` or `Pool`: which processes serve the installation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// The worker holding the installation's lease in the store now (a pool pod's name, or
+    /// the dedicated worker's id); none while nobody holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
 }

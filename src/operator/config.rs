@@ -23,9 +23,11 @@ use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::build::FIELD_MANAGER;
+use super::build::env::WEBHOOK_AUTH_KEY;
+use super::build::{ChildNames, FIELD_MANAGER};
 use super::settings::ConfigSecret;
-use crate::config::secret::snapshot_from_data;
+use crate::config::secret::{snapshot_from_data, webhook_token_key};
+use crate::crd::installation::{WorkerMode, WorkerSettings};
 use crate::crd::validate::{validate_installation, validate_mapping};
 use crate::crd::{Installation, PostalServiceMapping, SecretKeyRef};
 
@@ -42,6 +44,9 @@ pub struct Sources {
     pub installations: Cache<Installation>,
     pub mappings: Cache<PostalServiceMapping>,
     pub secrets: Cache<PartialObjectMeta<Secret>>,
+    /// The mode of Installations that do not say: the file carries the effective mode, so
+    /// the pool serves exactly the pooled ones.
+    pub default_worker_mode: WorkerMode,
 }
 
 /// The config Secret's annotation counting the Installations it holds that are not
@@ -205,12 +210,15 @@ impl Writer {
                 continue;
             }
             let mut own = BTreeMap::new();
+            let mode = inst.spec.worker_mode(self.sources.default_worker_mode);
+            let mut spec = inst.spec.clone();
+            spec.workers = Some(WorkerSettings { mode });
             let mut docs = vec![resource_yaml(
                 &Installation::api_version(&()),
                 "Installation",
                 &ns,
                 &name,
-                &inst.spec,
+                &spec,
             )];
             let mut theirs: Vec<_> = mappings
                 .iter()
@@ -279,6 +287,17 @@ impl Writer {
                 own.remove(&installation_key(&ns, &name))
                     .unwrap_or_default(),
             );
+            // The shared receiver checks a pooled installation's webhooks with its token.
+            if mode == WorkerMode::Pool && inst.spec.webhooks.enabled {
+                let auth = ChildNames::of(&name).webhook_auth;
+                if let Some(token) = self
+                    .secret(&ns, &auth)
+                    .await?
+                    .and_then(|s| value_of(&s, WEBHOOK_AUTH_KEY))
+                {
+                    data.insert(webhook_token_key(&ns, &name), token);
+                }
+            }
             if !inst.spec.suspend {
                 self.active += 1;
             }

@@ -210,6 +210,7 @@ pub fn worker_finding(
         live_heartbeats: live.len() as i64,
         last_heartbeat: beats.iter().map(|b| b.last_beat_at).max().map(rfc3339),
         available_replicas,
+        ..WorkerStatus::default()
     };
     let replicas = format!("Deployment {deployment} has {available_replicas} available replicas");
     let finding = if suspended {

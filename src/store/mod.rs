@@ -16,6 +16,7 @@ mod manifests;
 mod master_data;
 pub mod model;
 mod orders;
+mod pool;
 mod retention;
 mod webhooks;
 
@@ -26,6 +27,7 @@ pub use connect::{BackendKind, MigrationReport, StoreOptions, backend_for_url};
 pub use error::{StoreError, StoreResult};
 pub use manifests::{ManifestConsignment, StoredManifest};
 pub use model::*;
+pub use pool::InstallationLease;
 pub use retention::PruneReport;
 
 /// A cheap-to-clone handle on the database (a connection pool).

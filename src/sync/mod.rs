@@ -11,6 +11,8 @@ pub mod jobs;
 pub mod locations;
 pub mod manual;
 pub mod master_data;
+pub mod permits;
+pub mod pool;
 pub mod process_webhooks;
 pub mod schedule;
 pub mod scheduler;

@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::config::{InstallationConfig, InstallationKey};
@@ -154,7 +153,7 @@ pub async fn webhook_cycle(
     key: &InstallationKey,
     correlation: &str,
     actor: &str,
-    permits: &Semaphore,
+    permits: &super::permits::Permits,
     budget: Duration,
 ) -> Result<WebhookSummary, JobError> {
     let started = Instant::now();
@@ -162,7 +161,7 @@ pub async fn webhook_cycle(
     let mut total = WebhookSummary::default();
     loop {
         let summary = {
-            let Ok(_permit) = permits.acquire().await else {
+            let Some(_permit) = permits.acquire().await else {
                 break;
             };
             process_batch(engine, key, correlation, actor, Some(cycle_start)).await?

@@ -304,6 +304,7 @@ pub fn operator_config(ns: &str, database_url: &str, identity: &str) -> Operator
         concurrency: 4,
         finalizer_timeout: Duration::from_secs(30),
         config_secret: None,
+        pool: None,
     }
 }
 
