@@ -1,4 +1,4 @@
--- SQLite twin of migrations/postgres/0006_pool.sql (a pool on SQLite is one process).
+-- SQLite twin of migrations/postgres/0005_pool.sql (a pool on SQLite is one process).
 
 CREATE TABLE installation_leases (
     installation  TEXT PRIMARY KEY,
