@@ -18,8 +18,9 @@ pub use identifiers::{
 };
 pub use orders::{
     AddExtendedPropertiesRequest, AddExtendedPropertiesResponse, AddOrdersNoteRequest,
-    AddOrdersNoteResponse, BasicExtendedProperty, ClientContext, CustomerAddress, ExtendedProperty,
-    GetOpenOrdersRequest, OpenOrder, OpenOrdersPage, OrderCustomerInfo, OrderDetails,
+    AddOrdersNoteResponse, BasicExtendedProperty, CalcBin, CalcBinItem, CalcOrderHeader,
+    CalcOrderItem, ClientContext, CustomerAddress, ExtendedProperty,
+    GetOpenOrdersRequest, GetOrderPackagingCalculationRequest, StockItemBox, OpenOrder, OpenOrdersPage, OrderCustomerInfo, OrderDetails,
     OrderGeneralInfo, OrderItem, OrderNote, OrderShippingInfo, OrderTotalsInfo, ProcessOrderResult,
     UpdateOrderShippingInfoRequest, UpdateTotalsResult,
 };

@@ -1,0 +1,507 @@
+//! What Stream receives, read from the Stream simulator's recorded request bodies: orders
+//! to many countries, both order types, composites ordered more than once, items with box
+//! dimensions, Linnworks' packaging split and each per-service and installation option
+//! that shapes the body.
+
+use linnstream::crd::OrderType;
+use linnstream::sim::world::{NEXT_DAY, RETURNS, order};
+use linnstream::store::OrderStatus;
+use serde_json::{Value, json};
+
+use crate::harness::Harness;
+
+tests_on_both_backends!(
+    stream_receives_every_country_and_both_order_types,
+    stream_receives_composites_dimensions_and_packaging,
+    stream_receives_service_location_and_hands_on_date,
+);
+
+/// The Stream order recorded for Linnworks order `num` (the example prefix is `ACME-`).
+async fn stream_order(h: &Harness, num: i64) -> Value {
+    let no = format!("ACME-{num}");
+    h.stream_orders()
+        .await
+        .into_iter()
+        .find(|o| o["orderNo"] == no.as_str())
+        .unwrap_or_else(|| panic!("Stream has no order {no}"))
+}
+
+/// The body's item group (`delivery` or `collection`).
+fn group(body: &Value) -> &Value {
+    body.get("delivery")
+        .or_else(|| body.get("collection"))
+        .expect("a delivery or collection group")
+}
+
+/// Every order Stream received came without a warning: in particular never Stream's
+/// "required is missing".
+async fn no_warnings(h: &Harness) {
+    for o in h.stream_orders().await {
+        assert_eq!(o["warnings"], json!([]), "{}: {}", o["orderNo"], o["warnings"]);
+    }
+}
+
+pub async fn stream_receives_every_country_and_both_order_types(h: &Harness) {
+    let cases: &[(i64, &str, &str, &str)] = &[
+        (3001, "Hungary", "HU", NEXT_DAY),
+        (3002, "Japan", "JP", NEXT_DAY),
+        (3003, "United Arab Emirates", "AE", NEXT_DAY),
+        (3004, "UK", "GB", NEXT_DAY),
+        (3005, "USA", "US", NEXT_DAY),
+        (3006, "Korea, Republic of", "KR", NEXT_DAY),
+        (3007, "FRA", "FR", NEXT_DAY),
+        (3008, "ie", "IE", NEXT_DAY),
+        (3009, "Viet Nam", "VN", RETURNS),
+        (3010, "Japan", "JP", RETURNS),
+        (3011, "Côte d'Ivoire", "CI", RETURNS),
+    ];
+    let mut orders: Vec<Value> = cases
+        .iter()
+        .map(|(n, country, _, service)| {
+            let mut o = order(*n, service);
+            o["customer"]["country"] = json!(country);
+            o
+        })
+        .collect();
+    let mut nowhere = order(3020, NEXT_DAY);
+    nowhere["customer"]["country"] = json!("Narnia");
+    orders.push(nowhere);
+    h.world.add_orders(orders).expect("orders added");
+    // A real-looking captured order in the OrderDetails shape GetOrdersById returns, with
+    // the capturing account's postal service id (unknown here: matched by name instead).
+    let captured = captured_order_details(3030);
+    let response = reqwest::Client::new()
+        .post(format!("{}/_sim/orders", h.world.linnworks_server.url()))
+        .json(&captured)
+        .send()
+        .await
+        .expect("sim reachable");
+    assert_eq!(
+        response.status().as_u16(),
+        201,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+
+    h.fetch().await;
+    let sent = h.send().await;
+    assert_eq!(sent.completed, cases.len() + 1, "{sent:?}");
+    for (n, country, code, service) in cases {
+        assert_eq!(h.status(*n).await, OrderStatus::Completed, "{country}");
+        let body = &stream_order(h, *n).await["request"];
+        let (key, method_key, method) = if *service == RETURNS {
+            ("collection", "collectionMethod", "NTH-COLL")
+        } else {
+            ("delivery", "deliveryMethod", "NTH-2MAN")
+        };
+        let g = &body[key];
+        assert_eq!(g["address"]["country"], *code, "{country}");
+        assert_eq!(
+            body["header"]["customer"]["address"]["country"], *code,
+            "{country}"
+        );
+        assert_eq!(g[method_key], method, "{country}");
+        assert_eq!(
+            body["header"]["orderType"],
+            key.to_ascii_uppercase(),
+            "{country}"
+        );
+        assert_eq!(
+            g["required"],
+            json!({"fromDateTime": "0", "toDateTime": "0"}),
+            "{country}"
+        );
+    }
+    let refused = h.queued(3020).await;
+    assert_eq!(refused.status, OrderStatus::ValidationFailed);
+    let reason = refused.last_error.unwrap_or_default();
+    assert!(
+        reason.starts_with("Missing delivery address fields") && reason.contains("Country"),
+        "{reason}"
+    );
+
+    // The replayed capture went through like any order: its country, its lines, its box.
+    let body = &stream_order(h, 3030).await["request"];
+    assert_eq!(body["delivery"]["address"]["country"], "HU");
+    assert_eq!(body["delivery"]["address"]["address4"], "Budapest");
+    assert_eq!(body["header"]["customerOrderNo"], "206-5551234-0000001");
+    let items = body["delivery"]["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "the shipping charge line is not an item");
+    assert_eq!(items[0]["code"], "BKSHELF-WAL");
+    assert_eq!(items[0]["quantity"], 2);
+    assert_eq!(items[0]["weight"], json!(36.8));
+    // 2 x (180 x 40 x 30 cm) = 2 x 0.216 m3.
+    assert_eq!(items[0]["cube"], json!(0.432));
+    no_warnings(h).await;
+}
+
+/// An order as Linnworks' GetOrdersById returns it (field names, nesting, value types and
+/// the empty Guids and `null`s of a real reply), as someone would capture it to replay.
+fn captured_order_details(num: i64) -> Value {
+    json!({
+        "OrderId": "3f6d1c2e-8a4b-4f0e-9b7a-5c2d1e0f3a9b",
+        "NumOrderId": num,
+        "Processed": false,
+        "ProcessedDateTime": null,
+        "FulfilmentLocationId": "00000000-0000-0000-0000-000000000000",
+        "GeneralInfo": {
+            "Status": 1, "LabelPrinted": false, "LabelError": "", "InvoicePrinted": false,
+            "InvoicePrintError": "", "PickListPrinted": false, "PickListPrintError": "",
+            "IsRuleRun": true, "Notes": 0, "PartShipped": false, "Marker": 0, "IsParked": false,
+            "Identifiers": [], "ReferenceNum": "206-5551234-0000001",
+            "SecondaryReference": "", "ExternalReferenceNum": "206-5551234-0000001",
+            "ReceivedDate": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3f").to_string(),
+            "Source": "AMAZON", "SubSource": "Amazon HU", "SiteCode": "",
+            "HoldOrCancel": false, "DespatchByDate": "0001-01-01T00:00:00",
+            "ScheduledDelivery": null, "HasScheduledDelivery": false,
+            "Location": "00000000-0000-0000-0000-000000000000", "NumItems": 2
+        },
+        "ShippingInfo": {
+            "Vendor": "STREAM TECH",
+            "PostalServiceId": "9c1e4b2a-7d3f-4e8a-b5c6-d7e8f9a0b1c2",
+            "PostalServiceName": NEXT_DAY,
+            "TotalWeight": 37.5, "ItemWeight": 36.8,
+            "PackageCategoryId": "00000000-0000-0000-0000-000000000000",
+            "PackageCategory": "Default",
+            "PackageTypeId": "00000000-0000-0000-0000-000000000000",
+            "PackageType": "Default", "PostageCost": 0.0, "PostageCostExTax": 0.0,
+            "TrackingNumber": "", "ManualAdjust": false
+        },
+        "CustomerInfo": {
+            "ChannelBuyerName": "Kovács Anna",
+            "Address": {
+                "EmailAddress": "x7k2m9@marketplace.amazon.hu", "Address1": "Váci út 12.",
+                "Address2": "3. emelet 7.", "Address3": "", "Town": "Budapest",
+                "Region": "Pest", "PostCode": "1132", "Country": "Hungary",
+                "Continent": "Europe", "FullName": "Kovács Anna", "Company": "",
+                "PhoneNumber": "+36 1 234 5678",
+                "CountryId": "a1b2c3d4-0000-4000-8000-000000000348"
+            },
+            "BillingAddress": {
+                "EmailAddress": "x7k2m9@marketplace.amazon.hu", "Address1": "Váci út 12.",
+                "Address2": "", "Address3": "", "Town": "Budapest", "Region": "",
+                "PostCode": "1132", "Country": "Hungary", "Continent": "Europe",
+                "FullName": "Kovács Anna", "Company": "", "PhoneNumber": "",
+                "CountryId": "a1b2c3d4-0000-4000-8000-000000000348"
+            }
+        },
+        "TotalsInfo": {
+            "Subtotal": 398.0, "PostageCost": 0.0, "PostageCostExTax": 0.0, "Tax": 84.6,
+            "TotalCharge": 398.0, "PaymentMethod": "Amazon",
+            "PaymentMethodId": "00000000-0000-0000-0000-000000000000", "ProfitMargin": 0.0,
+            "TotalDiscount": 0.0, "Currency": "HUF", "CountryTaxRate": 27.0,
+            "ConversionRate": 1.0
+        },
+        "ExtendedProperties": [
+            {"RowId": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", "Name": "Gift", "Value": "No", "Type": "Info"}
+        ],
+        "FolderName": [],
+        "Items": [
+            {
+                "ItemId": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "ItemNumber": "BKSHELF-WAL",
+                "SKU": "BKSHELF-WAL", "ItemSource": "AMAZON", "Title": "Walnut bookshelf, 5 shelves",
+                "Quantity": 2, "CategoryName": "Furniture", "CompositeAvailablity": null,
+                "StockLevelsSpecified": true, "OnOrder": 0, "InOrderBook": 2, "Level": 14,
+                "MinimumLevel": 0, "AvailableStock": 12, "PricePerUnit": 199.0,
+                "UnitCost": 80.0, "Discount": 0.0, "Tax": 42.3, "TaxRate": 27.0, "Cost": 313.39,
+                "CostIncTax": 398.0, "CompositeSubItems": [], "IsService": false,
+                "SalesTax": 0.0, "TaxCostInclusive": true, "PartShipped": false,
+                "Weight": 18.4, "BarcodeNumber": "5060123450012", "Market": 0,
+                "ChannelSKU": "BKSHELF-WAL", "ChannelTitle": "Walnut bookshelf", "HasImage": true,
+                "ImageId": "6f7a8b9c-0d1e-4f2a-b3c4-d5e6f7a8b9c0", "AdditionalInfo": [],
+                "StockLevelIndicator": 2, "BinRack": "A-12-3", "BinRacks": [],
+                "InventoryTrackingType": 0, "isBatchedStockItem": false,
+                "IsWarehouseManaged": false, "IsUnlinked": false, "StockItemIntId": 1042,
+                "Boxes": [
+                    {"BoxId": 1, "StockItemIntId": 1042, "BoxName": "Carton", "Width": 40.0,
+                     "Height": 180.0, "Length": 30.0, "Weight": 18.4, "ValuePercentage": 100.0,
+                     "Barcode": "", "PackagingTypeId": "00000000-0000-0000-0000-000000000000",
+                     "LogicalDelete": false},
+                    {"BoxId": 2, "StockItemIntId": 1042, "BoxName": "Old carton", "Width": 99.0,
+                     "Height": 99.0, "Length": 99.0, "Weight": 0.0, "ValuePercentage": 0.0,
+                     "Barcode": "", "PackagingTypeId": "00000000-0000-0000-0000-000000000000",
+                     "LogicalDelete": true}
+                ],
+                "RowId": "7a8b9c0d-1e2f-4a3b-c4d5-e6f7a8b9c0d1",
+                "OrderId": "3f6d1c2e-8a4b-4f0e-9b7a-5c2d1e0f3a9b",
+                "StockItemId": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+            },
+            {
+                "ItemId": "00000000-0000-0000-0000-000000000000", "ItemNumber": "",
+                "SKU": "SHIPPING", "Title": "Shipping charge", "Quantity": 1,
+                "PricePerUnit": 0.0, "CompositeSubItems": [], "IsService": true, "Weight": 0.0,
+                "Boxes": [], "RowId": "8b9c0d1e-2f3a-4b4c-d5e6-f7a8b9c0d1e2",
+                "StockItemId": "00000000-0000-0000-0000-000000000000"
+            }
+        ],
+        "Notes": [
+            {"OrderNoteId": "9c0d1e2f-3a4b-4c5d-e6f7-a8b9c0d1e2f3",
+             "OrderId": "3f6d1c2e-8a4b-4f0e-9b7a-5c2d1e0f3a9b",
+             "NoteDate": "2026-06-18T09:12:00", "Internal": false,
+             "Note": "Please call before delivery", "CreatedBy": "Amazon", "NoteTypeId": 0}
+        ],
+        "PaidDateTime": "2026-06-18T09:10:00",
+        "TaxId": null
+    })
+}
+
+/// A composite ordered twice (a table and four chairs per set: Linnworks lists the sets'
+/// 2 tables and 8 chairs), a lamp shipped in two boxes per unit with an over-long title, a
+/// shipping charge, and Linnworks' own split of the order into two packages.
+fn furniture_order(n: i64) -> Value {
+    let mut o = order(n, NEXT_DAY);
+    o["items"] = json!([
+        {"sku": "DINING-SET", "title": "Oak dining set: table and four chairs", "quantity": 2,
+         "weight": 0.0, "compositeSubItems": [
+            {"sku": "TABLE-OAK", "title": "Oak dining table", "quantity": 2, "weight": 38.0,
+             "boxes": [{"width": 120.0, "height": 10.0, "length": 80.0}]},
+            {"sku": "CHAIR-OAK", "title": "Oak dining chair", "quantity": 8, "weight": 6.5,
+             "boxes": [{"width": 45.0, "height": 95.0, "length": 50.0}]}
+        ]},
+        {"sku": "LAMP-ARC", "title": long_title(), "quantity": 3, "weight": 4.2,
+         "boxes": [{"name": "Base", "width": 30.0, "height": 40.0, "length": 30.0},
+                   {"name": "Arc", "width": 20.0, "height": 60.0, "length": 20.0}]},
+        {"sku": "DELIVERY", "title": "Two-man delivery charge", "quantity": 1, "isService": true}
+    ]);
+    o["packagingSplit"] = json!([
+        {"items": [{"sku": "TABLE-OAK", "quantity": 2}, {"sku": "CHAIR-OAK", "quantity": 4}]},
+        {"items": [{"sku": "CHAIR-OAK", "quantity": 4}, {"sku": "LAMP-ARC", "quantity": 3}]}
+    ]);
+    o
+}
+
+fn long_title() -> String {
+    "Arc floor lamp with marble base, brushed brass arm and linen shade; dimmable, ".repeat(3)
+}
+
+/// `(code, quantity, parentSequence, weight kg, cube m3, packageId)` of each item.
+fn lines(body: &Value) -> Vec<(String, u64, u64, f64, f64, String)> {
+    group(body)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            (
+                i["code"].as_str().unwrap_or_default().to_string(),
+                i["quantity"].as_u64().unwrap_or_default(),
+                i["parentSequence"].as_u64().unwrap_or_default(),
+                i["weight"].as_f64().unwrap_or(-1.0),
+                i["cube"].as_f64().unwrap_or(-1.0),
+                i["packageId"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn line(
+    code: &str,
+    quantity: u64,
+    parent: u64,
+    weight: f64,
+    cube: f64,
+    package: &str,
+) -> (String, u64, u64, f64, f64, String) {
+    (
+        code.into(),
+        quantity,
+        parent,
+        weight,
+        cube,
+        package.into(),
+    )
+}
+
+pub async fn stream_receives_composites_dimensions_and_packaging(h: &Harness) {
+    h.world
+        .add_orders(vec![furniture_order(4001)])
+        .expect("added");
+    h.fetch().await;
+    assert_eq!(h.send().await.completed, 1);
+    let body = &stream_order(h, 4001).await["request"];
+    // Composite parent skipped (the default); the children's quantities are the whole
+    // order's, as Linnworks reports them (2 tables, 8 chairs for 2 sets), not multiplied
+    // again. Linnworks' split: the chairs are in both packages, so they are two lines.
+    assert_eq!(
+        lines(body),
+        vec![
+            line("TABLE-OAK", 2, 0, 76.0, 0.192, "P1"),
+            line("CHAIR-OAK", 4, 0, 26.0, 0.855, "P1"),
+            line("CHAIR-OAK", 4, 0, 26.0, 0.855, "P2"),
+            line("LAMP-ARC", 3, 0, 12.6, 0.18, "P2"),
+        ]
+    );
+    let items = &body["delivery"]["items"];
+    let lamp = items[3]["description"].as_str().expect("description");
+    assert_eq!(lamp.chars().count(), 140, "cut to 140 characters");
+    assert_eq!(lamp, long_title().chars().take(140).collect::<String>());
+    assert_eq!(items[0]["description"], "Oak dining table");
+    for i in items.as_array().expect("items") {
+        assert_eq!(i["stockLocation"], "LDS", "the mapping's stock location");
+        assert_eq!(i["packageType"], "Default");
+        assert!(i.get("onHandDate").is_none(), "hands-on date off");
+    }
+
+    // Composite parents kept, and the packaging split overridden: one package per line.
+    h.update_installation(|inst| {
+        for m in &mut inst.mappings {
+            if m.spec.order_type == OrderType::Delivery {
+                m.spec.skip_composite_parent = false;
+                m.spec.override_packaging_split = true;
+            }
+        }
+    });
+    h.world
+        .add_orders(vec![furniture_order(4002)])
+        .expect("added");
+    h.fetch().await;
+    assert_eq!(h.send().await.completed, 1);
+    let body = &stream_order(h, 4002).await["request"];
+    assert_eq!(
+        lines(body),
+        vec![
+            line("DINING-SET", 2, 0, 0.0, 0.0, "P1"),
+            line("TABLE-OAK", 2, 1, 76.0, 0.192, "P2"),
+            line("CHAIR-OAK", 8, 1, 52.0, 1.71, "P3"),
+            line("LAMP-ARC", 3, 0, 12.6, 0.18, "P4"),
+        ]
+    );
+
+    // Parents kept with Linnworks' split: a parent has no package of its own in Linnworks
+    // and travels in its first child's.
+    h.update_installation(|inst| {
+        for m in &mut inst.mappings {
+            if m.spec.order_type == OrderType::Delivery {
+                m.spec.override_packaging_split = false;
+            }
+        }
+    });
+    let mut second_package_first = furniture_order(4003);
+    second_package_first["packagingSplit"] = json!([
+        {"items": [{"sku": "LAMP-ARC", "quantity": 3}]},
+        {"items": [{"sku": "TABLE-OAK", "quantity": 2}, {"sku": "CHAIR-OAK", "quantity": 8}]}
+    ]);
+    h.world
+        .add_orders(vec![second_package_first])
+        .expect("added");
+    h.fetch().await;
+    assert_eq!(h.send().await.completed, 1);
+    assert_eq!(
+        lines(&stream_order(h, 4003).await["request"]),
+        vec![
+            line("DINING-SET", 2, 0, 0.0, 0.0, "P2"),
+            line("TABLE-OAK", 2, 1, 76.0, 0.192, "P2"),
+            line("CHAIR-OAK", 8, 1, 52.0, 1.71, "P2"),
+            line("LAMP-ARC", 3, 0, 12.6, 0.18, "P1"),
+        ]
+    );
+
+    // A collection gets the same lines under `collection`.
+    let mut collection = furniture_order(4004);
+    collection["postalServiceName"] = json!(RETURNS);
+    h.world.add_orders(vec![collection]).expect("added");
+    h.fetch().await;
+    assert_eq!(h.send().await.completed, 1);
+    let body = &stream_order(h, 4004).await["request"];
+    assert_eq!(body["header"]["orderType"], "COLLECTION");
+    assert_eq!(
+        lines(body),
+        vec![
+            line("TABLE-OAK", 2, 0, 76.0, 0.192, "P1"),
+            line("CHAIR-OAK", 4, 0, 26.0, 0.855, "P1"),
+            line("CHAIR-OAK", 4, 0, 26.0, 0.855, "P2"),
+            line("LAMP-ARC", 3, 0, 12.6, 0.18, "P2"),
+        ],
+        "the collection mapping keeps its defaults"
+    );
+    no_warnings(h).await;
+}
+
+pub async fn stream_receives_service_location_and_hands_on_date(h: &Harness) {
+    h.world
+        .add_orders(vec![order(5001, NEXT_DAY)])
+        .expect("added");
+    h.fetch().await;
+    assert_eq!(h.send().await.completed, 1);
+    let body = &stream_order(h, 5001).await["request"];
+    assert!(body["header"].get("services").is_none());
+    assert!(body["header"].get("serviceLevel").is_none());
+    assert_eq!(body["delivery"]["items"][0]["stockLocation"], "LDS");
+    assert!(body["delivery"]["items"][0].get("onHandDate").is_none());
+    assert_eq!(
+        body["delivery"]["required"],
+        json!({"fromDateTime": "0", "toDateTime": "0"})
+    );
+    // The sender is not part of Stream's order model (the public clients send none): Stream
+    // takes the shipper from the account and the depot. Nothing of it is in the body.
+    let sent = body.to_string();
+    for sender in [
+        "Dispatch Desk",
+        "Acme Homewares",
+        "Riverside Park",
+        "LS10 1AB",
+        "496 0000\"",
+    ] {
+        assert!(!sent.contains(sender), "{sender} in {sent}");
+    }
+    let mut header_keys: Vec<&str> = body["header"]
+        .as_object()
+        .expect("header")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    header_keys.sort_unstable();
+    assert_eq!(
+        header_keys,
+        [
+            "customer",
+            "customerOrderNo",
+            "orderDate",
+            "orderNo",
+            "orderType"
+        ]
+    );
+
+    h.update_installation(|inst| {
+        inst.spec.sync.use_current_date_as_hands_on_date = true;
+        inst.spec.sync.use_default_location = true;
+        inst.spec.sync.default_location = Some("LDS".into());
+        for m in &mut inst.mappings {
+            if m.spec.order_type == OrderType::Delivery {
+                m.spec.service = Some("TWO-MAN".into());
+                m.spec.service_level = Some("PREMIUM".into());
+                m.spec.stock_location = None;
+            }
+        }
+    });
+    h.world
+        .add_orders(vec![order(5002, NEXT_DAY)])
+        .expect("added");
+    h.fetch().await;
+    assert_eq!(h.send().await.completed, 1);
+    let body = &stream_order(h, 5002).await["request"];
+    assert_eq!(body["header"]["services"], json!([{"code": "TWO-MAN"}]));
+    assert_eq!(body["header"]["serviceLevel"], "PREMIUM");
+    let item = &body["delivery"]["items"][0];
+    assert_eq!(item["stockLocation"], "LDS", "the default location");
+    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    assert_eq!(item["onHandDate"], today.as_str(), "item-level hands-on date");
+    assert_eq!(
+        body["delivery"]["required"],
+        json!({"fromDateTime": "0", "toDateTime": "0"}),
+        "the hands-on date is not a delivery window"
+    );
+
+    // Without the default location the mapping's (now none) applies.
+    h.update_installation(|inst| inst.spec.sync.use_default_location = false);
+    h.world
+        .add_orders(vec![order(5003, NEXT_DAY)])
+        .expect("added");
+    h.fetch().await;
+    assert_eq!(h.send().await.completed, 1);
+    let body = &stream_order(h, 5003).await["request"];
+    assert!(
+        body["delivery"]["items"][0].get("stockLocation").is_none(),
+        "{body}"
+    );
+    no_warnings(h).await;
+}
