@@ -385,3 +385,56 @@ fn stream_contact(a: &CustomerAddress, name: &str) -> Contact {
 }
 
 pub use super::country::country_code;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linnworks::StockItemBox;
+
+    #[test]
+    fn a_line_is_split_by_the_bins_holding_it() {
+        let bins = vec![(0, 4), (2, 4)];
+        assert_eq!(
+            split_by_bins(Some(&bins), 8),
+            [(Some(0), 4), (Some(2), 4)]
+        );
+        // Units no bin accounts for stay with the first piece; bins never add units.
+        assert_eq!(
+            split_by_bins(Some(&bins), 10),
+            [(Some(0), 6), (Some(2), 4)]
+        );
+        assert_eq!(split_by_bins(Some(&bins), 3), [(Some(0), 3)]);
+        assert_eq!(split_by_bins(None, 5), [(None, 5)]);
+        assert_eq!(split_by_bins(Some(&Vec::new()), 5), [(None, 5)]);
+    }
+
+    #[test]
+    fn unit_volume_is_the_sum_of_live_boxes_in_cubic_metres() {
+        let b = |w: f64, h: f64, l: f64, deleted: bool| StockItemBox {
+            width: w,
+            height: h,
+            length: l,
+            logical_delete: deleted,
+            ..StockItemBox::default()
+        };
+        let row = Uuid::from_u128(7);
+        let item = LwItem {
+            row_id: Some(row),
+            boxes: vec![
+                b(30.0, 40.0, 30.0, false),
+                b(20.0, 60.0, 20.0, false),
+                b(99.0, 99.0, 99.0, true),
+            ],
+            ..LwItem::default()
+        };
+        let dims = HashMap::from([(row, 1_000_000.0)]);
+        assert!((unit_cube(&item, &dims) - 0.06).abs() < 1e-12);
+        // Without boxes, the packaging calculation's dimensions; else nothing.
+        let bare = LwItem {
+            row_id: Some(row),
+            ..LwItem::default()
+        };
+        assert!((unit_cube(&bare, &dims) - 1.0).abs() < 1e-12);
+        assert_eq!(unit_cube(&bare, &HashMap::new()), 0.0);
+    }
+}

@@ -136,113 +136,20 @@ pub async fn stream_receives_every_country_and_both_order_types(h: &Harness) {
 }
 
 /// An order as Linnworks' GetOrdersById returns it (field names, nesting, value types and
-/// the empty Guids and `null`s of a real reply), as someone would capture it to replay.
+/// the empty Guids and `null`s of a real reply), as someone would capture it to replay
+/// (`captured_order_details.json`; the postal service is the simulated account's name,
+/// with the capturing account's id).
 fn captured_order_details(num: i64) -> Value {
-    json!({
-        "OrderId": "3f6d1c2e-8a4b-4f0e-9b7a-5c2d1e0f3a9b",
-        "NumOrderId": num,
-        "Processed": false,
-        "ProcessedDateTime": null,
-        "FulfilmentLocationId": "00000000-0000-0000-0000-000000000000",
-        "GeneralInfo": {
-            "Status": 1, "LabelPrinted": false, "LabelError": "", "InvoicePrinted": false,
-            "InvoicePrintError": "", "PickListPrinted": false, "PickListPrintError": "",
-            "IsRuleRun": true, "Notes": 0, "PartShipped": false, "Marker": 0, "IsParked": false,
-            "Identifiers": [], "ReferenceNum": "206-5551234-0000001",
-            "SecondaryReference": "", "ExternalReferenceNum": "206-5551234-0000001",
-            "ReceivedDate": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3f").to_string(),
-            "Source": "AMAZON", "SubSource": "Amazon HU", "SiteCode": "",
-            "HoldOrCancel": false, "DespatchByDate": "0001-01-01T00:00:00",
-            "ScheduledDelivery": null, "HasScheduledDelivery": false,
-            "Location": "00000000-0000-0000-0000-000000000000", "NumItems": 2
-        },
-        "ShippingInfo": {
-            "Vendor": "STREAM TECH",
-            "PostalServiceId": "9c1e4b2a-7d3f-4e8a-b5c6-d7e8f9a0b1c2",
-            "PostalServiceName": NEXT_DAY,
-            "TotalWeight": 37.5, "ItemWeight": 36.8,
-            "PackageCategoryId": "00000000-0000-0000-0000-000000000000",
-            "PackageCategory": "Default",
-            "PackageTypeId": "00000000-0000-0000-0000-000000000000",
-            "PackageType": "Default", "PostageCost": 0.0, "PostageCostExTax": 0.0,
-            "TrackingNumber": "", "ManualAdjust": false
-        },
-        "CustomerInfo": {
-            "ChannelBuyerName": "Kovács Anna",
-            "Address": {
-                "EmailAddress": "x7k2m9@marketplace.amazon.hu", "Address1": "Váci út 12.",
-                "Address2": "3. emelet 7.", "Address3": "", "Town": "Budapest",
-                "Region": "Pest", "PostCode": "1132", "Country": "Hungary",
-                "Continent": "Europe", "FullName": "Kovács Anna", "Company": "",
-                "PhoneNumber": "+36 1 234 5678",
-                "CountryId": "a1b2c3d4-0000-4000-8000-000000000348"
-            },
-            "BillingAddress": {
-                "EmailAddress": "x7k2m9@marketplace.amazon.hu", "Address1": "Váci út 12.",
-                "Address2": "", "Address3": "", "Town": "Budapest", "Region": "",
-                "PostCode": "1132", "Country": "Hungary", "Continent": "Europe",
-                "FullName": "Kovács Anna", "Company": "", "PhoneNumber": "",
-                "CountryId": "a1b2c3d4-0000-4000-8000-000000000348"
-            }
-        },
-        "TotalsInfo": {
-            "Subtotal": 398.0, "PostageCost": 0.0, "PostageCostExTax": 0.0, "Tax": 84.6,
-            "TotalCharge": 398.0, "PaymentMethod": "Amazon",
-            "PaymentMethodId": "00000000-0000-0000-0000-000000000000", "ProfitMargin": 0.0,
-            "TotalDiscount": 0.0, "Currency": "HUF", "CountryTaxRate": 27.0,
-            "ConversionRate": 1.0
-        },
-        "ExtendedProperties": [
-            {"RowId": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", "Name": "Gift", "Value": "No", "Type": "Info"}
-        ],
-        "FolderName": [],
-        "Items": [
-            {
-                "ItemId": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "ItemNumber": "BKSHELF-WAL",
-                "SKU": "BKSHELF-WAL", "ItemSource": "AMAZON", "Title": "Walnut bookshelf, 5 shelves",
-                "Quantity": 2, "CategoryName": "Furniture", "CompositeAvailablity": null,
-                "StockLevelsSpecified": true, "OnOrder": 0, "InOrderBook": 2, "Level": 14,
-                "MinimumLevel": 0, "AvailableStock": 12, "PricePerUnit": 199.0,
-                "UnitCost": 80.0, "Discount": 0.0, "Tax": 42.3, "TaxRate": 27.0, "Cost": 313.39,
-                "CostIncTax": 398.0, "CompositeSubItems": [], "IsService": false,
-                "SalesTax": 0.0, "TaxCostInclusive": true, "PartShipped": false,
-                "Weight": 18.4, "BarcodeNumber": "5060123450012", "Market": 0,
-                "ChannelSKU": "BKSHELF-WAL", "ChannelTitle": "Walnut bookshelf", "HasImage": true,
-                "ImageId": "6f7a8b9c-0d1e-4f2a-b3c4-d5e6f7a8b9c0", "AdditionalInfo": [],
-                "StockLevelIndicator": 2, "BinRack": "A-12-3", "BinRacks": [],
-                "InventoryTrackingType": 0, "isBatchedStockItem": false,
-                "IsWarehouseManaged": false, "IsUnlinked": false, "StockItemIntId": 1042,
-                "Boxes": [
-                    {"BoxId": 1, "StockItemIntId": 1042, "BoxName": "Carton", "Width": 40.0,
-                     "Height": 180.0, "Length": 30.0, "Weight": 18.4, "ValuePercentage": 100.0,
-                     "Barcode": "", "PackagingTypeId": "00000000-0000-0000-0000-000000000000",
-                     "LogicalDelete": false},
-                    {"BoxId": 2, "StockItemIntId": 1042, "BoxName": "Old carton", "Width": 99.0,
-                     "Height": 99.0, "Length": 99.0, "Weight": 0.0, "ValuePercentage": 0.0,
-                     "Barcode": "", "PackagingTypeId": "00000000-0000-0000-0000-000000000000",
-                     "LogicalDelete": true}
-                ],
-                "RowId": "7a8b9c0d-1e2f-4a3b-c4d5-e6f7a8b9c0d1",
-                "OrderId": "3f6d1c2e-8a4b-4f0e-9b7a-5c2d1e0f3a9b",
-                "StockItemId": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-            },
-            {
-                "ItemId": "00000000-0000-0000-0000-000000000000", "ItemNumber": "",
-                "SKU": "SHIPPING", "Title": "Shipping charge", "Quantity": 1,
-                "PricePerUnit": 0.0, "CompositeSubItems": [], "IsService": true, "Weight": 0.0,
-                "Boxes": [], "RowId": "8b9c0d1e-2f3a-4b4c-d5e6-f7a8b9c0d1e2",
-                "StockItemId": "00000000-0000-0000-0000-000000000000"
-            }
-        ],
-        "Notes": [
-            {"OrderNoteId": "9c0d1e2f-3a4b-4c5d-e6f7-a8b9c0d1e2f3",
-             "OrderId": "3f6d1c2e-8a4b-4f0e-9b7a-5c2d1e0f3a9b",
-             "NoteDate": "2026-06-18T09:12:00", "Internal": false,
-             "Note": "Please call before delivery", "CreatedBy": "Amazon", "NoteTypeId": 0}
-        ],
-        "PaidDateTime": "2026-06-18T09:10:00",
-        "TaxId": null
-    })
+    let mut order: Value =
+        serde_json::from_str(include_str!("captured_order_details.json")).expect("fixture");
+    order["NumOrderId"] = json!(num);
+    // Received now, so the lookback finds it.
+    order["GeneralInfo"]["ReceivedDate"] = json!(
+        chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.3f")
+            .to_string()
+    );
+    order
 }
 
 /// A composite ordered twice (a table and four chairs per set: Linnworks lists the sets'
@@ -312,6 +219,8 @@ fn line(
 }
 
 pub async fn stream_receives_composites_dimensions_and_packaging(h: &Harness) {
+    // The example installation sends a hands-on date; this test looks at the rest.
+    h.update_installation(|inst| inst.spec.sync.use_current_date_as_hands_on_date = false);
     h.world
         .add_orders(vec![furniture_order(4001)])
         .expect("added");
@@ -417,6 +326,15 @@ pub async fn stream_receives_composites_dimensions_and_packaging(h: &Harness) {
 }
 
 pub async fn stream_receives_service_location_and_hands_on_date(h: &Harness) {
+    // Every option off first (the example mapping sets a service and a service level, the
+    // example installation a hands-on date).
+    h.update_installation(|inst| {
+        inst.spec.sync.use_current_date_as_hands_on_date = false;
+        for m in &mut inst.mappings {
+            m.spec.service = None;
+            m.spec.service_level = None;
+        }
+    });
     h.world
         .add_orders(vec![order(5001, NEXT_DAY)])
         .expect("added");
@@ -439,7 +357,8 @@ pub async fn stream_receives_service_location_and_hands_on_date(h: &Harness) {
         "Acme Homewares",
         "Riverside Park",
         "LS10 1AB",
-        "496 0000\"",
+        "+44 113 496 0000",
+        "Mill Lane",
     ] {
         assert!(!sent.contains(sender), "{sender} in {sent}");
     }

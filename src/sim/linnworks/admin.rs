@@ -57,7 +57,7 @@ async fn add_orders(State(sim): State<LinnworksSim>, body: Bytes) -> Response {
     // it (a captured order replayed).
     let orders: Result<Vec<NewOrder>, String> = {
         let store = sim.store();
-        let known_service = |id| store.postal_service(id).is_some();
+        let known_service = |id: uuid::Uuid| store.postal_service(id).is_some();
         let known_tag = |tag: &str| store.identifier_by_tag(tag).is_some();
         posted
             .into_iter()

@@ -51,7 +51,7 @@ pub fn from_order_details(
             .collect(),
         Some(_) => return Err("GeneralInfo.Identifiers: must be an array".into()),
     };
-    let address = match customer.and_then(|c| c.get("Address")) {
+    let delivery_address = match customer.and_then(|c| c.get("Address")) {
         None | Some(Value::Null) => None,
         Some(a) => Some(address(a, "CustomerInfo.Address")?),
     };
@@ -124,7 +124,7 @@ pub fn from_order_details(
             customer.and_then(|c| c.get("ChannelBuyerName")),
             "CustomerInfo.ChannelBuyerName",
         )?,
-        customer: address,
+        customer: delivery_address,
         billing_address: billing,
         items,
         identifiers,

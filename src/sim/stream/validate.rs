@@ -726,7 +726,8 @@ mod tests {
                 "required": {"fromDateTime": "2026-06-20T07-00Z", "toDateTime": "2026-06-20T18:00:00Z"},
                 "deliveryMethod": "NTH-2MAN",
                 "items": [{"sequence": 1, "code": "SOFA", "description": "Sofa", "quantity": 1,
-                           "weight": 40.0, "cube": 1.2, "stockLocation": "LDS"}]
+                           "weight": 40.0, "cube": 1.2, "stockLocation": "LDS",
+                           "onHandDate": "2026-06-19"}]
             }
         })
     }
