@@ -692,10 +692,7 @@ async fn default_rate_limits_are_the_published_ones() {
     assert_eq!(limit("/api/Orders/GetOpenOrders"), Some(250));
     assert_eq!(limit("/api/Orders/AddOrdersNote"), Some(150));
     assert_eq!(limit("/api/Auth/AuthorizeByApplication"), Some(150));
-    assert_eq!(
-        limit("/api/Orders/GetOrderPackagingCalculation"),
-        Some(150)
-    );
+    assert_eq!(limit("/api/Orders/GetOrderPackagingCalculation"), Some(150));
 }
 
 #[tokio::test]
@@ -1063,12 +1060,20 @@ async fn packaging_calculation_lists_children_dimensions_and_bins() {
     }))
     .unwrap();
     let id = f.sim.add_orders(vec![order]).unwrap()[0];
-    let calc = f.client.get_order_packaging(&[id, Uuid::new_v4()]).await.unwrap();
+    let calc = f
+        .client
+        .get_order_packaging(&[id, Uuid::new_v4()])
+        .await
+        .unwrap();
     assert_eq!(calc.len(), 1, "unknown ids are left out");
     let c = &calc[0];
     assert_eq!(c.order_id, id);
     let skus_and_quantities: Vec<i32> = c.items.iter().map(|i| i.quantity).collect();
-    assert_eq!(skus_and_quantities, [2, 8, 1], "composite parents are left out");
+    assert_eq!(
+        skus_and_quantities,
+        [2, 8, 1],
+        "composite parents are left out"
+    );
     assert_eq!(
         (c.items[0].width, c.items[0].height, c.items[0].depth),
         (100.0, 5.0, 60.0)
@@ -1084,11 +1089,16 @@ async fn packaging_calculation_lists_children_dimensions_and_bins() {
     assert_eq!(body["request"]["Recalculate"], false, "{body}");
     assert_eq!(body["request"]["SaveRecalculation"], false, "{body}");
     let bad = f.sim.add_orders(vec![
-        serde_json::from_value(json!({"packagingSplit": [{"items": [{"sku": "NOPE", "quantity": 1}]}]}))
-            .unwrap(),
+        serde_json::from_value(
+            json!({"packagingSplit": [{"items": [{"sku": "NOPE", "quantity": 1}]}]}),
+        )
+        .unwrap(),
     ]);
     let message = bad.expect_err("unknown SKU").message;
-    assert!(message.contains("packagingSplit[0].items[0].sku"), "{message}");
+    assert!(
+        message.contains("packagingSplit[0].items[0].sku"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -1143,7 +1153,11 @@ async fn orders_in_the_order_details_shape_are_replayed() {
         "/ExtendedProperties/0/Value",
         "/Notes/0/Note",
     ] {
-        assert_eq!(replayed.pointer(pointer), original.pointer(pointer), "{pointer}");
+        assert_eq!(
+            replayed.pointer(pointer),
+            original.pointer(pointer),
+            "{pointer}"
+        );
     }
     assert_eq!(replayed["NumOrderId"], 987654);
     // A field of the wrong type is refused with its path.
@@ -1159,5 +1173,8 @@ async fn orders_in_the_order_details_shape_are_replayed() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let text = r.text().await.unwrap();
-    assert!(text.contains("Items[0].Quantity: must be a whole number"), "{text}");
+    assert!(
+        text.contains("Items[0].Quantity: must be a whole number"),
+        "{text}"
+    );
 }

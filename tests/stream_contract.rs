@@ -369,8 +369,7 @@ async fn delivery_and_collection_orders_are_created_and_read_back() {
     assert_eq!(sent["delivery"]["items"][0]["onHandDate"], "2026-06-19");
     assert!(sent["delivery"]["items"][1].get("onHandDate").is_none());
     assert_eq!(
-        sim["order"]["groups"][0]["items"][0]["onHandDate"],
-        "2026-06-19",
+        sim["order"]["groups"][0]["items"][0]["onHandDate"], "2026-06-19",
         "the simulator keeps the hands-on date"
     );
     let coll = e.admin_get("/_sim/orders/ORD-2").await;

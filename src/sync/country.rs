@@ -146,7 +146,11 @@ mod tests {
             let lower = c.alpha2.to_lowercase();
             for given in [c.alpha2, lower.as_str(), c.alpha3, c.long_name] {
                 if country_code(given) != Some(c.alpha2) {
-                    wrong.push(format!("{given} -> {:?}, not {}", country_code(given), c.alpha2));
+                    wrong.push(format!(
+                        "{given} -> {:?}, not {}",
+                        country_code(given),
+                        c.alpha2
+                    ));
                 }
             }
         }

@@ -394,15 +394,9 @@ mod tests {
     #[test]
     fn a_line_is_split_by_the_bins_holding_it() {
         let bins = vec![(0, 4), (2, 4)];
-        assert_eq!(
-            split_by_bins(Some(&bins), 8),
-            [(Some(0), 4), (Some(2), 4)]
-        );
+        assert_eq!(split_by_bins(Some(&bins), 8), [(Some(0), 4), (Some(2), 4)]);
         // Units no bin accounts for stay with the first piece; bins never add units.
-        assert_eq!(
-            split_by_bins(Some(&bins), 10),
-            [(Some(0), 6), (Some(2), 4)]
-        );
+        assert_eq!(split_by_bins(Some(&bins), 10), [(Some(0), 6), (Some(2), 4)]);
         assert_eq!(split_by_bins(Some(&bins), 3), [(Some(0), 3)]);
         assert_eq!(split_by_bins(None, 5), [(None, 5)]);
         assert_eq!(split_by_bins(Some(&Vec::new()), 5), [(None, 5)]);

@@ -397,8 +397,7 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
     if let Some(inst) = snapshot.installations.get_mut(&h.key) {
         inst.spec.sync.order_sync_enabled = false;
     }
-    h.config
-        .send_replace(std::sync::Arc::new(snapshot.clone()));
+    h.config.send_replace(std::sync::Arc::new(snapshot.clone()));
     let err = send::send_cycle(&h.engine, &h.key, "v6", "test")
         .await
         .expect_err("sync disabled");

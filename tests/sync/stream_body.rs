@@ -37,7 +37,13 @@ fn group(body: &Value) -> &Value {
 /// "required is missing".
 async fn no_warnings(h: &Harness) {
     for o in h.stream_orders().await {
-        assert_eq!(o["warnings"], json!([]), "{}: {}", o["orderNo"], o["warnings"]);
+        assert_eq!(
+            o["warnings"],
+            json!([]),
+            "{}: {}",
+            o["orderNo"],
+            o["warnings"]
+        );
     }
 }
 
@@ -208,14 +214,7 @@ fn line(
     cube: f64,
     package: &str,
 ) -> (String, u64, u64, f64, f64, String) {
-    (
-        code.into(),
-        quantity,
-        parent,
-        weight,
-        cube,
-        package.into(),
-    )
+    (code.into(), quantity, parent, weight, cube, package.into())
 }
 
 pub async fn stream_receives_composites_dimensions_and_packaging(h: &Harness) {
@@ -402,8 +401,15 @@ pub async fn stream_receives_service_location_and_hands_on_date(h: &Harness) {
     assert_eq!(body["header"]["serviceLevel"], "PREMIUM");
     let item = &body["delivery"]["items"][0];
     assert_eq!(item["stockLocation"], "LDS", "the default location");
-    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
-    assert_eq!(item["onHandDate"], today.as_str(), "item-level hands-on date");
+    let today = chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(
+        item["onHandDate"],
+        today.as_str(),
+        "item-level hands-on date"
+    );
     assert_eq!(
         body["delivery"]["required"],
         json!({"fromDateTime": "0", "toDateTime": "0"}),

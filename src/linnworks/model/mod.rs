@@ -19,9 +19,9 @@ pub use identifiers::{
 pub use orders::{
     AddExtendedPropertiesRequest, AddExtendedPropertiesResponse, AddOrdersNoteRequest,
     AddOrdersNoteResponse, BasicExtendedProperty, CalcBin, CalcBinItem, CalcOrderHeader,
-    CalcOrderItem, ClientContext, CustomerAddress, ExtendedProperty,
-    GetOpenOrdersRequest, GetOrderPackagingCalculationRequest, StockItemBox, OpenOrder, OpenOrdersPage, OrderCustomerInfo, OrderDetails,
-    OrderGeneralInfo, OrderItem, OrderNote, OrderShippingInfo, OrderTotalsInfo, ProcessOrderResult,
-    UpdateOrderShippingInfoRequest, UpdateTotalsResult,
+    CalcOrderItem, ClientContext, CustomerAddress, ExtendedProperty, GetOpenOrdersRequest,
+    GetOrderPackagingCalculationRequest, OpenOrder, OpenOrdersPage, OrderCustomerInfo,
+    OrderDetails, OrderGeneralInfo, OrderItem, OrderNote, OrderShippingInfo, OrderTotalsInfo,
+    ProcessOrderResult, StockItemBox, UpdateOrderShippingInfoRequest, UpdateTotalsResult,
 };
 pub use postal_services::{PostalService, PostalServiceWithLinks};

@@ -578,7 +578,11 @@ impl NewItem {
             return Err(format!("{at}.weight: must be zero or more"));
         }
         for (i, b) in self.boxes.iter().enumerate() {
-            for (name, v) in [("width", b.width), ("height", b.height), ("length", b.length)] {
+            for (name, v) in [
+                ("width", b.width),
+                ("height", b.height),
+                ("length", b.length),
+            ] {
                 if !(v >= 0.0 && v.is_finite()) {
                     return Err(format!("{at}.boxes[{i}].{name}: must be zero or more"));
                 }

@@ -102,7 +102,10 @@ pub fn from_order_details(
         num_order_id: int(root.get("NumOrderId"), "NumOrderId")?,
         reference: text(g("ReferenceNum"), "GeneralInfo.ReferenceNum")?,
         secondary_reference: text(g("SecondaryReference"), "GeneralInfo.SecondaryReference")?,
-        external_reference: text(g("ExternalReferenceNum"), "GeneralInfo.ExternalReferenceNum")?,
+        external_reference: text(
+            g("ExternalReferenceNum"),
+            "GeneralInfo.ExternalReferenceNum",
+        )?,
         received_date: date(g("ReceivedDate"), "GeneralInfo.ReceivedDate")?,
         received_days_ago: None,
         source: text(g("Source"), "GeneralInfo.Source")?,

@@ -843,7 +843,8 @@ mod tests {
         assert!(
             warnings
                 .iter()
-                .any(|w| w.code == "REQUIRED_MISSING" && w.description.contains("required is missing")),
+                .any(|w| w.code == "REQUIRED_MISSING"
+                    && w.description.contains("required is missing")),
             "{warnings:?}"
         );
     }
