@@ -26,6 +26,16 @@ async fn stream_order(h: &Harness, num: i64) -> Value {
         .unwrap_or_else(|| panic!("Stream has no order {no}"))
 }
 
+/// Puts one order into Linnworks, fetches and sends it, and answers the body Stream
+/// received for it.
+async fn ship(h: &Harness, order: Value) -> Value {
+    let num = order["numOrderId"].as_i64().expect("numbered order");
+    h.world.add_orders(vec![order]).expect("order added");
+    h.fetch().await;
+    assert_eq!(h.send().await.completed, 1, "order {num}");
+    stream_order(h, num).await["request"].take()
+}
+
 /// The body's item group (`delivery` or `collection`).
 fn group(body: &Value) -> &Value {
     body.get("delivery")
@@ -217,27 +227,27 @@ fn line(
     (code.into(), quantity, parent, weight, cube, package.into())
 }
 
+/// The furniture order's lines with the composite parent skipped and Linnworks' split
+/// followed: the chairs are in both packages, so they are two lines. Weights are unit x
+/// quantity; cubes the boxes' cubic metres x quantity (table 120x10x80 cm, chair
+/// 45x95x50 cm, lamp 30x40x30 + 20x60x20 cm).
+fn split_lines() -> Vec<(String, u64, u64, f64, f64, String)> {
+    vec![
+        line("TABLE-OAK", 2, 0, 76.0, 0.192, "P1"),
+        line("CHAIR-OAK", 4, 0, 26.0, 0.855, "P1"),
+        line("CHAIR-OAK", 4, 0, 26.0, 0.855, "P2"),
+        line("LAMP-ARC", 3, 0, 12.6, 0.18, "P2"),
+    ]
+}
+
 pub async fn stream_receives_composites_dimensions_and_packaging(h: &Harness) {
     // The example installation sends a hands-on date; this test looks at the rest.
     h.update_installation(|inst| inst.spec.sync.use_current_date_as_hands_on_date = false);
-    h.world
-        .add_orders(vec![furniture_order(4001)])
-        .expect("added");
-    h.fetch().await;
-    assert_eq!(h.send().await.completed, 1);
-    let body = &stream_order(h, 4001).await["request"];
+    let body = &ship(h, furniture_order(4001)).await;
     // Composite parent skipped (the default); the children's quantities are the whole
     // order's, as Linnworks reports them (2 tables, 8 chairs for 2 sets), not multiplied
-    // again. Linnworks' split: the chairs are in both packages, so they are two lines.
-    assert_eq!(
-        lines(body),
-        vec![
-            line("TABLE-OAK", 2, 0, 76.0, 0.192, "P1"),
-            line("CHAIR-OAK", 4, 0, 26.0, 0.855, "P1"),
-            line("CHAIR-OAK", 4, 0, 26.0, 0.855, "P2"),
-            line("LAMP-ARC", 3, 0, 12.6, 0.18, "P2"),
-        ]
-    );
+    // again.
+    assert_eq!(lines(body), split_lines());
     let items = &body["delivery"]["items"];
     let lamp = items[3]["description"].as_str().expect("description");
     assert_eq!(lamp.chars().count(), 140, "cut to 140 characters");
@@ -258,12 +268,7 @@ pub async fn stream_receives_composites_dimensions_and_packaging(h: &Harness) {
             }
         }
     });
-    h.world
-        .add_orders(vec![furniture_order(4002)])
-        .expect("added");
-    h.fetch().await;
-    assert_eq!(h.send().await.completed, 1);
-    let body = &stream_order(h, 4002).await["request"];
+    let body = &ship(h, furniture_order(4002)).await;
     assert_eq!(
         lines(body),
         vec![
@@ -288,13 +293,8 @@ pub async fn stream_receives_composites_dimensions_and_packaging(h: &Harness) {
         {"items": [{"sku": "LAMP-ARC", "quantity": 3}]},
         {"items": [{"sku": "TABLE-OAK", "quantity": 2}, {"sku": "CHAIR-OAK", "quantity": 8}]}
     ]);
-    h.world
-        .add_orders(vec![second_package_first])
-        .expect("added");
-    h.fetch().await;
-    assert_eq!(h.send().await.completed, 1);
     assert_eq!(
-        lines(&stream_order(h, 4003).await["request"]),
+        lines(&ship(h, second_package_first).await),
         vec![
             line("DINING-SET", 2, 0, 0.0, 0.0, "P2"),
             line("TABLE-OAK", 2, 1, 76.0, 0.192, "P2"),
@@ -306,19 +306,11 @@ pub async fn stream_receives_composites_dimensions_and_packaging(h: &Harness) {
     // A collection gets the same lines under `collection`.
     let mut collection = furniture_order(4004);
     collection["postalServiceName"] = json!(RETURNS);
-    h.world.add_orders(vec![collection]).expect("added");
-    h.fetch().await;
-    assert_eq!(h.send().await.completed, 1);
-    let body = &stream_order(h, 4004).await["request"];
+    let body = &ship(h, collection).await;
     assert_eq!(body["header"]["orderType"], "COLLECTION");
     assert_eq!(
         lines(body),
-        vec![
-            line("TABLE-OAK", 2, 0, 76.0, 0.192, "P1"),
-            line("CHAIR-OAK", 4, 0, 26.0, 0.855, "P1"),
-            line("CHAIR-OAK", 4, 0, 26.0, 0.855, "P2"),
-            line("LAMP-ARC", 3, 0, 12.6, 0.18, "P2"),
-        ],
+        split_lines(),
         "the collection mapping keeps its defaults"
     );
     no_warnings(h).await;
@@ -334,12 +326,7 @@ pub async fn stream_receives_service_location_and_hands_on_date(h: &Harness) {
             m.spec.service_level = None;
         }
     });
-    h.world
-        .add_orders(vec![order(5001, NEXT_DAY)])
-        .expect("added");
-    h.fetch().await;
-    assert_eq!(h.send().await.completed, 1);
-    let body = &stream_order(h, 5001).await["request"];
+    let body = &ship(h, order(5001, NEXT_DAY)).await;
     assert!(body["header"].get("services").is_none());
     assert!(body["header"].get("serviceLevel").is_none());
     assert_eq!(body["delivery"]["items"][0]["stockLocation"], "LDS");
@@ -391,12 +378,7 @@ pub async fn stream_receives_service_location_and_hands_on_date(h: &Harness) {
             }
         }
     });
-    h.world
-        .add_orders(vec![order(5002, NEXT_DAY)])
-        .expect("added");
-    h.fetch().await;
-    assert_eq!(h.send().await.completed, 1);
-    let body = &stream_order(h, 5002).await["request"];
+    let body = &ship(h, order(5002, NEXT_DAY)).await;
     assert_eq!(body["header"]["services"], json!([{"code": "TWO-MAN"}]));
     assert_eq!(body["header"]["serviceLevel"], "PREMIUM");
     let item = &body["delivery"]["items"][0];
@@ -418,12 +400,7 @@ pub async fn stream_receives_service_location_and_hands_on_date(h: &Harness) {
 
     // Without the default location the mapping's (now none) applies.
     h.update_installation(|inst| inst.spec.sync.use_default_location = false);
-    h.world
-        .add_orders(vec![order(5003, NEXT_DAY)])
-        .expect("added");
-    h.fetch().await;
-    assert_eq!(h.send().await.completed, 1);
-    let body = &stream_order(h, 5003).await["request"];
+    let body = &ship(h, order(5003, NEXT_DAY)).await;
     assert!(
         body["delivery"]["items"][0].get("stockLocation").is_none(),
         "{body}"

@@ -38,19 +38,14 @@ pub fn from_order_details(
     let sh = |k: &str| shipping.and_then(|o| o.get(k));
     let service_id = uuid(sh("PostalServiceId"), "ShippingInfo.PostalServiceId")?
         .filter(|id| !id.is_nil() && known_service(*id));
-    let identifiers = match g("Identifiers") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(list)) => list
-            .iter()
-            .enumerate()
-            .map(|(i, v)| text(v.get("Tag"), &format!("GeneralInfo.Identifiers[{i}].Tag")))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .filter(|t| known_tag(t))
-            .collect(),
-        Some(_) => return Err("GeneralInfo.Identifiers: must be an array".into()),
-    };
+    let identifiers = each(g("Identifiers"), "GeneralInfo.Identifiers", |v, at| {
+        text(v.get("Tag"), &format!("{at}.Tag"))
+    })?
+    .unwrap_or_default()
+    .into_iter()
+    .flatten()
+    .filter(|t| known_tag(t))
+    .collect();
     let delivery_address = match customer.and_then(|c| c.get("Address")) {
         None | Some(Value::Null) => None,
         Some(a) => Some(address(a, "CustomerInfo.Address")?),
@@ -59,44 +54,26 @@ pub fn from_order_details(
         None | Some(Value::Null) => None,
         Some(a) => Some(address(a, "CustomerInfo.BillingAddress")?),
     };
-    let items = match root.get("Items") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(list)) => Some(
-            list.iter()
-                .enumerate()
-                .map(|(i, v)| item(v, &format!("Items[{i}]")))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        Some(_) => return Err("Items: must be an array".into()),
-    };
-    let properties = match root.get("ExtendedProperties") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(list)) => list
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let at = format!("ExtendedProperties[{i}]");
-                Ok(NewProperty {
-                    name: text(v.get("Name"), &format!("{at}.Name"))?.unwrap_or_default(),
-                    value: text(v.get("Value"), &format!("{at}.Value"))?.unwrap_or_default(),
-                    r#type: text(v.get("Type"), &format!("{at}.Type"))?,
-                })
+    let items = each(root.get("Items"), "Items", item)?;
+    let properties = each(
+        root.get("ExtendedProperties"),
+        "ExtendedProperties",
+        |v, at| {
+            Ok(NewProperty {
+                name: text(v.get("Name"), &format!("{at}.Name"))?.unwrap_or_default(),
+                value: text(v.get("Value"), &format!("{at}.Value"))?.unwrap_or_default(),
+                r#type: text(v.get("Type"), &format!("{at}.Type"))?,
             })
-            .collect::<Result<Vec<_>, String>>()?,
-        Some(_) => return Err("ExtendedProperties: must be an array".into()),
-    };
-    let notes = match root.get("Notes") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(list)) => list
-            .iter()
-            .enumerate()
-            .map(|(i, v)| text(v.get("Note"), &format!("Notes[{i}].Note")))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect(),
-        Some(_) => return Err("Notes: must be an array".into()),
-    };
+        },
+    )?
+    .unwrap_or_default();
+    let notes = each(root.get("Notes"), "Notes", |v, at| {
+        text(v.get("Note"), &format!("{at}.Note"))
+    })?
+    .unwrap_or_default()
+    .into_iter()
+    .flatten()
+    .collect();
     Ok(NewOrder {
         order_id: uuid(root.get("OrderId"), "OrderId")?.filter(|id| !id.is_nil()),
         num_order_id: int(root.get("NumOrderId"), "NumOrderId")?,
@@ -164,33 +141,20 @@ fn item(v: &Value, at: &str) -> Result<NewItem, String> {
     }
     let get = |k: &str| v.get(k);
     let path = |k: &str| format!("{at}.{k}");
-    let children = match get("CompositeSubItems") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(list)) => list
-            .iter()
-            .enumerate()
-            .map(|(i, c)| item(c, &format!("{at}.CompositeSubItems[{i}]")))
-            .collect::<Result<Vec<_>, _>>()?,
-        Some(_) => return Err(format!("{at}.CompositeSubItems: must be an array")),
-    };
-    let boxes = match get("Boxes") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(list)) => list
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.get("LogicalDelete").and_then(Value::as_bool) != Some(true))
-            .map(|(i, b)| {
-                let at = format!("{at}.Boxes[{i}]");
-                Ok(NewBox {
-                    name: text(b.get("BoxName"), &format!("{at}.BoxName"))?,
-                    width: num(b.get("Width"), &format!("{at}.Width"))?.unwrap_or(0.0),
-                    height: num(b.get("Height"), &format!("{at}.Height"))?.unwrap_or(0.0),
-                    length: num(b.get("Length"), &format!("{at}.Length"))?.unwrap_or(0.0),
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?,
-        Some(_) => return Err(format!("{at}.Boxes: must be an array")),
-    };
+    let children = each(get("CompositeSubItems"), &path("CompositeSubItems"), item)?;
+    // Boxes marked deleted are not the item's any more.
+    let boxes = each(get("Boxes"), &path("Boxes"), |b, at| {
+        if boolean(b.get("LogicalDelete"), &format!("{at}.LogicalDelete"))? == Some(true) {
+            return Ok(None);
+        }
+        Ok(Some(NewBox {
+            name: text(b.get("BoxName"), &format!("{at}.BoxName"))?,
+            width: num(b.get("Width"), &format!("{at}.Width"))?.unwrap_or(0.0),
+            height: num(b.get("Height"), &format!("{at}.Height"))?.unwrap_or(0.0),
+            length: num(b.get("Length"), &format!("{at}.Length"))?.unwrap_or(0.0),
+        }))
+    })?
+    .unwrap_or_default();
     Ok(NewItem {
         sku: text(get("SKU"), &path("SKU"))?,
         title: text(get("Title"), &path("Title"))?,
@@ -201,9 +165,28 @@ fn item(v: &Value, at: &str) -> Result<NewItem, String> {
         bin_rack: text(get("BinRack"), &path("BinRack"))?,
         item_number: text(get("ItemNumber"), &path("ItemNumber"))?,
         is_service: boolean(get("IsService"), &path("IsService"))?.unwrap_or(false),
-        composite_sub_items: children,
-        boxes,
+        composite_sub_items: children.unwrap_or_default(),
+        boxes: boxes.into_iter().flatten().collect(),
     })
+}
+
+/// Each element of a list read with `read` (given its path), or None when the list is
+/// absent or null.
+fn each<T>(
+    v: Option<&Value>,
+    at: &str,
+    read: impl Fn(&Value, &str) -> Result<T, String>,
+) -> Result<Option<Vec<T>>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, e)| read(e, &format!("{at}[{i}]")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(format!("{at}: must be an array")),
+    }
 }
 
 fn obj<'a>(v: Option<&'a Value>, at: &str) -> Result<Option<&'a Map<String, Value>>, String> {
