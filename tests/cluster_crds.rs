@@ -142,6 +142,15 @@ const BROKEN: &[(&str, &[&str])] = &[
     ),
     // Server-side apply stops at the unknown `value` (a plain create: missing secretKeyRef).
     ("inline-secret.yaml", &["spec.stream.clientSecret.value"]),
+    // The `anyOf` on each warehouse-mapping entry, and the GUID pattern of its id (the
+    // server names list items without their index).
+    (
+        "location-without-id-or-name.yaml",
+        &[
+            "spec.locations.linnworksLocation\" must validate at least one schema",
+            "spec.locations.linnworksLocation.id in body should match",
+        ],
+    ),
     ("mapping-without-service.yaml", &["spec.postalService"]),
     (
         "missing-required.yaml",

@@ -54,8 +54,9 @@ pub const DEFAULT_LINNWORKS_API_URL: &str = "https://api.linnworks.net";
 )]
 #[serde(rename_all = "camelCase")]
 pub struct InstallationSpec {
-    /// Stop all automated work for this installation: workers scale to zero and the
-    /// master-data CronJobs are suspended. Manual operations still work.
+    /// Make the installation inactive: workers scale to zero, the master-data CronJobs are
+    /// suspended, and manual sends, resends, deletes and GenerateLabel are refused with
+    /// "Installation not found or inactive". Stream webhooks are still received and kept.
     #[serde(default)]
     pub suspend: bool,
     /// The Stream account.
@@ -71,6 +72,15 @@ pub struct InstallationSpec {
     pub labels: LabelSettings,
     /// Order synchronisation.
     pub sync: SyncSettings,
+    /// Warehouse mapping (the guide's "select the Linnworks warehouse, assign the
+    /// corresponding Stream depot or location"): the Stream depot, delivery method and stock
+    /// location of the orders of each Linnworks location. An order's location is matched
+    /// here first; what an entry leaves unset, and orders of locations not listed, take the
+    /// postal service mapping's values. With `sync.useDefaultLocation`, every order is
+    /// treated as being in `sync.defaultLocation`. Orders of every location are fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub locations: Vec<LocationMapping>,
     /// Stream webhooks (delivery and planning events).
     #[serde(default)]
     pub webhooks: WebhookSettings,
@@ -95,6 +105,61 @@ pub struct StreamSettings {
     /// IsUsingStreamPartnerAccount, StreamPartnerAccountId, StreamPartnerAccountName.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner_account: Option<PartnerAccount>,
+    /// Which Stream environment `clientUrl` is. Decides the vendor name of the postal
+    /// services the master-data sync creates in Linnworks: `STREAM TECH` in production,
+    /// `STREAMTECH` in staging (the guide's two names). `Auto`: a `clientUrl` whose host
+    /// has a `demo`, `staging`, `sandbox` or `test` label is staging.
+    #[serde(default)]
+    pub environment: StreamEnvironment,
+}
+
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
+pub enum StreamEnvironment {
+    #[default]
+    Auto,
+    Production,
+    Staging,
+}
+
+/// The vendor name of production Stream postal services in Linnworks.
+pub const PRODUCTION_VENDOR: &str = "STREAM TECH";
+/// The vendor name of staging Stream postal services in Linnworks.
+pub const STAGING_VENDOR: &str = "STREAMTECH";
+
+impl StreamSettings {
+    /// The environment, as set or as the client URL's host says.
+    /// Production or Staging, never Auto.
+    pub fn effective_environment(&self) -> StreamEnvironment {
+        if self.environment != StreamEnvironment::Auto {
+            return self.environment;
+        }
+        let host = self
+            .client_url
+            .split_once("://")
+            .map_or(self.client_url.as_str(), |(_, rest)| rest)
+            .split(['/', ':', '?'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let staging = host
+            .split('.')
+            .any(|label| matches!(label, "demo" | "staging" | "sandbox" | "test"));
+        if staging {
+            StreamEnvironment::Staging
+        } else {
+            StreamEnvironment::Production
+        }
+    }
+
+    /// The vendor name the master-data sync creates postal services under.
+    pub fn vendor_name(&self) -> &'static str {
+        match self.effective_environment() {
+            StreamEnvironment::Staging => STAGING_VENDOR,
+            StreamEnvironment::Production | StreamEnvironment::Auto => PRODUCTION_VENDOR,
+        }
+    }
 }
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
@@ -173,6 +238,74 @@ pub struct Sender {
     pub contact_phone_no: String,
 }
 
+/// One Linnworks location (warehouse) and the Stream side that ships its orders.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationMapping {
+    /// The Linnworks location: its id (`pkStockLocationId`), its name, or both.
+    pub linnworks_location: LinnworksLocationRef,
+    /// StreamDepot: the Stream depot that ships this location's orders.
+    #[schemars(length(min = 1, max = 100))]
+    pub depot: String,
+    /// The delivery method at this depot; when unset, the postal service mapping's
+    /// (which must then exist at this depot too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub delivery_method: Option<String>,
+    /// The Stream stock location of this location's items; when unset, the postal
+    /// service mapping's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub stock_location: Option<String>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+// "An id or a name" is in the schema: see `INSTALLATION_RULES` in `crd/mod.rs`.
+#[serde(rename_all = "camelCase")]
+pub struct LinnworksLocationRef {
+    /// `pkStockLocationId` in Linnworks (a GUID); orders carry it as `GeneralInfo.Location`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = super::mapping::GUID_PATTERN))]
+    pub id: Option<String>,
+    /// The location's name in Linnworks (`LocationName`, matched ignoring case), looked
+    /// up with `Inventory/GetStockLocations`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    pub name: Option<String>,
+}
+
+impl InstallationSpec {
+    /// A DefaultLocation in use that names no `spec.locations` entry by id or name (it is
+    /// then sent to Stream as the items' stock location).
+    pub fn default_location_unmatched(&self) -> Option<String> {
+        if !self.sync.use_default_location || self.locations.is_empty() {
+            return None;
+        }
+        let default = self.sync.default_location.as_deref()?.trim();
+        let matched = self.locations.iter().any(|e| {
+            let l = &e.linnworks_location;
+            l.id.as_deref()
+                .is_some_and(|id| id.trim().eq_ignore_ascii_case(default))
+                || l.name
+                    .as_deref()
+                    .is_some_and(|n| n.trim().to_lowercase() == default.to_lowercase())
+        });
+        (!matched).then(|| default.to_string())
+    }
+}
+
+impl LinnworksLocationRef {
+    /// How the location is shown in messages.
+    pub fn describe(&self) -> String {
+        match (&self.id, &self.name) {
+            (Some(id), Some(name)) => format!("{name:?} ({id})"),
+            (Some(id), None) => id.clone(),
+            (None, Some(name)) => format!("{name:?}"),
+            (None, None) => "(no id or name)".into(),
+        }
+    }
+}
+
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelSettings {
@@ -202,10 +335,12 @@ pub struct SyncSettings {
     /// (`onHandDate`, yyyy-MM-dd).
     #[serde(default)]
     pub use_current_date_as_hands_on_date: bool,
-    /// UseDefaultLocation: use `defaultLocation` instead of the order's location.
+    /// UseDefaultLocation: use `defaultLocation` instead of the order's Linnworks location.
     #[serde(default)]
     pub use_default_location: bool,
-    /// DefaultLocation: required when `useDefaultLocation` is true.
+    /// DefaultLocation: required when `useDefaultLocation` is true. A Linnworks location
+    /// (id or name) of `spec.locations`, whose entry then applies to every order; a value
+    /// matching no entry is sent to Stream as the items' stock location.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 100))]
     pub default_location: Option<String>,

@@ -416,6 +416,13 @@ impl LinnworksClient {
         Ok(reply.unwrap_or_default())
     }
 
+    /// The account's locations (`Inventory/GetStockLocations`, a GET without parameters,
+    /// 150 a minute): matches warehouse-mapping entries given by name.
+    pub async fn get_stock_locations(&self) -> Result<Vec<StockLocation>, RemoteError> {
+        let reply: Option<Vec<StockLocation>> = self.get("Inventory/GetStockLocations").await?;
+        Ok(reply.unwrap_or_default())
+    }
+
     /// Every postal service of the account (`PostalServices/GetPostalServices`).
     pub async fn get_postal_services(&self) -> Result<Vec<PostalServiceWithLinks>, RemoteError> {
         let reply: Option<Vec<PostalServiceWithLinks>> =

@@ -32,6 +32,7 @@ pub const PUBLISHED_RATE_LIMITS: &[(&str, u32)] = &[
     ("OpenOrders/AssignOrderIdentifier", 250),
     ("OpenOrders/UnassignOrderIdentifier", 250),
     ("PostalServices/GetPostalServices", 150),
+    ("Inventory/GetStockLocations", 150),
     ("PostalServices/CreatePostalService", 150),
     ("PostalServices/UpdatePostalService", 150),
 ];

@@ -44,6 +44,10 @@ pub struct Sources {
     pub secrets: Cache<PartialObjectMeta<Secret>>,
 }
 
+/// The config Secret's annotation counting the Installations it holds that are not
+/// suspended; `0` is the guide's "No active installations available" (also logged).
+pub const ACTIVE_ANNOTATION: &str = "linnstream.io/active-installations";
+
 /// The data keys for one Installation's file and one Secret's file.
 pub fn installation_key(ns: &str, name: &str) -> String {
     format!("installation.{ns}.{name}.yaml")
@@ -68,6 +72,7 @@ pub async fn run(
         sources,
         values: HashMap::new(),
         written: None,
+        active: 0,
     };
     tokio::pin!(shutdown);
     loop {
@@ -97,6 +102,8 @@ struct Writer {
     values: HashMap<(String, String), (String, Secret)>,
     /// The data last written, so an unchanged one is not written again.
     written: Option<BTreeMap<String, String>>,
+    /// Installations in the last build that are not suspended.
+    active: usize,
 }
 
 impl Writer {
@@ -133,6 +140,15 @@ impl Writer {
             .keys()
             .filter(|k| k.starts_with("installation."))
             .count();
+        // The guide's "No active installations available", made visible where the operator
+        // can show it: the gateway and console then serve nobody.
+        if self.active == 0 {
+            tracing::warn!(
+                installations,
+                "{}: the config Secret holds no Installation that is valid, has its Secret keys and is not suspended",
+                crate::sync::errors::ValidationError::NoActiveInstallations
+            );
+        }
         let secret = json!({
             "apiVersion": "v1",
             "kind": "Secret",
@@ -145,6 +161,7 @@ impl Writer {
                 },
                 "annotations": {
                     "linnstream.io/description": "Written by the linnstream operator for the gateway and console: every Installation, its mappings and the Secret keys they reference. Do not edit: it is rewritten.",
+                    ACTIVE_ANNOTATION: self.active.to_string(),
                 },
             },
             "type": "Opaque",
@@ -173,6 +190,7 @@ impl Writer {
     /// The files of every Installation that loads.
     async fn build(&mut self) -> Result<BTreeMap<String, String>, kube::Error> {
         let mut data: BTreeMap<String, String> = BTreeMap::new();
+        self.active = 0;
         let mut installations = self.sources.installations.state();
         installations.sort_by_key(|i| (i.namespace(), i.name_any()));
         let mappings = self.sources.mappings.state();
@@ -261,6 +279,9 @@ impl Writer {
                 own.remove(&installation_key(&ns, &name))
                     .unwrap_or_default(),
             );
+            if !inst.spec.suspend {
+                self.active += 1;
+            }
         }
         Ok(data)
     }

@@ -201,7 +201,7 @@ async fn reconcile_live(
         .and_then(|d| d.status.as_ref().and_then(|s| s.available_replicas))
         .unwrap_or(0);
     let max_age = status::heartbeat_max_age(&intervals(spec));
-    let (worker_finding, workers, master_data, store_error) = match &observed {
+    let (worker_finding, workers, master_data, locations, store_error) = match &observed {
         Ok(o) => {
             let (finding, workers) = status::worker_finding(
                 spec.suspend,
@@ -217,13 +217,15 @@ async fn reconcile_live(
                 status::MASTER_DATA_MAX_AGE,
                 now,
             );
-            (finding, Some(workers), md, None)
+            let locations = status::locations_finding(spec, &o.depots);
+            (finding, Some(workers), md, locations, None)
         }
         Err(e) => {
             let unknown = Finding::ok("StoreUnavailable", "not known: the store cannot be read");
             (
                 unknown.clone(),
                 old.workers.clone(),
+                unknown.clone(),
                 unknown,
                 Some(e.to_string()),
             )
@@ -235,6 +237,7 @@ async fn reconcile_live(
         worker_unavailable: worker_finding,
         webhook_not_subscribed: webhooks.finding.clone(),
         master_data_stale: master_data,
+        location_unmatched: locations,
         suspended: spec.suspend,
         store_error,
     };
@@ -346,6 +349,8 @@ pub struct Observed {
     pub beats: Vec<WorkerHeartbeat>,
     pub depots_synced: Option<DateTime<Utc>>,
     pub identifiers_synced: Option<DateTime<Utc>>,
+    /// The synced Stream depots, to check `spec.locations` against.
+    pub depots: Vec<crate::store::Depot>,
 }
 
 async fn observe(ctx: &Context, key: &InstallationKey) -> Result<Observed, StoreError> {
@@ -368,6 +373,7 @@ async fn observe(ctx: &Context, key: &InstallationKey) -> Result<Observed, Store
         depots_synced: store
             .master_data_synced_at(&id, MasterDataKind::Depots)
             .await?,
+        depots: store.depots(&id).await?.items,
         identifiers_synced: store
             .master_data_synced_at(&id, MasterDataKind::Identifiers)
             .await?,
@@ -508,6 +514,7 @@ mod tests {
             beats: vec![],
             depots_synced: None,
             identifiers_synced: None,
+            depots: vec![],
         };
         let mut s = InstallationStatus::default();
         apply_store_view(&mut s, &o, None);

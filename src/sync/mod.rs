@@ -9,6 +9,7 @@ pub mod fetch;
 pub mod identifiers;
 pub mod job_error;
 pub mod jobs;
+pub mod locations;
 pub mod manual;
 pub mod master_data;
 pub mod process_webhooks;

@@ -104,11 +104,8 @@ pub fn transform(
     // window to give, so both ends are Stream's "unset" ("0"). Leaving `required` out draws
     // Stream's "required is missing" warning on every order.
     let required = Some(Required::default());
-    let stock_location = if spec.sync.use_default_location {
-        spec.sync.default_location.clone()
-    } else {
-        m.stock_location.clone()
-    };
+    // Already the warehouse mapping's, or the DefaultLocation's (see `sync::locations`).
+    let stock_location = m.stock_location.clone();
     let package_type = order
         .shipping_info
         .package_type

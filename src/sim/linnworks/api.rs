@@ -670,6 +670,32 @@ pub fn change_identifier(store: &mut Store, f: Fields, assign: bool) -> ApiResul
     ))
 }
 
+/// `Inventory/GetStockLocations`: every location as a `StockLocation`.
+pub fn get_stock_locations(store: &mut Store, _: Fields) -> ApiResult {
+    Ok(Some(Value::Array(
+        store
+            .locations
+            .iter()
+            .enumerate()
+            .map(|(i, (id, name))| {
+                json!({
+                    "StockLocationId": id,
+                    "LocationName": name,
+                    "IsFulfillmentCenter": false,
+                    "IsNotTrackable": false,
+                    "IsWarehouseManaged": false,
+                    "LocationTag": "",
+                    "Address1": "", "Address2": "", "City": "", "County": "",
+                    "Country": "", "ZipCode": "",
+                    "CountInOrderUntilAcknowledgement": false,
+                    "FulfilmentCenterDeductStockWhenProcessed": false,
+                    "StockLocationIntId": i + 1,
+                })
+            })
+            .collect(),
+    )))
+}
+
 /// `PostalServices/GetPostalServices`.
 pub fn get_postal_services(store: &mut Store, _: Fields) -> ApiResult {
     Ok(Some(Value::Array(

@@ -222,6 +222,12 @@ impl LinnworksSim {
                 "/api/PostalServices/GetPostalServices",
                 self.call(false, api::get_postal_services),
             )
+            // Clients call it with GET and with POST (no parameters either way).
+            .route(
+                "/api/Inventory/GetStockLocations",
+                self.call(false, api::get_stock_locations)
+                    .merge(self.call(true, api::get_stock_locations)),
+            )
             .route(
                 "/api/PostalServices/CreatePostalService",
                 self.call(true, api::create_postal_service),
@@ -291,6 +297,18 @@ impl LinnworksSim {
             .into_iter()
             .map(|o| store.add_order(o, location))
             .collect()
+    }
+
+    /// Adds a location (warehouse) named `name`; returns its id (the same name again
+    /// returns the existing one).
+    pub fn add_location(&self, name: &str) -> Uuid {
+        let mut store = self.store();
+        if let Some((id, _)) = store.locations.iter().find(|(_, n)| n == name) {
+            return *id;
+        }
+        let id = Uuid::new_v4();
+        store.locations.push((id, name.to_string()));
+        id
     }
 
     /// Adds postal services, as `POST /_sim/postal-services` does.

@@ -15,6 +15,9 @@ pub struct Store {
     pub orders: BTreeMap<Uuid, SimOrder>,
     pub identifiers: Vec<SimIdentifier>,
     pub postal_services: Vec<SimPostalService>,
+    /// Locations (warehouses), id and name; the account's Default location (the empty
+    /// GUID) is always there.
+    pub locations: Vec<(Uuid, String)>,
     /// Session token -> last use; a session unused for the TTL is gone.
     sessions: HashMap<String, Instant>,
     next_num: i64,
@@ -27,6 +30,7 @@ impl Store {
             next_num: 100_000,
             ..Self::default()
         };
+        s.locations.push((Uuid::nil(), "Default".into()));
         // Linnworks ships system identifiers; two stand in for them.
         for (tag, name) in [("AMAZON_PRIME", "Prime"), ("SCHEDULED", "Scheduled")] {
             s.next_identifier += 1;
