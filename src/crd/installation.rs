@@ -75,7 +75,9 @@ pub struct InstallationSpec {
     pub stream: StreamSettings,
     /// The Linnworks account.
     pub linnworks: LinnworksSettings,
-    /// Sender contact and address, sent on every Stream request and printed on labels.
+    /// Sender contact and address, printed on labels and manifests. Not sent to Stream:
+    /// Stream's order model has no shipper (neither public Stream client sends one), so
+    /// Stream takes the shipper from the account and the depot.
     pub sender: Sender,
     /// Label settings of the integration.
     #[serde(default)]
@@ -389,7 +391,8 @@ pub struct SyncSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20), regex(pattern = r"^[A-Za-z0-9_-]*$"))]
     pub order_num_prefix: Option<String>,
-    /// UseCurrentDateAsHandsOnDate: send today's date as the hands-on date.
+    /// UseCurrentDateAsHandsOnDate: send today's date as each item's hands-on date
+    /// (`onHandDate`, yyyy-MM-dd).
     #[serde(default)]
     pub use_current_date_as_hands_on_date: bool,
     /// UseDefaultLocation: use `defaultLocation` instead of the order's Linnworks location.

@@ -20,6 +20,7 @@ pub const PUBLISHED_RATE_LIMITS: &[(&str, u32)] = &[
     ("Auth/AuthorizeByApplication", 150),
     ("Orders/GetOpenOrders", 250),
     ("Orders/GetOrdersById", 250),
+    ("Orders/GetOrderPackagingCalculation", 150),
     ("Orders/SetOrderShippingInfo", 250),
     ("Orders/SetOrderGeneralInfo", 250),
     ("Orders/AddOrdersNote", 150),

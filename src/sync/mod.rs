@@ -2,6 +2,7 @@
 //! as plain async functions over (config, clients, store), and their timing.
 
 pub mod breaker;
+pub mod country;
 pub mod engine;
 pub mod errors;
 pub mod fetch;

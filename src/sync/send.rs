@@ -172,7 +172,7 @@ pub async fn send_claimed(
     // Without clients, or without the orders as Linnworks has them now, nothing is sent:
     // every order goes back to the queue (Linnworks unavailable) or fails this attempt.
     let prepared = match engine.clients(inst) {
-        Ok(clients) => match details_of(&clients, &claimed).await {
+        Ok(clients) => match details_of(&clients, &claimed, true).await {
             // Warehouse-mapping entries given by name are matched against Linnworks'
             // locations, read once per batch.
             Ok(details) if locations::needs_location_names(inst) => clients
@@ -321,6 +321,8 @@ struct Details {
     /// Orders whose data had to be cleaned or could not be read, with what was wrong: they
     /// are not sent as they are.
     problems: HashMap<String, String>,
+    /// Each order's packaging as Linnworks has it (split bins, item dimensions), by order id.
+    packaging: HashMap<String, crate::linnworks::CalcOrderHeader>,
 }
 
 impl std::ops::Deref for Details {
@@ -333,7 +335,13 @@ impl std::ops::Deref for Details {
 
 /// Reads the orders from Linnworks, each judged on its own: one order with data the store
 /// cannot hold, or that does not decode, must not stop the rest of the batch.
-async fn details_of(clients: &Clients, orders: &[Order]) -> Result<Details, RemoteError> {
+/// With `packaging`, also each order's packaging (what a send needs and a write-back does
+/// not).
+async fn details_of(
+    clients: &Clients,
+    orders: &[Order],
+    packaging: bool,
+) -> Result<Details, RemoteError> {
     let ids: Vec<Uuid> = orders
         .iter()
         .filter_map(|o| Uuid::parse_str(&o.order_id).ok())
@@ -342,7 +350,28 @@ async fn details_of(clients: &Clients, orders: &[Order]) -> Result<Details, Remo
     let mut details = Details {
         orders: HashMap::new(),
         problems: HashMap::new(),
+        packaging: HashMap::new(),
     };
+    // An outage waits like one of GetOrdersById; a refusal (an account without the
+    // packaging permission, say) sends the orders as one package each, without dimensions
+    // from the packaging calculation.
+    let packaging = if packaging {
+        clients.linnworks.get_order_packaging(&ids).await
+    } else {
+        Ok(Vec::new())
+    };
+    match packaging {
+        Ok(list) => {
+            details.packaging = list
+                .into_iter()
+                .map(|p| (p.order_id.to_string(), p))
+                .collect();
+        }
+        Err(e) if e.is_transient() => return Err(e),
+        Err(e) => tracing::warn!(
+            "Linnworks refused the orders' packaging; they are sent as one package each: {e}"
+        ),
+    }
     for mut value in values {
         let id = value["OrderId"]
             .as_str()
@@ -495,7 +524,13 @@ async fn send_one(
             return Ok(invalid(e, Some(detail.order_id)));
         }
     };
-    let request = transform(ctx.inst, &mapping, detail, ctx.today);
+    let request = transform(
+        ctx.inst,
+        &mapping,
+        detail,
+        ctx.details.packaging.get(&order.order_id),
+        ctx.today,
+    );
     if probe.is_none() && ctx.breaker.is_open() {
         // The account went down while this batch was out (or a probe is deciding): this
         // order waits instead of adding to the failures.
@@ -918,7 +953,7 @@ pub async fn write_back(
             return summary;
         }
     };
-    let details = match details_of(&clients, &orders).await {
+    let details = match details_of(&clients, &orders, false).await {
         Ok(d) => d,
         Err(e) => {
             everyone_failed(format!("could not read the orders from Linnworks: {e}")).await;

@@ -20,9 +20,10 @@ pub use identifiers::{
 pub use locations::StockLocation;
 pub use orders::{
     AddExtendedPropertiesRequest, AddExtendedPropertiesResponse, AddOrdersNoteRequest,
-    AddOrdersNoteResponse, BasicExtendedProperty, ClientContext, CustomerAddress, ExtendedProperty,
-    GetOpenOrdersRequest, OpenOrder, OpenOrdersPage, OrderCustomerInfo, OrderDetails,
-    OrderGeneralInfo, OrderItem, OrderNote, OrderShippingInfo, OrderTotalsInfo, ProcessOrderResult,
-    UpdateOrderShippingInfoRequest, UpdateTotalsResult,
+    AddOrdersNoteResponse, BasicExtendedProperty, CalcBin, CalcBinItem, CalcOrderHeader,
+    CalcOrderItem, ClientContext, CustomerAddress, ExtendedProperty, GetOpenOrdersRequest,
+    GetOrderPackagingCalculationRequest, OpenOrder, OpenOrdersPage, OrderCustomerInfo,
+    OrderDetails, OrderGeneralInfo, OrderItem, OrderNote, OrderShippingInfo, OrderTotalsInfo,
+    ProcessOrderResult, StockItemBox, UpdateOrderShippingInfoRequest, UpdateTotalsResult,
 };
 pub use postal_services::{PostalService, PostalServiceWithLinks};

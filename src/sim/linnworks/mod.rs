@@ -11,6 +11,7 @@ mod admin;
 mod api;
 mod decode;
 mod model;
+mod replay;
 mod store;
 
 use std::net::SocketAddr;
@@ -28,7 +29,9 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::sim::kit::{self, RateLimitRule, RunningServer, SimKit};
-pub use model::{NewItem, NewOrder, NewPostalService, NewProperty, SimAddress};
+pub use model::{
+    NewBin, NewBinItem, NewBox, NewItem, NewOrder, NewPostalService, NewProperty, SimAddress,
+};
 
 /// An error reply in Linnworks' shape: a status and `{"Message": ...}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,6 +173,10 @@ impl LinnworksSim {
             .route(
                 "/api/Orders/GetOrdersById",
                 self.call(true, api::get_orders_by_id),
+            )
+            .route(
+                "/api/Orders/GetOrderPackagingCalculation",
+                self.call(true, api::get_order_packaging_calculation),
             )
             .route(
                 "/api/Orders/SetOrderShippingInfo",

@@ -33,6 +33,7 @@ fn order_view(shared: &Shared, o: &OrderRecord) -> Value {
         "deleted": o.deleted_at.is_some(),
         "history": o.history,
         "request": o.request_body,
+        "warnings": o.warnings,
         "order": o.to_stream_json(&shared.depot_postcode(&o.order.depot_id)),
     })
 }
