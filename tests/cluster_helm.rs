@@ -283,17 +283,17 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
         "--claim-lease-seconds=300",
         "--config-secret-name=acme-linnstream-config",
         "--config-secret-namespace=linnstream-system",
-        // The shared worker pool: on, 2 workers, Installations Dedicated unless they say.
-        "--pool-enabled",
-        "--pool-name=acme-linnstream-pool",
-        "--pool-replicas=2",
-        "--pool-webhook-replicas=1",
+        // Installations Dedicated unless they say; the shared pool is off by default.
         "--default-worker-mode=Dedicated",
         "--installation-lease-duration=15s",
     ] {
         assert!(args.iter().any(|a| a == want), "{want} not in {args:?}");
     }
     assert!(!args.iter().any(|a| a.starts_with("--watch-namespace")));
+    assert!(
+        !args.iter().any(|a| a.starts_with("--pool-")),
+        "the pool is off by default: {args:?}"
+    );
     assert_eq!(
         env_of(op, "LINNSTREAM_DATABASE_URL")["valueFrom"]["secretKeyRef"],
         json!({"name": "linnstream-database", "key": "url"})
