@@ -154,7 +154,7 @@ async fn main() {
         scale,
     )
     .await;
-    let permits = tokio::sync::Semaphore::new(1);
+    let permits = linnstream::sync::permits::Permits::local(1);
     run_job(&engine, &key, Job::Identifiers, &permits).await;
     run_job(&engine, &key, Job::PostalServices, &permits).await;
     for chunk in (0..orders).collect::<Vec<_>>().chunks(1000) {

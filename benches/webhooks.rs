@@ -691,7 +691,7 @@ async fn drain(full: bool) {
         .expect("limits");
 
     // Orders sent to Stream, so the events have consignments to name.
-    let permits = tokio::sync::Semaphore::new(1);
+    let permits = linnstream::sync::permits::Permits::local(1);
     run_job(&engine, &key, Job::Identifiers, &permits).await;
     run_job(&engine, &key, Job::PostalServices, &permits).await;
     let ids = world

@@ -142,6 +142,15 @@ const BROKEN: &[(&str, &[&str])] = &[
     ),
     // Server-side apply stops at the unknown `value` (a plain create: missing secretKeyRef).
     ("inline-secret.yaml", &["spec.stream.clientSecret.value"]),
+    // The `anyOf` on each warehouse-mapping entry, and the GUID pattern of its id (the
+    // server names list items without their index).
+    (
+        "location-without-id-or-name.yaml",
+        &[
+            "spec.locations.linnworksLocation\" must validate at least one schema",
+            "spec.locations.linnworksLocation.id in body should match",
+        ],
+    ),
     ("mapping-without-service.yaml", &["spec.postalService"]),
     (
         "missing-required.yaml",
@@ -292,6 +301,8 @@ async fn kubectl_get_shows_the_printer_columns_short_names_and_category() {
         "queue": {"pending": 3, "inProgress": 0, "completed": 10, "failed": 1,
                   "validationFailed": 0, "readyForRetry": 0, "deleted": 0},
         "lastSyncTime": now,
+        "workers": {"liveHeartbeats": 1, "availableReplicas": 2, "mode": "Pool",
+                    "holder": "linnstream-pool-worker-7d9f-x2"},
     }});
     installations
         .patch_status("acme", &PatchParams::default(), &Patch::Merge(&status))
@@ -302,14 +313,20 @@ async fn kubectl_get_shows_the_printer_columns_short_names_and_category() {
     assert_eq!(
         words(line_starting(&out, "NAME ")),
         [
-            "NAME", "READY", "PENDING", "FAILED", "LAST", "SYNC", "REASON", "MESSAGE", "AGE"
+            "NAME", "READY", "PENDING", "FAILED", "LAST", "SYNC", "MODE", "WORKER", "REASON",
+            "MESSAGE", "AGE"
         ],
         "{out}"
     );
     let row = words(line_starting(&out, "installation.linnstream.io/acme "));
     assert_eq!(row[1..4], ["True", "3", "1"], "{out}");
-    // The Ready condition's reason and message, after Last Sync.
-    assert_eq!(row[5..8], ["Synced", "workers", "running"], "{out}");
+    // Which mode, and which worker holds it.
+    assert!(
+        row.contains(&"Pool") && row.contains(&"linnstream-pool-worker-7d9f-x2"),
+        "{out}"
+    );
+    // The Ready condition's reason and message, after Last Sync, Mode and Worker.
+    assert_eq!(row[7..10], ["Synced", "workers", "running"], "{out}");
     let mapping_header = out
         .lines()
         .filter(|l| l.starts_with("NAME "))

@@ -283,10 +283,17 @@ fn default_values_render_the_operator_gateway_crds_and_least_privilege_rbac() {
         "--claim-lease-seconds=300",
         "--config-secret-name=acme-linnstream-config",
         "--config-secret-namespace=linnstream-system",
+        // Installations Dedicated unless they say; the shared pool is off by default.
+        "--default-worker-mode=Dedicated",
+        "--installation-lease-duration=15s",
     ] {
         assert!(args.iter().any(|a| a == want), "{want} not in {args:?}");
     }
     assert!(!args.iter().any(|a| a.starts_with("--watch-namespace")));
+    assert!(
+        !args.iter().any(|a| a.starts_with("--pool-")),
+        "the pool is off by default: {args:?}"
+    );
     assert_eq!(
         env_of(op, "LINNSTREAM_DATABASE_URL")["valueFrom"]["secretKeyRef"],
         json!({"name": "linnstream-database", "key": "url"})
@@ -500,6 +507,42 @@ fn every_toggle_on_renders_ingress_service_monitor_network_policies_and_pdbs() {
     let gw = one(&docs, "Deployment", "acme-linnstream-gateway");
     assert_eq!(op["spec"]["replicas"], 2);
     assert_eq!(gw["spec"]["replicas"], 2);
+    // The pool with an autoscaler: it scales the Deployment the operator keeps, and the
+    // operator leaves the count to it.
+    let hpa = one(
+        &docs,
+        "HorizontalPodAutoscaler",
+        "acme-linnstream-pool-worker",
+    );
+    assert_eq!(hpa["apiVersion"], "autoscaling/v2");
+    assert_eq!(
+        hpa["spec"]["scaleTargetRef"],
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "acme-linnstream-pool-worker"})
+    );
+    assert_eq!(
+        (&hpa["spec"]["minReplicas"], &hpa["spec"]["maxReplicas"]),
+        (&json!(2), &json!(10))
+    );
+    let op_args = args_of(op);
+    for arg in [
+        "--pool-enabled",
+        "--pool-name=acme-linnstream-pool",
+        "--pool-replicas=0",
+        "--default-worker-mode=Pool",
+        "--installation-lease-duration=15s",
+    ] {
+        assert!(op_args.iter().any(|a| a == arg), "{arg} in {op_args:?}");
+    }
+    // On a cluster without autoscaling/v2 (before 1.23), v2beta2.
+    let old = render("acme", "ops", &["-f", values, "--kube-version", "1.20.0"]);
+    assert_eq!(
+        one(
+            &old,
+            "HorizontalPodAutoscaler",
+            "acme-linnstream-pool-worker"
+        )["apiVersion"],
+        "autoscaling/v2beta2"
+    );
     // Replicas prefer different nodes.
     for d in [op, gw] {
         let term = &d["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
@@ -889,6 +932,16 @@ fn the_values_defaults_and_ranges_are_the_binarys() {
             &values["database"]["childSecret"]["key"],
         ),
         ("--image-pull-policy", &values["image"]["pullPolicy"]),
+        ("--default-worker-mode", &values["pool"]["defaultMode"]),
+        (
+            "--installation-lease-duration",
+            &values["pool"]["leaseDuration"],
+        ),
+        ("--pool-replicas", &values["pool"]["replicas"]),
+        (
+            "--pool-webhook-replicas",
+            &values["pool"]["webhookReplicas"],
+        ),
     ] {
         let want = value
             .as_str()

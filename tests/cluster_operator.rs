@@ -510,9 +510,46 @@ async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_
     let env = Env::new().await;
     env.seed_healthy("acme").await;
     env.apply_examples(|_| {}).await;
-    let operator = env.start_operator(env.config("only")).await;
+    let mut config = env.config("only");
+    config.config_secret = Some(linnstream::operator::settings::ConfigSecret {
+        namespace: env.ns.name.clone(),
+        name: "linnstream-config".into(),
+    });
+    let operator = env.start_operator(config).await;
     env.wait_condition("acme", "Ready", TRUE, "Running").await;
     assert_eq!(env.stream_subscriptions().await.len(), EVENTS.len());
+
+    // The config Secret counts the active Installations; suspended, none is active (the
+    // guide's "No active installations available").
+    let secrets: Api<Secret> = Api::namespaced(env.client.clone(), &env.ns.name);
+    let active = || async {
+        secrets
+            .get_opt("linnstream-config")
+            .await
+            .expect("get")
+            .and_then(|s| s.metadata.annotations)
+            .and_then(|a| {
+                a.get(linnstream::operator::config::ACTIVE_ANNOTATION)
+                    .cloned()
+            })
+    };
+    eventually(30, "one active installation", || async {
+        active().await.as_deref() == Some("1")
+    })
+    .await;
+    env.patch_installation("acme", json!({"spec": {"suspend": true}}))
+        .await;
+    eventually(30, "no active installation", || async {
+        active().await.as_deref() == Some("0")
+    })
+    .await;
+    env.patch_installation("acme", json!({"spec": {"suspend": false}}))
+        .await;
+    eventually(30, "active again", || async {
+        active().await.as_deref() == Some("1")
+    })
+    .await;
+    env.wait_condition("acme", "Ready", TRUE, "Running").await;
     let inst = env.installation("acme").await;
     assert!(
         inst.metadata
@@ -521,6 +558,44 @@ async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_
             .iter()
             .any(|f| f == "linnstream.io/webhook-subscriptions")
     );
+
+    // Dispatch sync on: DISPATCHED is subscribed too; off again: that subscription goes.
+    env.patch_installation(
+        "acme",
+        json!({"spec": {"sync": {"orderDispatchSyncEnabled": true}}}),
+    )
+    .await;
+    eventually(30, "DISPATCHED subscribed", || async {
+        let subs = env.stream_subscriptions().await;
+        subs.len() == EVENTS.len() + 1 && subs.iter().any(|s| s.event == "DISPATCHED")
+    })
+    .await;
+    env.wait_condition("acme", "Ready", TRUE, "Running").await;
+    env.patch_installation(
+        "acme",
+        json!({"spec": {"sync": {"orderDispatchSyncEnabled": false}}}),
+    )
+    .await;
+    eventually(30, "DISPATCHED unsubscribed", || async {
+        let subs = env.stream_subscriptions().await;
+        subs.len() == EVENTS.len() && !subs.iter().any(|s| s.event == "DISPATCHED")
+    })
+    .await;
+
+    // A warehouse mapping naming a depot Stream does not have: LocationUnmatched.
+    env.patch_installation(
+        "acme",
+        json!({"spec": {"locations": [
+            {"linnworksLocation": {"name": "York Warehouse"}, "depot": "YORK"}]}}),
+    )
+    .await;
+    env.wait_condition("acme", "LocationUnmatched", TRUE, "LocationUnmatched")
+        .await;
+    env.wait_condition("acme", "Ready", FALSE, "LocationUnmatched")
+        .await;
+    env.patch_installation("acme", json!({"spec": {"locations": null}}))
+        .await;
+    env.wait_condition("acme", "Ready", TRUE, "Running").await;
 
     // Webhooks off: unsubscribed, receiver children deleted, no finalizer needed.
     env.patch_installation("acme", json!({"spec": {"webhooks": {"enabled": false}}}))

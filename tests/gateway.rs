@@ -34,6 +34,7 @@ const OTHER_WORKER: &str = "another-worker";
 on_both_backends!(
     a_completed_order_is_labelled_at_once,
     an_unsynced_order_is_sent_to_stream_first,
+    a_suspended_installation_gets_no_label_and_sends_nothing,
     a_label_finishes_an_abandoned_write_back,
     an_order_in_progress_elsewhere_is_waited_for,
     an_order_that_stays_in_progress_times_out,
@@ -555,6 +556,39 @@ async fn an_unsynced_order_is_sent_to_stream_first(backend: Backend) {
         message.contains("not an open order in Linnworks"),
         "{message}"
     );
+    assert_eq!(g.stream_orders().await.len(), 1);
+}
+
+async fn a_suspended_installation_gets_no_label_and_sends_nothing(backend: Backend) {
+    let g = Gateway::start(backend).await;
+    g.h.update_installation(|i| i.spec.suspend = true);
+    let order = g.linnworks_order();
+    let message = error_of(&g.label(&g.label_request(&order, &[1])).await);
+    assert!(
+        message.starts_with("Installation not found or inactive"),
+        "the guide's text: {message}"
+    );
+    assert!(g.stream_orders().await.is_empty(), "nothing sent to Stream");
+    let audit = g.label_audit().await;
+    assert!(
+        audit[0].outcome == AuditOutcome::Failure
+            && audit[0]
+                .message
+                .starts_with("Installation not found or inactive"),
+        "{audit:?}"
+    );
+    // With no active installation at all, an unknown token hears why nothing is served.
+    let mut unknown = g.label_request(&order, &[1]);
+    unknown["AuthorizationToken"] = json!("0f0e0d0c-0b0a-4909-8807-060504030201");
+    let message = error_of(&g.label(&unknown).await);
+    assert!(
+        message.starts_with("No active installations available"),
+        "{message}"
+    );
+
+    // Resumed: the same request sends the order first and labels it.
+    g.h.update_installation(|i| i.spec.suspend = false);
+    assert_ok(&g.label(&g.label_request(&order, &[1])).await);
     assert_eq!(g.stream_orders().await.len(), 1);
 }
 

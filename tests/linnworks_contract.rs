@@ -692,6 +692,7 @@ async fn default_rate_limits_are_the_published_ones() {
     assert_eq!(limit("/api/Orders/GetOpenOrders"), Some(250));
     assert_eq!(limit("/api/Orders/AddOrdersNote"), Some(150));
     assert_eq!(limit("/api/Auth/AuthorizeByApplication"), Some(150));
+    assert_eq!(limit("/api/Orders/GetOrderPackagingCalculation"), Some(150));
 }
 
 #[tokio::test]
@@ -949,4 +950,231 @@ async fn admin_api_seeds_and_shows_orders() {
         .await
         .unwrap();
     assert_eq!(r["expired"], 0);
+}
+
+/// Keys whose Swagger type is a string or an object (or a date-time): the only ones a
+/// Linnworks reply may carry as `null`. Guids, numbers and booleans are .NET value types
+/// and never null on the wire.
+const NULLABLE: &[&str] = &[
+    "ProcessedDateTime",
+    "DespatchByDate",
+    "LabelError",
+    "InvoicePrintError",
+    "PickListPrintError",
+    "SiteCode",
+    "ScheduledDelivery",
+    "TaxId",
+    "TaxNumber",
+    "Fulfillment",
+    "PrintModule",
+    "PrintModuleTitle",
+    "ThreeDimPackaging",
+];
+
+fn nulls(value: &Value, at: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if v.is_null() && !NULLABLE.contains(&k.as_str()) {
+                    found.push(format!("{at}.{k}"));
+                }
+                nulls(v, &format!("{at}.{k}"), found);
+            }
+        }
+        Value::Array(list) => {
+            for (i, v) in list.iter().enumerate() {
+                nulls(v, &format!("{at}[{i}]"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn value_types_are_never_null_and_countries_have_ids() {
+    let f = start().await;
+    f.sim.add_postal_services(vec![stream_service()]).unwrap();
+    let composite: NewItem = serde_json::from_value(json!({
+        "sku": "SET", "quantity": 2, "compositeSubItems": [
+            {"sku": "PART", "quantity": 4, "weight": 1.5,
+             "boxes": [{"width": 10.0, "height": 20.0, "length": 30.0}]}
+        ]
+    }))
+    .unwrap();
+    let mut nowhere = NewOrder {
+        postal_service_name: Some(STREAM.into()),
+        ..Default::default()
+    };
+    nowhere.customer = Some(serde_json::from_value(json!({"country": "Narnia"})).unwrap());
+    let ids = f
+        .sim
+        .add_orders(vec![
+            NewOrder {
+                items: Some(vec![composite]),
+                notes: vec!["Leave with neighbour".into()],
+                ..Default::default()
+            },
+            nowhere,
+        ])
+        .unwrap();
+    let details = f.client.get_order_values_by_id(&ids).await.unwrap();
+    let open = f
+        .client
+        .get_all_open_order_values(None, None, 100)
+        .await
+        .unwrap();
+    let mut found = Vec::new();
+    nulls(&Value::Array(details.clone()), "GetOrdersById", &mut found);
+    nulls(&Value::Array(open), "GetOpenOrders", &mut found);
+    assert!(found.is_empty(), "null value types: {found:?}");
+    // One fixed Guid per country, the empty Guid for an unknown one.
+    let country_id = |d: &Value| d["CustomerInfo"]["Address"]["CountryId"].clone();
+    let uk = country_id(&details[0]);
+    assert!(uk.is_string() && uk != json!(Uuid::nil()), "{uk}");
+    assert_eq!(country_id(&details[1]), json!(Uuid::nil()));
+    assert_eq!(
+        details[0]["Items"][0]["CompositeSubItems"][0]["Boxes"][0]["Length"],
+        json!(30.0)
+    );
+    let typed = f.client.get_orders_by_id(&ids[..1]).await.unwrap();
+    let part = &typed[0].items[0].composite_sub_items[0];
+    assert_eq!((part.boxes[0].width, part.boxes[0].height), (10.0, 20.0));
+}
+
+#[tokio::test]
+async fn packaging_calculation_lists_children_dimensions_and_bins() {
+    let f = start().await;
+    let order: NewOrder = serde_json::from_value(json!({
+        "items": [
+            {"sku": "SET", "quantity": 2, "compositeSubItems": [
+                {"sku": "TOP", "quantity": 2, "weight": 20.0,
+                 "boxes": [{"width": 100.0, "height": 5.0, "length": 60.0}]},
+                {"sku": "LEG", "quantity": 8, "weight": 1.0}
+            ]},
+            {"sku": "LAMP", "quantity": 1}
+        ],
+        "packagingSplit": [
+            {"items": [{"sku": "TOP", "quantity": 2}, {"sku": "LEG", "quantity": 8}]},
+            {"items": [{"sku": "LAMP", "quantity": 1}]}
+        ]
+    }))
+    .unwrap();
+    let id = f.sim.add_orders(vec![order]).unwrap()[0];
+    let calc = f
+        .client
+        .get_order_packaging(&[id, Uuid::new_v4()])
+        .await
+        .unwrap();
+    assert_eq!(calc.len(), 1, "unknown ids are left out");
+    let c = &calc[0];
+    assert_eq!(c.order_id, id);
+    let skus_and_quantities: Vec<i32> = c.items.iter().map(|i| i.quantity).collect();
+    assert_eq!(
+        skus_and_quantities,
+        [2, 8, 1],
+        "composite parents are left out"
+    );
+    assert_eq!(
+        (c.items[0].width, c.items[0].height, c.items[0].depth),
+        (100.0, 5.0, 60.0)
+    );
+    assert_eq!(c.bins.len(), 2);
+    let details = f.client.get_orders_by_id(&[id]).await.unwrap();
+    let top_row = details[0].items[0].composite_sub_items[0].row_id;
+    assert_eq!(c.bins[0].items[0].order_item_id, top_row);
+    assert_eq!(c.bins[0].items[1].quantity, 8);
+    let calls = f.calls_to("/api/Orders/GetOrderPackagingCalculation");
+    assert_eq!(calls.len(), 1);
+    let body: Value = serde_json::from_str(&calls[0].body).unwrap();
+    assert_eq!(body["request"]["Recalculate"], false, "{body}");
+    assert_eq!(body["request"]["SaveRecalculation"], false, "{body}");
+    let bad = f.sim.add_orders(vec![
+        serde_json::from_value(
+            json!({"packagingSplit": [{"items": [{"sku": "NOPE", "quantity": 1}]}]}),
+        )
+        .unwrap(),
+    ]);
+    let message = bad.expect_err("unknown SKU").message;
+    assert!(
+        message.contains("packagingSplit[0].items[0].sku"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn orders_in_the_order_details_shape_are_replayed() {
+    let f = start().await;
+    f.sim.add_postal_services(vec![stream_service()]).unwrap();
+    let original: NewOrder = serde_json::from_value(json!({
+        "reference": "EBAY-77", "postalServiceName": STREAM, "source": "EBAY",
+        "customer": {"fullName": "Sato Yuki", "address1": "1-2-3 Shibuya", "town": "Tokyo",
+                     "postCode": "150-0002", "country": "Japan", "phone": "+81 3 1234 5678"},
+        "items": [
+            {"sku": "SET", "title": "Tea set", "quantity": 2, "compositeSubItems": [
+                {"sku": "POT", "quantity": 2, "weight": 0.9,
+                 "boxes": [{"width": 20.0, "height": 15.0, "length": 20.0}]},
+                {"sku": "CUP", "quantity": 12, "weight": 0.2}
+            ]}
+        ],
+        "extendedProperties": [{"name": "Gift", "value": "Yes"}],
+        "notes": ["Fragile"]
+    }))
+    .unwrap();
+    let id = f.sim.add_orders(vec![original]).unwrap()[0];
+    let mut captured = f.order(id);
+    let new_id = Uuid::new_v4();
+    captured["OrderId"] = json!(new_id);
+    captured["NumOrderId"] = json!(987654);
+    // As captured from another account: its own postal service id.
+    captured["ShippingInfo"]["PostalServiceId"] = json!(Uuid::new_v4());
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/_sim/orders", f.server.url()))
+        .json(&json!([captured]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let replayed = f.order(new_id);
+    let original = f.order(id);
+    for pointer in [
+        "/GeneralInfo/ReferenceNum",
+        "/GeneralInfo/Source",
+        "/GeneralInfo/ReceivedDate",
+        "/ShippingInfo/PostalServiceId",
+        "/ShippingInfo/PostalServiceName",
+        "/CustomerInfo/Address",
+        "/Items/0/SKU",
+        "/Items/0/Quantity",
+        "/Items/0/CompositeSubItems/0/Quantity",
+        "/Items/0/CompositeSubItems/0/Weight",
+        "/Items/0/CompositeSubItems/0/Boxes/0/Width",
+        "/Items/0/CompositeSubItems/1/Quantity",
+        "/ExtendedProperties/0/Value",
+        "/Notes/0/Note",
+    ] {
+        assert_eq!(
+            replayed.pointer(pointer),
+            original.pointer(pointer),
+            "{pointer}"
+        );
+    }
+    assert_eq!(replayed["NumOrderId"], 987654);
+    // A field of the wrong type is refused with its path.
+    let mut broken = f.order(id);
+    broken["OrderId"] = json!(Uuid::new_v4());
+    broken["NumOrderId"] = json!(987655);
+    broken["Items"][0]["Quantity"] = json!("two");
+    let r = http
+        .post(format!("{}/_sim/orders", f.server.url()))
+        .json(&broken)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("Items[0].Quantity: must be a whole number"),
+        "{text}"
+    );
 }

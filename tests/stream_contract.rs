@@ -177,6 +177,7 @@ fn order(order_no: &str, order_type: OrderType, method: &str) -> CreateOrderRequ
                     weight: 42.5,
                     cube: 1.8,
                     stock_location: Some("LDS".into()),
+                    on_hand_date: NaiveDate::from_ymd_opt(2026, 6, 19),
                     package_id: Some("PKG-1".into()),
                     package_type: Some("BOX".into()),
                 },
@@ -189,6 +190,7 @@ fn order(order_no: &str, order_type: OrderType, method: &str) -> CreateOrderRequ
                     weight: 0.8,
                     cube: 0.05,
                     stock_location: Some("LDS".into()),
+                    on_hand_date: None,
                     package_id: None,
                     package_type: None,
                 },
@@ -364,6 +366,12 @@ async fn delivery_and_collection_orders_are_created_and_read_back() {
         "2026-06-20T07-00Z"
     );
     assert_eq!(sent["delivery"]["items"][0]["weight"], 42.5);
+    assert_eq!(sent["delivery"]["items"][0]["onHandDate"], "2026-06-19");
+    assert!(sent["delivery"]["items"][1].get("onHandDate").is_none());
+    assert_eq!(
+        sim["order"]["groups"][0]["items"][0]["onHandDate"], "2026-06-19",
+        "the simulator keeps the hands-on date"
+    );
     let coll = e.admin_get("/_sim/orders/ORD-2").await;
     assert_eq!(
         coll["request"]["collection"]["collectionMethod"],

@@ -112,6 +112,13 @@ pub async fn start(options: AppOptions) -> anyhow::Result<RunningApp> {
             options.config_dir.display()
         );
     }
+    if snapshot.installations.values().all(|i| i.spec.suspend) {
+        tracing::warn!(
+            "{}: every Installation in {} is suspended; nothing is fetched or sent until one is resumed",
+            crate::sync::errors::ValidationError::NoActiveInstallations,
+            options.config_dir.display()
+        );
+    }
     let (config_tx, config_rx) = watch::channel(Arc::new(snapshot));
     let store = Store::connect(&options.database_url)
         .await
@@ -159,6 +166,7 @@ pub async fn start(options: AppOptions) -> anyhow::Result<RunningApp> {
             master_data: options.master_data,
             only: None,
             process: "run",
+            ..SchedulerOptions::default()
         };
         tasks.push(tokio::spawn(run_scheduler(
             engine.clone(),

@@ -1,5 +1,6 @@
 //! Points Stream's webhooks at this process's receiver: for every installation with webhooks
-//! enabled, one subscription per event code the integration acts on. Stale subscriptions to
+//! enabled, one subscription per event code the integration acts on (DISPATCHED only with
+//! IsOrderDispatchSyncEnabled). Stale subscriptions to
 //! the same URL (an earlier run, an old token) are replaced, so Stream never holds two.
 
 use crate::config::InstallationConfig;
@@ -8,6 +9,7 @@ use crate::stream::WebhookSubscription;
 use crate::sync::Engine;
 
 pub use crate::sync::webhook_event::SUBSCRIBED_EVENTS as EVENTS;
+use crate::sync::webhook_event::subscribed_events;
 
 /// Where Stream sends an installation's webhooks, when they are enabled.
 pub fn webhook_url(inst: &InstallationConfig) -> Option<String> {
@@ -39,7 +41,8 @@ pub async fn ensure(
     {
         stream.unsubscribe(&stale.id).await?;
     }
-    for event in EVENTS {
+    let events = subscribed_events(&inst.spec);
+    for event in &events {
         stream
             .subscribe(&WebhookSubscription::post_json(
                 event,
@@ -48,7 +51,7 @@ pub async fn ensure(
             ))
             .await?;
     }
-    Ok(EVENTS.len())
+    Ok(events.len())
 }
 
 /// Subscribes every installation, logging (not failing on) the ones Stream refuses, so one

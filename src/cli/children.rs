@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow};
 use axum::Router;
 use clap::{Args, ValueEnum};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use crate::config::kube::KubeSource;
 use crate::config::{Credentials, InstallationKey, SnapshotReceiver};
@@ -23,6 +23,8 @@ use crate::server::webhooks::{WebhookAuth, check_secret, webhook_router};
 use crate::settings::SystemSettings;
 use crate::store::{JobOutcome, Store};
 use crate::sync::Engine;
+use crate::sync::permits::Permits;
+use crate::sync::pool::DedicatedLease;
 use crate::sync::schedule::Job;
 use crate::sync::scheduler::{HEARTBEAT_INTERVAL, SchedulerOptions, run_job, run_scheduler};
 
@@ -172,6 +174,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub struct WorkerArgs {
     #[command(flatten)]
     pub target: Target,
+    #[command(flatten)]
+    pub lease: super::pool::LeaseArgs,
     /// Where `/healthz`, `/readyz` and `/metrics` are served.
     #[arg(long, default_value = "0.0.0.0:8081")]
     pub health_listen: SocketAddr,
@@ -192,11 +196,45 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
             master_data: false,
             only: Some(vec![c.key.clone()]),
             process: env::WORKER_PROCESS,
+            ..SchedulerOptions::default()
         };
+        // The installation's lease first: the pool (or a worker of an earlier rollout) may
+        // still hold it while handing over; pool workers honour it the same way.
+        let signalled = stop_on_signal();
+        let store = c.engine.store().clone();
+        let Some(lease) = DedicatedLease::acquire(
+            store.clone(),
+            &c.key,
+            c.engine.worker_id(),
+            args.lease.lease_duration,
+            signalled.clone(),
+        )
+        .await
+        else {
+            store.close().await;
+            return Ok(ExitCode::SUCCESS);
+        };
+        let (stop_tx, stop) = watch::channel(false);
+        let (mut signal, mut lost) = (signalled.clone(), lease.lost.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = signal.wait_for(|s| *s) => {}
+                _ = lost.wait_for(|l| *l) => {}
+            }
+            let _ = stop_tx.send(true);
+        });
         // On SIGTERM the scheduler finishes what it can within the shutdown grace period,
         // hands back the claims it could not finish and removes its heartbeat.
-        run_scheduler(c.engine.clone(), options, stop_on_signal()).await;
-        c.engine.store().close().await;
+        run_scheduler(c.engine.clone(), options, stop).await;
+        let lost = *lease.lost.borrow();
+        lease.release().await;
+        store.close().await;
+        if lost {
+            anyhow::bail!(
+                "lost the lease on Installation {} (the database was unreachable or another worker took it); stopped",
+                c.key
+            );
+        }
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -314,7 +352,7 @@ pub fn master_data(args: MasterDataArgs) -> anyhow::Result<ExitCode> {
             MasterDataKind::Identifiers => Job::Identifiers,
             MasterDataKind::PostalServices => Job::PostalServices,
         };
-        run_job(&c.engine, &c.key, job, &Semaphore::new(1)).await;
+        run_job(&c.engine, &c.key, job, &Permits::local(1)).await;
         let run = c
             .engine
             .store()

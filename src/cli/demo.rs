@@ -92,7 +92,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("    Listening on   {}", app.url());
     println!("    Queue          {}", database.display());
     let key = crate::config::InstallationKey::new(NAMESPACE, NAME);
-    let permits = tokio::sync::Semaphore::new(1);
+    let permits = crate::sync::permits::Permits::local(1);
 
     step("Master data: registering identifiers and Stream postal services in Linnworks");
     // The scheduler syncs master data at once when it never ran; wait for it.

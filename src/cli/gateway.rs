@@ -63,6 +63,65 @@ pub struct ConfigArgs {
     pub config_secret_namespace: Option<String>,
 }
 
+/// What keeps a process's settings fresh: the folder's reload task, or the Secret's watch.
+pub(super) enum ConfigFeed {
+    Folder(tokio::task::JoinHandle<()>),
+    Secret(SecretSource),
+}
+
+impl ConfigFeed {
+    /// Waits for the folder's reload task to see the shutdown; stops the Secret's watch.
+    pub(super) async fn finish(self) {
+        match self {
+            ConfigFeed::Folder(task) => {
+                let _ = task.await;
+            }
+            ConfigFeed::Secret(source) => drop(source),
+        }
+    }
+}
+
+impl ConfigArgs {
+    /// Loads the settings and keeps them fresh until `shutdown`: the folder re-read when
+    /// its files change, or the config Secret watched. `require_some`: a folder without
+    /// any Installation is refused (a typo, most likely).
+    pub(super) async fn open(
+        &self,
+        shutdown: watch::Receiver<bool>,
+        require_some: bool,
+    ) -> anyhow::Result<(crate::config::SnapshotReceiver, ConfigFeed)> {
+        match (&self.config_dir, &self.config_secret) {
+            (Some(dir), _) => {
+                let snapshot = load_dir(dir)?;
+                if require_some && snapshot.installations.is_empty() {
+                    anyhow::bail!(
+                        "{} holds no Installation; see examples/installation.yaml",
+                        dir.display()
+                    );
+                }
+                let (config_tx, config_rx) = watch::channel(Arc::new(snapshot));
+                let reload =
+                    tokio::spawn(crate::app::reload_loop(dir.clone(), config_tx, shutdown));
+                Ok((config_rx, ConfigFeed::Folder(reload)))
+            }
+            (None, Some(name)) => {
+                let kube_config = kube::Config::infer()
+                    .await
+                    .context("finding the Kubernetes API (in-cluster or KUBECONFIG)")?;
+                let namespace = self
+                    .config_secret_namespace
+                    .clone()
+                    .unwrap_or_else(|| kube_config.default_namespace.clone());
+                let client = kube::Client::try_from(kube_config)?;
+                let source =
+                    SecretSource::start(client, &namespace, name, CONFIG_SECRET_WAIT).await?;
+                Ok((source.receiver(), ConfigFeed::Secret(source)))
+            }
+            (None, None) => anyhow::bail!("--filename or --config-secret is required"),
+        }
+    }
+}
+
 /// How long a process waits for the API server's first answer about the config Secret.
 const CONFIG_SECRET_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -131,44 +190,7 @@ impl Surface {
 
     async fn serve(self, router: impl FnOnce(Engine) -> Router) -> anyhow::Result<ExitCode> {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        // The folder's reload task, or the Secret's watch; either feeds `config_rx`.
-        let mut reload = None;
-        let mut _watch = None;
-        let config_rx = match (&self.config.config_dir, &self.config.config_secret) {
-            (Some(dir), _) => {
-                let snapshot = load_dir(dir)?;
-                if snapshot.installations.is_empty() {
-                    anyhow::bail!(
-                        "{} holds no Installation; see examples/installation.yaml",
-                        dir.display()
-                    );
-                }
-                let (config_tx, config_rx) = watch::channel(Arc::new(snapshot));
-                reload = Some(tokio::spawn(crate::app::reload_loop(
-                    dir.clone(),
-                    config_tx,
-                    shutdown_rx.clone(),
-                )));
-                config_rx
-            }
-            (None, Some(name)) => {
-                let kube_config = kube::Config::infer()
-                    .await
-                    .context("finding the Kubernetes API (in-cluster or KUBECONFIG)")?;
-                let namespace = self
-                    .config
-                    .config_secret_namespace
-                    .clone()
-                    .unwrap_or_else(|| kube_config.default_namespace.clone());
-                let client = kube::Client::try_from(kube_config)?;
-                let source =
-                    SecretSource::start(client, &namespace, name, CONFIG_SECRET_WAIT).await?;
-                let rx = source.receiver();
-                _watch = Some(source);
-                rx
-            }
-            (None, None) => anyhow::bail!("--filename or --config-secret is required"),
-        };
+        let (config_rx, feed) = self.config.open(shutdown_rx.clone(), true).await?;
         let snapshot = config_rx.borrow().clone();
         let installations = snapshot.installations.len();
         let without_token = snapshot
@@ -215,9 +237,7 @@ impl Surface {
         };
         engine.stop().begin();
         let _ = shutdown_tx.send(true);
-        if let Some(reload) = reload {
-            let _ = reload.await;
-        }
+        feed.finish().await;
         let stopped_early = early.is_some();
         let result = match early {
             Some(result) => result,

@@ -14,6 +14,7 @@ mod migrate;
 mod operator;
 mod orders;
 pub mod plugin;
+mod pool;
 mod run;
 pub(crate) mod secrets;
 mod simulate;
@@ -61,6 +62,11 @@ pub enum Command {
     Webhooks(Box<children::WebhooksArgs>),
     /// One master-data sync of one Installation (run by the operator's CronJobs).
     MasterData(Box<children::MasterDataArgs>),
+    /// A worker of the shared pool: the sync loops of the pooled Installations whose leases
+    /// it holds (run by the operator's pool Deployment).
+    PoolWorker(Box<pool::PoolWorkerArgs>),
+    /// The Stream webhook receiver of every pooled Installation (run by the operator).
+    PoolWebhooks(Box<pool::PoolWebhooksArgs>),
     /// Serve the Linnworks shipping-integration endpoints (labels) for every Installation in a
     /// folder or in the operator's config Secret.
     Gateway(gateway::GatewayArgs),
@@ -105,6 +111,8 @@ fn process_kind(command: &Command) -> &'static str {
         Command::Worker(_) => "worker",
         Command::Webhooks(_) => "webhooks",
         Command::MasterData(_) => "master-data",
+        Command::PoolWorker(_) => "pool-worker",
+        Command::PoolWebhooks(_) => "pool-webhooks",
         Command::Gateway(_) => "gateway",
         Command::Demo(_) => "demo",
         Command::Console(_) => "console",
@@ -130,6 +138,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Worker(args) => children::worker(*args),
         Command::Webhooks(args) => children::webhooks(*args),
         Command::MasterData(args) => children::master_data(*args),
+        Command::PoolWorker(args) => pool::worker(*args),
+        Command::PoolWebhooks(args) => pool::webhooks(*args),
         Command::Simulate(args) => simulate::run(args),
         Command::Run(args) => run::run(args),
         Command::Gateway(args) => gateway::run(args),

@@ -108,6 +108,37 @@ impl InstallationConfig {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
     pub installations: BTreeMap<InstallationKey, InstallationConfig>,
+    /// The webhook tokens of pooled installations (the shared receiver checks them); only
+    /// the operator's config Secret carries them.
+    pub webhook_tokens: WebhookTokens,
+}
+
+/// Webhook auth tokens by installation. `Debug` never prints a value.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct WebhookTokens(BTreeMap<InstallationKey, String>);
+
+impl fmt::Debug for WebhookTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WebhookTokens {{ {} redacted }}", self.0.len())
+    }
+}
+
+impl WebhookTokens {
+    pub fn get(&self, key: &InstallationKey) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+
+    pub fn insert(&mut self, key: InstallationKey, token: String) {
+        self.0.insert(key, token);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl Snapshot {

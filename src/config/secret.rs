@@ -26,8 +26,17 @@ use super::Snapshot;
 use super::files::{LoadError, snapshot_from_report};
 use crate::crd::check::{Report, check_text, cross_check};
 
-/// The settings in the Secret's data: every `*.yaml` key checked as a file of that name.
-/// Any problem fails the whole (the operator writes only Installations that load).
+/// Prefix of the keys holding a pooled installation's webhook token:
+/// `webhook-token.NAMESPACE.NAME` (a namespace has no dot).
+pub const WEBHOOK_TOKEN_PREFIX: &str = "webhook-token.";
+
+pub fn webhook_token_key(namespace: &str, name: &str) -> String {
+    format!("{WEBHOOK_TOKEN_PREFIX}{namespace}.{name}")
+}
+
+/// The settings in the Secret's data: every `*.yaml` key checked as a file of that name,
+/// and the webhook tokens of the installations among them. Any problem fails the whole
+/// (the operator writes only Installations that load).
 pub fn snapshot_from_data(data: &BTreeMap<String, String>) -> Result<Snapshot, LoadError> {
     let mut report = Report::default();
     for (key, text) in data {
@@ -36,7 +45,21 @@ pub fn snapshot_from_data(data: &BTreeMap<String, String>) -> Result<Snapshot, L
         }
     }
     cross_check(&mut report);
-    snapshot_from_report(&report)
+    let mut snapshot = snapshot_from_report(&report)?;
+    for (key, token) in data {
+        let Some((ns, name)) = key
+            .strip_prefix(WEBHOOK_TOKEN_PREFIX)
+            .and_then(|rest| rest.split_once('.'))
+        else {
+            continue;
+        };
+        let key = super::InstallationKey::new(ns, name);
+        let token = token.trim();
+        if snapshot.installations.contains_key(&key) && !token.is_empty() {
+            snapshot.webhook_tokens.insert(key, token.to_string());
+        }
+    }
+    Ok(snapshot)
 }
 
 fn data_of(secret: &Secret) -> Result<BTreeMap<String, String>, String> {

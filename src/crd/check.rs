@@ -353,6 +353,59 @@ pub fn cross_check(report: &mut Report) {
             });
         }
     }
+    // The warehouse mapping: a DefaultLocation naming no entry, and entries whose depot no
+    // mapping of the installation uses while they name no delivery method of their own (the
+    // mappings' methods would then have to exist at that depot).
+    for (file, inst) in &report.installations {
+        let resource = format!(
+            "Installation/{}",
+            inst.metadata.name.clone().unwrap_or_default()
+        );
+        if let Some(default) = inst.spec.default_location_unmatched() {
+            findings.push(Finding {
+                file: file.clone(),
+                resource: resource.clone(),
+                problem: Problem::new(
+                    "spec.sync.defaultLocation",
+                    format!(
+                        "{default:?} matches no spec.locations entry by id or name; it is sent to Stream as a stock location"
+                    ),
+                ),
+                warning: true,
+            });
+        }
+        let own_depots: Vec<&str> = report
+            .mappings
+            .iter()
+            .filter(|(_, m)| {
+                ns(&m.metadata) == ns(&inst.metadata)
+                    && Some(&m.spec.installation_ref.name) == inst.metadata.name.as_ref()
+            })
+            .map(|(_, m)| m.spec.depot.as_str())
+            .collect();
+        for (i, l) in inst.spec.locations.iter().enumerate() {
+            if l.delivery_method.is_none()
+                && !own_depots.is_empty()
+                && !own_depots
+                    .iter()
+                    .any(|d| d.trim().eq_ignore_ascii_case(l.depot.trim()))
+            {
+                findings.push(Finding {
+                    file: file.clone(),
+                    resource: resource.clone(),
+                    problem: Problem::new(
+                        format!("spec.locations[{i}].deliveryMethod"),
+                        format!(
+                            "is unset and no PostalServiceMapping uses depot {:?}: orders of {} would need the mappings' delivery methods at that depot",
+                            l.depot,
+                            l.linnworks_location.describe()
+                        ),
+                    ),
+                    warning: true,
+                });
+            }
+        }
+    }
     if !report.secrets.is_empty() {
         for (file, inst) in &report.installations {
             for (path, secret) in secret_refs(inst) {

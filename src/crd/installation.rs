@@ -35,6 +35,18 @@ pub const DEFAULT_LINNWORKS_API_URL: &str = "https://api.linnworks.net";
     printcolumn(name = "Failed", type_ = "integer", json_path = ".status.queue.failed"),
     printcolumn(name = "Last Sync", type_ = "date", json_path = ".status.lastSyncTime"),
     printcolumn(
+        name = "Mode",
+        type_ = "string",
+        description = "Dedicated (its own worker pods) or Pool (the shared worker pool).",
+        json_path = ".status.workers.mode"
+    ),
+    printcolumn(
+        name = "Worker",
+        type_ = "string",
+        description = "The worker that holds the Installation now (a pod of the pool, or its own).",
+        json_path = ".status.workers.holder"
+    ),
+    printcolumn(
         name = "Reason",
         type_ = "string",
         description = "Why the Ready condition is what it is.",
@@ -54,21 +66,33 @@ pub const DEFAULT_LINNWORKS_API_URL: &str = "https://api.linnworks.net";
 )]
 #[serde(rename_all = "camelCase")]
 pub struct InstallationSpec {
-    /// Stop all automated work for this installation: workers scale to zero and the
-    /// master-data CronJobs are suspended. Manual operations still work.
+    /// Make the installation inactive: workers scale to zero, the master-data CronJobs are
+    /// suspended, and manual sends, resends, deletes and GenerateLabel are refused with
+    /// "Installation not found or inactive". Stream webhooks are still received and kept.
     #[serde(default)]
     pub suspend: bool,
     /// The Stream account.
     pub stream: StreamSettings,
     /// The Linnworks account.
     pub linnworks: LinnworksSettings,
-    /// Sender contact and address, sent on every Stream request and printed on labels.
+    /// Sender contact and address, printed on labels and manifests. Not sent to Stream:
+    /// Stream's order model has no shipper (neither public Stream client sends one), so
+    /// Stream takes the shipper from the account and the depot.
     pub sender: Sender,
     /// Label settings of the integration.
     #[serde(default)]
     pub labels: LabelSettings,
     /// Order synchronisation.
     pub sync: SyncSettings,
+    /// Warehouse mapping (the guide's "select the Linnworks warehouse, assign the
+    /// corresponding Stream depot or location"): the Stream depot, delivery method and stock
+    /// location of the orders of each Linnworks location. An order's location is matched
+    /// here first; what an entry leaves unset, and orders of locations not listed, take the
+    /// postal service mapping's values. With `sync.useDefaultLocation`, every order is
+    /// treated as being in `sync.defaultLocation`. Orders of every location are fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub locations: Vec<LocationMapping>,
     /// Stream webhooks (delivery and planning events).
     #[serde(default)]
     pub webhooks: WebhookSettings,
@@ -78,6 +102,54 @@ pub struct InstallationSpec {
     /// The Linnworks shipping-integration calls (label printing) for this installation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_integration: Option<ShippingIntegration>,
+    /// Which processes run this installation's sync loops and webhook receiver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<WorkerSettings>,
+}
+
+impl InstallationSpec {
+    /// The mode asked for, or `default` (the operator's `--default-worker-mode`).
+    pub fn worker_mode(&self, default: WorkerMode) -> WorkerMode {
+        self.workers.as_ref().map_or(default, |w| w.mode)
+    }
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerSettings {
+    /// `Dedicated`: a worker Deployment and webhook receiver of its own. `Pool`: served by
+    /// the shared worker pool (one Deployment of N workers, leases in PostgreSQL) and the
+    /// shared webhook receiver. Without `workers`: the operator's `--default-worker-mode`.
+    pub mode: WorkerMode,
+}
+
+#[derive(
+    schemars::JsonSchema,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+)]
+pub enum WorkerMode {
+    #[default]
+    #[value(name = "Dedicated")]
+    Dedicated,
+    #[value(name = "Pool")]
+    Pool,
+}
+
+impl WorkerMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerMode::Dedicated => "Dedicated",
+            WorkerMode::Pool => "Pool",
+        }
+    }
 }
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -93,6 +165,61 @@ pub struct StreamSettings {
     /// IsUsingStreamPartnerAccount, StreamPartnerAccountId, StreamPartnerAccountName.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner_account: Option<PartnerAccount>,
+    /// Which Stream environment `clientUrl` is. Decides the vendor name of the postal
+    /// services the master-data sync creates in Linnworks: `STREAM TECH` in production,
+    /// `STREAMTECH` in staging (the guide's two names). `Auto`: a `clientUrl` whose host
+    /// has a `demo`, `staging`, `sandbox` or `test` label is staging.
+    #[serde(default)]
+    pub environment: StreamEnvironment,
+}
+
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
+pub enum StreamEnvironment {
+    #[default]
+    Auto,
+    Production,
+    Staging,
+}
+
+/// The vendor name of production Stream postal services in Linnworks.
+pub const PRODUCTION_VENDOR: &str = "STREAM TECH";
+/// The vendor name of staging Stream postal services in Linnworks.
+pub const STAGING_VENDOR: &str = "STREAMTECH";
+
+impl StreamSettings {
+    /// The environment, as set or as the client URL's host says.
+    /// Production or Staging, never Auto.
+    pub fn effective_environment(&self) -> StreamEnvironment {
+        if self.environment != StreamEnvironment::Auto {
+            return self.environment;
+        }
+        let host = self
+            .client_url
+            .split_once("://")
+            .map_or(self.client_url.as_str(), |(_, rest)| rest)
+            .split(['/', ':', '?'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let staging = host
+            .split('.')
+            .any(|label| matches!(label, "demo" | "staging" | "sandbox" | "test"));
+        if staging {
+            StreamEnvironment::Staging
+        } else {
+            StreamEnvironment::Production
+        }
+    }
+
+    /// The vendor name the master-data sync creates postal services under.
+    pub fn vendor_name(&self) -> &'static str {
+        match self.effective_environment() {
+            StreamEnvironment::Staging => STAGING_VENDOR,
+            StreamEnvironment::Production | StreamEnvironment::Auto => PRODUCTION_VENDOR,
+        }
+    }
 }
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
@@ -171,6 +298,74 @@ pub struct Sender {
     pub contact_phone_no: String,
 }
 
+/// One Linnworks location (warehouse) and the Stream side that ships its orders.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationMapping {
+    /// The Linnworks location: its id (`pkStockLocationId`), its name, or both.
+    pub linnworks_location: LinnworksLocationRef,
+    /// StreamDepot: the Stream depot that ships this location's orders.
+    #[schemars(length(min = 1, max = 100))]
+    pub depot: String,
+    /// The delivery method at this depot; when unset, the postal service mapping's
+    /// (which must then exist at this depot too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub delivery_method: Option<String>,
+    /// The Stream stock location of this location's items; when unset, the postal
+    /// service mapping's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub stock_location: Option<String>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+// "An id or a name" is in the schema: see `INSTALLATION_RULES` in `crd/mod.rs`.
+#[serde(rename_all = "camelCase")]
+pub struct LinnworksLocationRef {
+    /// `pkStockLocationId` in Linnworks (a GUID); orders carry it as `GeneralInfo.Location`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = super::mapping::GUID_PATTERN))]
+    pub id: Option<String>,
+    /// The location's name in Linnworks (`LocationName`, matched ignoring case), looked
+    /// up with `Inventory/GetStockLocations`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    pub name: Option<String>,
+}
+
+impl InstallationSpec {
+    /// A DefaultLocation in use that names no `spec.locations` entry by id or name (it is
+    /// then sent to Stream as the items' stock location).
+    pub fn default_location_unmatched(&self) -> Option<String> {
+        if !self.sync.use_default_location || self.locations.is_empty() {
+            return None;
+        }
+        let default = self.sync.default_location.as_deref()?.trim();
+        let matched = self.locations.iter().any(|e| {
+            let l = &e.linnworks_location;
+            l.id.as_deref()
+                .is_some_and(|id| id.trim().eq_ignore_ascii_case(default))
+                || l.name
+                    .as_deref()
+                    .is_some_and(|n| n.trim().to_lowercase() == default.to_lowercase())
+        });
+        (!matched).then(|| default.to_string())
+    }
+}
+
+impl LinnworksLocationRef {
+    /// How the location is shown in messages.
+    pub fn describe(&self) -> String {
+        match (&self.id, &self.name) {
+            (Some(id), Some(name)) => format!("{name:?} ({id})"),
+            (Some(id), None) => id.clone(),
+            (None, Some(name)) => format!("{name:?}"),
+            (None, None) => "(no id or name)".into(),
+        }
+    }
+}
+
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelSettings {
@@ -196,13 +391,16 @@ pub struct SyncSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20), regex(pattern = r"^[A-Za-z0-9_-]*$"))]
     pub order_num_prefix: Option<String>,
-    /// UseCurrentDateAsHandsOnDate: send today's date as the hands-on date.
+    /// UseCurrentDateAsHandsOnDate: send today's date as each item's hands-on date
+    /// (`onHandDate`, yyyy-MM-dd).
     #[serde(default)]
     pub use_current_date_as_hands_on_date: bool,
-    /// UseDefaultLocation: use `defaultLocation` instead of the order's location.
+    /// UseDefaultLocation: use `defaultLocation` instead of the order's Linnworks location.
     #[serde(default)]
     pub use_default_location: bool,
-    /// DefaultLocation: required when `useDefaultLocation` is true.
+    /// DefaultLocation: required when `useDefaultLocation` is true. A Linnworks location
+    /// (id or name) of `spec.locations`, whose entry then applies to every order; a value
+    /// matching no entry is sent to Stream as the items' stock location.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 100))]
     pub default_location: Option<String>,
@@ -432,6 +630,13 @@ pub struct WorkerStatus {
     /// RFC 3339 time of the newest heartbeat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_heartbeat: Option<String>,
-    /// Available replicas of the worker Deployment.
+    /// Available replicas of the worker Deployment (the pool's, when pooled).
     pub available_replicas: i32,
+    /// `Dedicated` or `Pool`: which processes serve the installation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// The worker holding the installation's lease in the store now (a pool pod's name, or
+    /// the dedicated worker's id); none while nobody holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
 }

@@ -46,6 +46,10 @@ const INSTALLATION_RULES: &[(&str, &str)] = &[
             {"properties": {"useDefaultLocation": {"enum": [false]}}}]"#,
     ),
     (
+        "/properties/spec/properties/locations/items/properties/linnworksLocation",
+        r#"[{"required": ["id"]}, {"required": ["name"]}]"#,
+    ),
+    (
         "/properties/spec/properties/webhooks",
         r#"[{"required": ["publicBaseUrl"], "properties": {"publicBaseUrl": {"minLength": 1}, "enabled": {"enum": [true]}}},
             {"properties": {"enabled": {"enum": [false]}}}]"#,

@@ -88,6 +88,17 @@ fn walk(schema: &Value, value: &Value, path: &str, problems: &mut Vec<Problem>) 
         Value::Number(n) => check_number(schema, n.as_f64().unwrap_or(0.0), value, path, problems),
         Value::String(s) => check_string(schema, s, path, problems),
         Value::Array(items) => {
+            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+                && items.len() as u64 > max
+            {
+                problems.push(Problem::new(
+                    path,
+                    format!(
+                        "has {} entries, more than the maximum of {max}",
+                        items.len()
+                    ),
+                ));
+            }
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
                     walk(item_schema, item, &format!("{path}[{i}]"), problems);

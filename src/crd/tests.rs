@@ -460,3 +460,166 @@ fn any_of_accepts(schema: &serde_json::Value, value: &serde_json::Value) -> bool
                 })
         })
 }
+
+#[test]
+fn locations_need_a_linnworks_id_or_name_and_a_depot() {
+    let ok = json!([
+        {"linnworksLocation": {"name": "Leeds Warehouse"}, "depot": "NORTH", "stockLocation": "LDS"},
+        {"linnworksLocation": {"id": "00000000-0000-0000-0000-000000000000"}, "depot": "MIDLANDS",
+         "deliveryMethod": "MID-2MAN"},
+    ]);
+    assert!(installation_with(|s| s["locations"] = ok.clone()).is_empty());
+    // The schema the API server enforces: an id or a name, a GUID id, a depot.
+    let m = installation_with(|s| {
+        s["locations"] = json!([{"linnworksLocation": {}, "depot": "NORTH"}])
+    });
+    assert!(
+        m.iter()
+            .any(|m| m.starts_with("spec.locations[0].linnworksLocation")),
+        "{m:?}"
+    );
+    let m = installation_with(|s| {
+        s["locations"] = json!([{"linnworksLocation": {"id": "Leeds"}, "depot": "NORTH"}])
+    });
+    assert!(
+        m.iter()
+            .any(|m| m.starts_with("spec.locations[0].linnworksLocation.id")
+                && m.contains("pattern")),
+        "{m:?}"
+    );
+    let m =
+        installation_with(|s| s["locations"] = json!([{"linnworksLocation": {"name": "Leeds"}}]));
+    assert!(m.iter().any(|m| m.contains("depot")), "{m:?}");
+    let m = installation_with(|s| {
+        s["locations"] = json!([{"linnworksLocation": {"name": "Leeds"}, "depot": ""}])
+    });
+    assert!(
+        m.iter().any(|m| m.starts_with("spec.locations[0].depot")),
+        "{m:?}"
+    );
+    // The same location twice: the second entry could never apply.
+    let m = installation_with(|s| {
+        s["locations"] = json!([
+            {"linnworksLocation": {"name": "Leeds"}, "depot": "NORTH"},
+            {"linnworksLocation": {"name": "LEEDS"}, "depot": "SOUTH"},
+        ])
+    });
+    assert_eq!(
+        m,
+        [
+            "spec.locations[1].linnworksLocation.name: \"LEEDS\" is already mapped by spec.locations[0]"
+        ]
+    );
+    // At most 50 entries.
+    let many: Vec<serde_json::Value> = (0..51)
+        .map(|i| json!({"linnworksLocation": {"name": format!("W{i}")}, "depot": "NORTH"}))
+        .collect();
+    assert!(!installation_with(|s| s["locations"] = json!(many)).is_empty());
+    // The generated CRD carries the id-or-name rule for the API server.
+    let schema = spec_schema("Installation");
+    let any_of =
+        &schema["properties"]["locations"]["items"]["properties"]["linnworksLocation"]["anyOf"];
+    assert_eq!(
+        any_of,
+        &json!([{"required": ["id"]}, {"required": ["name"]}])
+    );
+    assert_eq!(schema["properties"]["locations"]["maxItems"], 50);
+}
+
+#[test]
+fn a_default_location_naming_no_entry_is_reported() {
+    let inst = |default: &str| -> Installation {
+        let mut v = minimal_installation();
+        v["spec"]["sync"]["useDefaultLocation"] = json!(true);
+        v["spec"]["sync"]["defaultLocation"] = json!(default);
+        v["spec"]["locations"] =
+            json!([{"linnworksLocation": {"name": "Leeds Warehouse"}, "depot": "NORTH"}]);
+        serde_json::from_value(v).expect("parse")
+    };
+    assert_eq!(
+        inst("leeds warehouse").spec.default_location_unmatched(),
+        None
+    );
+    assert_eq!(
+        inst("LDS").spec.default_location_unmatched().as_deref(),
+        Some("LDS")
+    );
+}
+
+#[test]
+fn staging_stream_accounts_use_the_streamtech_vendor() {
+    use super::installation::{StreamEnvironment, StreamSettings};
+    let stream = |url: &str, env: Option<&str>| -> StreamSettings {
+        let mut v = minimal_installation()["spec"]["stream"].clone();
+        v["clientUrl"] = json!(url);
+        if let Some(env) = env {
+            v["environment"] = json!(env);
+        }
+        serde_json::from_value(v).expect("stream settings")
+    };
+    assert_eq!(
+        stream("https://www.go2stream.net/api", None).vendor_name(),
+        "STREAM TECH"
+    );
+    let demo = stream("https://www.demo.go2stream.net/api", None);
+    assert_eq!(demo.effective_environment(), StreamEnvironment::Staging);
+    assert_eq!(demo.vendor_name(), "STREAMTECH");
+    assert_eq!(
+        stream("https://www.go2stream.net/api", Some("Staging")).vendor_name(),
+        "STREAMTECH"
+    );
+    assert_eq!(
+        stream("https://www.demo.go2stream.net/api", Some("Production")).vendor_name(),
+        "STREAM TECH"
+    );
+    // A word inside a host label is not a staging label.
+    assert_eq!(
+        stream("https://demonstration.example.com/api", None).vendor_name(),
+        "STREAM TECH"
+    );
+}
+
+#[test]
+fn check_warns_about_locations_that_cannot_match() {
+    use super::check::{Report, check_text, cross_check};
+    let mut inst = minimal_installation();
+    inst["spec"]["sync"]["useDefaultLocation"] = json!(true);
+    inst["spec"]["sync"]["defaultLocation"] = json!("Bristol");
+    inst["spec"]["locations"] = json!([
+        {"linnworksLocation": {"name": "Leeds Warehouse"}, "depot": "LEEDS"},
+        {"linnworksLocation": {"name": "Coventry Warehouse"}, "depot": "COVENTRY"},
+        {"linnworksLocation": {"name": "York Warehouse"}, "depot": "YORK", "deliveryMethod": "Y-1"},
+    ]);
+    let text = format!(
+        "{}\n---\n{}\n",
+        serde_yaml::to_string(&inst).expect("yaml"),
+        serde_yaml::to_string(&minimal_mapping()).expect("yaml")
+    );
+    let mut report = Report::default();
+    check_text(
+        &mut report,
+        std::path::Path::new("acme.yaml"),
+        &text,
+        "default",
+    );
+    cross_check(&mut report);
+    let warnings: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.warning)
+        .map(|f| f.problem.to_string())
+        .collect();
+    assert_eq!(report.errors(), 0, "{:?}", report.findings);
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .starts_with("spec.sync.defaultLocation: \"Bristol\" matches no spec.locations entry"),
+        "{warnings:?}"
+    );
+    // COVENTRY is no mapping's depot and the entry names no method; LEEDS is the mapping's,
+    // and YORK names its own.
+    assert!(
+        warnings[1].starts_with("spec.locations[1].deliveryMethod: is unset and no PostalServiceMapping uses depot \"COVENTRY\""),
+        "{warnings:?}"
+    );
+}

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::common::Problem;
-use super::installation::InstallationSpec;
+use super::installation::{InstallationSpec, LocationMapping};
 use super::mapping::PostalServiceMappingSpec;
 
 /// Parses a Go-style duration made of hours, minutes and seconds (`1h30m`, `90s`, `5m`).
@@ -138,6 +138,7 @@ pub fn validate_installation(spec: &InstallationSpec) -> Vec<Problem> {
             "is required when spec.sync.useDefaultLocation is true",
         ));
     }
+    problems.extend(validate_locations(&spec.locations));
     if spec.webhooks.enabled
         && spec
             .webhooks
@@ -200,6 +201,65 @@ pub fn validate_installation(spec: &InstallationSpec) -> Vec<Problem> {
     }
     if let Err(e) = parse_time_zone(&schedule.time_zone) {
         problems.push(Problem::new("spec.schedule.timeZone", e));
+    }
+    problems
+}
+
+/// `spec.locations`: each entry names its Linnworks location by a GUID id or a name, and
+/// no location is listed twice (the second entry could never apply).
+fn validate_locations(locations: &[LocationMapping]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut ids: Vec<(String, usize)> = Vec::new();
+    let mut names: Vec<(String, usize)> = Vec::new();
+    for (i, l) in locations.iter().enumerate() {
+        let at = format!("spec.locations[{i}]");
+        let id = l
+            .linnworks_location
+            .id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let name = l
+            .linnworks_location
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if id.is_none() && name.is_none() {
+            problems.push(Problem::new(
+                format!("{at}.linnworksLocation"),
+                "needs an id or a name of the Linnworks location",
+            ));
+        }
+        if let Some(id) = id {
+            if uuid::Uuid::parse_str(id).is_err() {
+                problems.push(Problem::new(
+                    format!("{at}.linnworksLocation.id"),
+                    format!("{id:?} is not a GUID (pkStockLocationId)"),
+                ));
+            }
+            let key = id.to_ascii_lowercase();
+            match ids.iter().find(|(k, _)| *k == key) {
+                Some((_, first)) => problems.push(Problem::new(
+                    format!("{at}.linnworksLocation.id"),
+                    format!("{id} is already mapped by spec.locations[{first}]"),
+                )),
+                None => ids.push((key, i)),
+            }
+        }
+        if let Some(name) = name {
+            let key = name.to_lowercase();
+            match names.iter().find(|(k, _)| *k == key) {
+                Some((_, first)) => problems.push(Problem::new(
+                    format!("{at}.linnworksLocation.name"),
+                    format!("{name:?} is already mapped by spec.locations[{first}]"),
+                )),
+                None => names.push((key, i)),
+            }
+        }
+        if l.depot.trim().is_empty() {
+            problems.push(Problem::new(format!("{at}.depot"), "names no Stream depot"));
+        }
     }
     problems
 }

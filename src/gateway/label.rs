@@ -99,6 +99,11 @@ async fn label(
     request: &GenerateLabelRequest,
     correlation: &str,
 ) -> Result<(GenerateLabelResponse, String, String), Refusal> {
+    // A suspended installation sends nothing, and a label may need a send first: refused
+    // before the order is looked at, as Linnworks' UserConfig already shows it inactive.
+    if let Err(e) = gw.engine.active_installation(&inst.key) {
+        return Err(Refusal::new(e.to_string(), None));
+    }
     let (order, path) = completed_order(gw, inst, request, correlation).await?;
     let mapping = order_mapping(inst, &order, request)?;
     let tracking = order

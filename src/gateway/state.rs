@@ -84,14 +84,23 @@ impl Gateway {
         T: DeserializeOwned + Validate + Authorised,
     {
         let request: T = parse_request(body).map_err(|e| e.to_string())?;
-        let installation = self
-            .engine
-            .config()
-            .borrow()
-            .by_gateway_token(request.token().expose())
-            .cloned();
+        let (installation, any_active) = {
+            let config = self.engine.config();
+            let snapshot = config.borrow();
+            (
+                snapshot.by_gateway_token(request.token().expose()).cloned(),
+                snapshot.installations.values().any(|i| !i.spec.suspend),
+            )
+        };
         match installation {
             Some(inst) => Ok((request, inst)),
+            // Nothing is served at all: the guide's error says so, rather than blaming
+            // the token.
+            None if !any_active => {
+                self.refusals
+                    .refused("a call while no installation is active");
+                Err(crate::sync::errors::ValidationError::NoActiveInstallations.to_string())
+            }
             None => {
                 self.refusals.refused("an unknown AuthorizationToken");
                 Err(UNKNOWN_TOKEN.to_string())

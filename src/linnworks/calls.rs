@@ -154,6 +154,35 @@ impl LinnworksClient {
         Ok(reply.unwrap_or_default())
     }
 
+    /// The orders' packaging as Linnworks has it (`Orders/GetOrderPackagingCalculation`,
+    /// neither recalculated nor saved): the split packaging bins and the items' dimensions.
+    pub async fn get_order_packaging(
+        &self,
+        order_ids: &[Uuid],
+    ) -> Result<Vec<CalcOrderHeader>, RemoteError> {
+        #[derive(Serialize)]
+        struct Body {
+            request: GetOrderPackagingCalculationRequest,
+        }
+        if order_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reply: Option<Vec<CalcOrderHeader>> = self
+            .post(
+                "Orders/GetOrderPackagingCalculation",
+                &Body {
+                    request: GetOrderPackagingCalculationRequest {
+                        pk_order_ids: order_ids.to_vec(),
+                        recalculate: false,
+                        save_recalculation: false,
+                    },
+                },
+                Idempotency::Idempotent,
+            )
+            .await?;
+        Ok(reply.unwrap_or_default())
+    }
+
     /// Overwrites shipping info, e.g. the tracking number (`Orders/SetOrderShippingInfo`).
     pub async fn set_order_shipping_info(
         &self,
@@ -384,6 +413,13 @@ impl LinnworksClient {
                 Idempotency::Idempotent,
             )
             .await?;
+        Ok(reply.unwrap_or_default())
+    }
+
+    /// The account's locations (`Inventory/GetStockLocations`, a GET without parameters,
+    /// 150 a minute): matches warehouse-mapping entries given by name.
+    pub async fn get_stock_locations(&self) -> Result<Vec<StockLocation>, RemoteError> {
+        let reply: Option<Vec<StockLocation>> = self.get("Inventory/GetStockLocations").await?;
         Ok(reply.unwrap_or_default())
     }
 

@@ -20,6 +20,7 @@ pub const PUBLISHED_RATE_LIMITS: &[(&str, u32)] = &[
     ("Auth/AuthorizeByApplication", 150),
     ("Orders/GetOpenOrders", 250),
     ("Orders/GetOrdersById", 250),
+    ("Orders/GetOrderPackagingCalculation", 150),
     ("Orders/SetOrderShippingInfo", 250),
     ("Orders/SetOrderGeneralInfo", 250),
     ("Orders/AddOrdersNote", 150),
@@ -31,6 +32,7 @@ pub const PUBLISHED_RATE_LIMITS: &[(&str, u32)] = &[
     ("OpenOrders/AssignOrderIdentifier", 250),
     ("OpenOrders/UnassignOrderIdentifier", 250),
     ("PostalServices/GetPostalServices", 150),
+    ("Inventory/GetStockLocations", 150),
     ("PostalServices/CreatePostalService", 150),
     ("PostalServices/UpdatePostalService", 150),
 ];

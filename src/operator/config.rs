@@ -23,9 +23,11 @@ use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::build::FIELD_MANAGER;
+use super::build::env::WEBHOOK_AUTH_KEY;
+use super::build::{ChildNames, FIELD_MANAGER};
 use super::settings::ConfigSecret;
-use crate::config::secret::snapshot_from_data;
+use crate::config::secret::{snapshot_from_data, webhook_token_key};
+use crate::crd::installation::{WorkerMode, WorkerSettings};
 use crate::crd::validate::{validate_installation, validate_mapping};
 use crate::crd::{Installation, PostalServiceMapping, SecretKeyRef};
 
@@ -42,7 +44,14 @@ pub struct Sources {
     pub installations: Cache<Installation>,
     pub mappings: Cache<PostalServiceMapping>,
     pub secrets: Cache<PartialObjectMeta<Secret>>,
+    /// The mode of Installations that do not say: the file carries the effective mode, so
+    /// the pool serves exactly the pooled ones.
+    pub default_worker_mode: WorkerMode,
 }
+
+/// The config Secret's annotation counting the Installations it holds that are not
+/// suspended; `0` is the guide's "No active installations available" (also logged).
+pub const ACTIVE_ANNOTATION: &str = "linnstream.io/active-installations";
 
 /// The data keys for one Installation's file and one Secret's file.
 pub fn installation_key(ns: &str, name: &str) -> String {
@@ -68,6 +77,7 @@ pub async fn run(
         sources,
         values: HashMap::new(),
         written: None,
+        active: 0,
     };
     tokio::pin!(shutdown);
     loop {
@@ -97,6 +107,8 @@ struct Writer {
     values: HashMap<(String, String), (String, Secret)>,
     /// The data last written, so an unchanged one is not written again.
     written: Option<BTreeMap<String, String>>,
+    /// Installations in the last build that are not suspended.
+    active: usize,
 }
 
 impl Writer {
@@ -133,6 +145,15 @@ impl Writer {
             .keys()
             .filter(|k| k.starts_with("installation."))
             .count();
+        // The guide's "No active installations available", made visible where the operator
+        // can show it: the gateway and console then serve nobody.
+        if self.active == 0 {
+            tracing::warn!(
+                installations,
+                "{}: the config Secret holds no Installation that is valid, has its Secret keys and is not suspended",
+                crate::sync::errors::ValidationError::NoActiveInstallations
+            );
+        }
         let secret = json!({
             "apiVersion": "v1",
             "kind": "Secret",
@@ -145,6 +166,7 @@ impl Writer {
                 },
                 "annotations": {
                     "linnstream.io/description": "Written by the linnstream operator for the gateway and console: every Installation, its mappings and the Secret keys they reference. Do not edit: it is rewritten.",
+                    ACTIVE_ANNOTATION: self.active.to_string(),
                 },
             },
             "type": "Opaque",
@@ -173,6 +195,7 @@ impl Writer {
     /// The files of every Installation that loads.
     async fn build(&mut self) -> Result<BTreeMap<String, String>, kube::Error> {
         let mut data: BTreeMap<String, String> = BTreeMap::new();
+        self.active = 0;
         let mut installations = self.sources.installations.state();
         installations.sort_by_key(|i| (i.namespace(), i.name_any()));
         let mappings = self.sources.mappings.state();
@@ -187,12 +210,15 @@ impl Writer {
                 continue;
             }
             let mut own = BTreeMap::new();
+            let mode = inst.spec.worker_mode(self.sources.default_worker_mode);
+            let mut spec = inst.spec.clone();
+            spec.workers = Some(WorkerSettings { mode });
             let mut docs = vec![resource_yaml(
                 &Installation::api_version(&()),
                 "Installation",
                 &ns,
                 &name,
-                &inst.spec,
+                &spec,
             )];
             let mut theirs: Vec<_> = mappings
                 .iter()
@@ -261,6 +287,20 @@ impl Writer {
                 own.remove(&installation_key(&ns, &name))
                     .unwrap_or_default(),
             );
+            // The shared receiver checks a pooled installation's webhooks with its token.
+            if mode == WorkerMode::Pool && inst.spec.webhooks.enabled {
+                let auth = ChildNames::of(&name).webhook_auth;
+                if let Some(token) = self
+                    .secret(&ns, &auth)
+                    .await?
+                    .and_then(|s| value_of(&s, WEBHOOK_AUTH_KEY))
+                {
+                    data.insert(webhook_token_key(&ns, &name), token);
+                }
+            }
+            if !inst.spec.suspend {
+                self.active += 1;
+            }
         }
         Ok(data)
     }

@@ -165,6 +165,7 @@ pub async fn run(
                 installations: installations.clone(),
                 mappings: mappings.clone(),
                 secrets: secrets.clone(),
+                default_worker_mode: config.children.default_worker_mode,
             },
             config_changed.clone(),
             shutdown.clone(),
@@ -202,6 +203,11 @@ pub async fn run(
         caches,
         triggers,
     ));
+
+    let pool_keeper = match (&ctx.config.pool, &ctx.config.config_secret) {
+        (Some(_), Some(_)) => Some(tokio::spawn(keep_pool(ctx.clone(), shutdown.clone()))),
+        _ => None,
+    };
 
     // A Secret concerns the Installations of its namespace that reference it (credentials,
     // or the database URL every one of them reads), and the one that owns it.
@@ -285,5 +291,40 @@ pub async fn run(
     futures::join!(installation_controller, mapping_controller);
     if let Some(writer) = config_writer {
         let _ = writer.await;
+    }
+    if let Some(keeper) = pool_keeper {
+        let _ = keeper.await;
+    }
+}
+
+/// Keeps the shared worker pool's objects as built (see `build::pool`), applied at start
+/// and again every resync, until `shutdown`.
+async fn keep_pool(ctx: Arc<Context>, shutdown: Shared<BoxFuture<'static, ()>>) {
+    let (Some(pool), Some(target)) = (&ctx.config.pool, &ctx.config.config_secret) else {
+        return;
+    };
+    let children =
+        super::build::pool::build(&ctx.config.children, pool, &target.namespace, &target.name);
+    loop {
+        let applied = match children.to_json() {
+            Ok(objects) => ctx
+                .applier
+                .apply(&target.namespace, &objects, &ctx.caches)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match applied {
+            Ok(changed) if !changed.is_empty() => {
+                let list: Vec<String> = changed.iter().map(ToString::to_string).collect();
+                tracing::info!("worker pool: created or updated {}", list.join(", "));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("applying the worker pool's objects: {e}; trying again"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(ctx.config.resync_interval) => {}
+            () = shutdown.clone() => return,
+        }
     }
 }

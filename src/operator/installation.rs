@@ -23,6 +23,7 @@ use super::status::{self, Finding, Findings};
 use super::subscriptions::{self, Wanted};
 use crate::config::InstallationKey;
 use crate::crd::common::{Problem, describe};
+use crate::crd::installation::WorkerMode;
 use crate::crd::installation::{InstallationStatus, JobRun as StatusJobRun, QueueCounts};
 use crate::crd::validate::{parse_duration, validate_installation};
 use crate::crd::{API_VERSION, Installation, InstallationSpec};
@@ -87,6 +88,26 @@ pub fn error_policy(inst: Arc<Installation>, error: &Error, ctx: Arc<Context>) -
     Action::requeue(delay)
 }
 
+/// The children only a dedicated Installation has: its worker, webhook receiver and
+/// master-data CronJobs (the pool does all of that for a pooled one).
+fn dedicated_children(ns: &str, names: &ChildNames, cron: build::CronJobApi) -> Vec<ChildRef> {
+    let child = |api_version: &str, kind: &str, name: &str| ChildRef {
+        api_version: api_version.into(),
+        kind: kind.into(),
+        namespace: ns.into(),
+        name: name.into(),
+    };
+    let mut out = vec![
+        child("apps/v1", "Deployment", &names.worker),
+        child("apps/v1", "Deployment", &names.webhooks),
+        child("v1", "Service", &names.webhooks),
+    ];
+    for name in [&names.identifiers, &names.postal_services] {
+        out.push(child(cron.api_version(), "CronJob", name));
+    }
+    out
+}
+
 /// The webhook children, to delete when webhooks are turned off.
 fn webhook_children(ns: &str, names: &ChildNames) -> Vec<ChildRef> {
     let child = |api_version: &str, kind: &str, name: &str| ChildRef {
@@ -115,6 +136,14 @@ async fn reconcile_live(
 
     // The spec, by the rules the schema cannot express.
     let mut problems: Vec<Problem> = validate_installation(spec);
+    let mode = spec.worker_mode(ctx.config.children.default_worker_mode);
+    if mode == WorkerMode::Pool && ctx.config.pool.is_none() {
+        problems.push(Problem::new(
+            "spec.workers.mode",
+            "Pool: this operator runs no shared worker pool (the chart's pool.enabled, \
+             operator --pool-enabled); use Dedicated or enable the pool",
+        ));
+    }
 
     // The Secrets its processes read.
     let references = secrets::references(spec, &ctx.config.children.database_url);
@@ -144,15 +173,31 @@ async fn reconcile_live(
                     .webhooks
                     .as_ref()
                     .and_then(|w| WebhookToken::from_secret(&w.auth_secret));
-                changed = ctx
-                    .applier
-                    .apply(ns, &children.to_json()?, &ctx.caches)
-                    .await?;
-                if children.webhooks.is_none() {
+                if mode == WorkerMode::Pool {
+                    // The dedicated worker goes first (its pod hands the installation's
+                    // lease back as it stops); the pool takes the lease when it is free.
                     pruned = ctx
                         .applier
-                        .prune(&webhook_children(ns, &names), &ctx.caches)
+                        .prune(
+                            &dedicated_children(ns, &names, ctx.cron_job_api),
+                            &ctx.caches,
+                        )
                         .await?;
+                    changed = ctx
+                        .applier
+                        .apply(ns, &children.pooled_json()?, &ctx.caches)
+                        .await?;
+                } else {
+                    changed = ctx
+                        .applier
+                        .apply(ns, &children.to_json()?, &ctx.caches)
+                        .await?;
+                    if children.webhooks.is_none() {
+                        pruned = ctx
+                            .applier
+                            .prune(&webhook_children(ns, &names), &ctx.caches)
+                            .await?;
+                    }
                 }
             }
             Err(BuildError::InvalidSpec { path, message }) => {
@@ -194,36 +239,47 @@ async fn reconcile_live(
 
     // What the store knows.
     let observed = observe(ctx, key).await;
+    // A pooled installation's workers are the pool's.
+    let worker_deployment = match (mode, &ctx.config.pool, &ctx.config.config_secret) {
+        (WorkerMode::Pool, Some(pool), Some(target)) => {
+            (pool.worker_name(), target.namespace.clone())
+        }
+        _ => (names.worker.clone(), ns.to_string()),
+    };
     let deployment_replicas = ctx
         .caches
         .deployments
-        .get(&ObjectRef::new(&names.worker).within(ns))
+        .get(&ObjectRef::new(&worker_deployment.0).within(&worker_deployment.1))
         .and_then(|d| d.status.as_ref().and_then(|s| s.available_replicas))
         .unwrap_or(0);
     let max_age = status::heartbeat_max_age(&intervals(spec));
-    let (worker_finding, workers, master_data, store_error) = match &observed {
+    let (worker_finding, workers, master_data, locations, store_error) = match &observed {
         Ok(o) => {
-            let (finding, workers) = status::worker_finding(
+            let (finding, mut workers) = status::worker_finding(
                 spec.suspend,
                 &o.beats,
                 deployment_replicas,
-                &names.worker,
+                &worker_deployment.0,
                 max_age,
                 now,
             );
+            workers.mode = Some(mode.as_str().to_string());
+            workers.holder = o.lease_holder.clone();
             let md = status::master_data_finding(
                 o.depots_synced,
                 o.identifiers_synced,
                 status::MASTER_DATA_MAX_AGE,
                 now,
             );
-            (finding, Some(workers), md, None)
+            let locations = status::locations_finding(spec, &o.depots);
+            (finding, Some(workers), md, locations, None)
         }
         Err(e) => {
             let unknown = Finding::ok("StoreUnavailable", "not known: the store cannot be read");
             (
                 unknown.clone(),
                 old.workers.clone(),
+                unknown.clone(),
                 unknown,
                 Some(e.to_string()),
             )
@@ -235,6 +291,7 @@ async fn reconcile_live(
         worker_unavailable: worker_finding,
         webhook_not_subscribed: webhooks.finding.clone(),
         master_data_stale: master_data,
+        location_unmatched: locations,
         suspended: spec.suspend,
         store_error,
     };
@@ -277,7 +334,14 @@ async fn reconcile_live(
             inst,
             EventType::Normal,
             "ChildrenPruned",
-            format!("deleted {} (webhooks are disabled)", list.join(", ")),
+            if mode == WorkerMode::Pool {
+                format!(
+                    "deleted {} (the shared worker pool serves it)",
+                    list.join(", ")
+                )
+            } else {
+                format!("deleted {} (webhooks are disabled)", list.join(", "))
+            },
         )
         .await;
     }
@@ -346,6 +410,10 @@ pub struct Observed {
     pub beats: Vec<WorkerHeartbeat>,
     pub depots_synced: Option<DateTime<Utc>>,
     pub identifiers_synced: Option<DateTime<Utc>>,
+    /// Who holds the installation's lease now (a pool worker, or its dedicated worker).
+    pub lease_holder: Option<String>,
+    /// The synced Stream depots, to check `spec.locations` against.
+    pub depots: Vec<crate::store::Depot>,
 }
 
 async fn observe(ctx: &Context, key: &InstallationKey) -> Result<Observed, StoreError> {
@@ -368,9 +436,11 @@ async fn observe(ctx: &Context, key: &InstallationKey) -> Result<Observed, Store
         depots_synced: store
             .master_data_synced_at(&id, MasterDataKind::Depots)
             .await?,
+        depots: store.depots(&id).await?.items,
         identifiers_synced: store
             .master_data_synced_at(&id, MasterDataKind::Identifiers)
             .await?,
+        lease_holder: store.lease(&id).await?.map(|l| l.holder),
     })
 }
 
@@ -508,6 +578,8 @@ mod tests {
             beats: vec![],
             depots_synced: None,
             identifiers_synced: None,
+            lease_holder: None,
+            depots: vec![],
         };
         let mut s = InstallationStatus::default();
         apply_store_view(&mut s, &o, None);

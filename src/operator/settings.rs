@@ -7,8 +7,10 @@ use std::time::Duration;
 use clap::Args;
 
 use super::build::OperatorSettings;
+use super::build::pool::PoolSettings;
 use super::leader::LeaseConfig;
 use crate::crd::SecretKeyRef;
+use crate::crd::installation::WorkerMode;
 use crate::crd::validate::parse_duration;
 use crate::settings::SystemSettings;
 
@@ -124,6 +126,37 @@ pub struct OperatorArgs {
     #[arg(long, env = "LINNSTREAM_CONFIG_SECRET_NAMESPACE")]
     pub config_secret_namespace: Option<String>,
 
+    /// The mode of Installations whose `spec.workers.mode` is not set: `Dedicated` (a
+    /// worker and webhook receiver Deployment each) or `Pool` (the shared worker pool).
+    #[arg(long, env = "LINNSTREAM_DEFAULT_WORKER_MODE", value_enum, default_value_t = WorkerMode::Dedicated)]
+    pub default_worker_mode: WorkerMode,
+
+    /// How long a worker's lease on an installation lasts without renewal (3s to 10m).
+    /// A dead pool worker's installations are taken over within this plus a third.
+    #[arg(long, env = "LINNSTREAM_INSTALLATION_LEASE_DURATION", default_value = "15s", value_parser = duration)]
+    pub installation_lease_duration: Duration,
+
+    /// Run the shared worker pool (needs `--config-secret-name`: the pool reads it): the
+    /// operator keeps its worker Deployment, webhook receiver Deployment and Service in
+    /// the config Secret's namespace.
+    #[arg(long, env = "LINNSTREAM_POOL_ENABLED")]
+    pub pool_enabled: bool,
+
+    /// Base name of the pool's objects (`NAME-worker`, `NAME-webhooks`).
+    #[arg(long, env = "LINNSTREAM_POOL_NAME", default_value = "linnstream-pool")]
+    pub pool_name: String,
+
+    /// Pool worker replicas; 0 leaves the count to a HorizontalPodAutoscaler (the chart's
+    /// `pool.autoscaling`).
+    #[arg(long, env = "LINNSTREAM_POOL_REPLICAS", default_value_t = 2,
+          value_parser = clap::value_parser!(i32).range(0..=1000))]
+    pub pool_replicas: i32,
+
+    /// Replicas of the pool's shared webhook receiver.
+    #[arg(long, env = "LINNSTREAM_POOL_WEBHOOK_REPLICAS", default_value_t = 1,
+          value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub pool_webhook_replicas: i32,
+
     #[command(flatten)]
     pub system: SystemSettings,
 }
@@ -147,6 +180,9 @@ pub struct OperatorConfig {
     pub concurrency: u16,
     pub finalizer_timeout: Duration,
     pub config_secret: Option<ConfigSecret>,
+    /// The shared worker pool, when enabled (its objects go in the config Secret's
+    /// namespace).
+    pub pool: Option<PoolSettings>,
 }
 
 impl OperatorArgs {
@@ -189,6 +225,23 @@ impl OperatorArgs {
         {
             problems.push(format!("--config-secret-name: {e}"));
         }
+        if self.pool_enabled && self.config_secret_name.is_none() {
+            problems.push(
+                "--pool-enabled: the pool learns the Installations from the config Secret; set --config-secret-name too"
+                    .to_string(),
+            );
+        }
+        if self.pool_enabled
+            && let Err(e) =
+                crate::crd::check::check_dns_name(&format!("{}-webhooks", self.pool_name))
+        {
+            problems.push(format!("--pool-name: {e}"));
+        }
+        if self.installation_lease_duration < Duration::from_secs(3)
+            || self.installation_lease_duration > Duration::from_secs(600)
+        {
+            problems.push("--installation-lease-duration must be between 3s and 10m".to_string());
+        }
         let database_url = crate::cli::secrets::required(
             self.database_url,
             self.database_url_file.as_deref(),
@@ -218,6 +271,13 @@ impl OperatorArgs {
         children.system = self.system;
         // The children log as the operator does (`--log-format`, the chart's logFormat).
         children.log_format = crate::observe::logs::format();
+        children.default_worker_mode = self.default_worker_mode;
+        children.lease_duration = self.installation_lease_duration;
+        let pool = self.pool_enabled.then(|| PoolSettings {
+            name: self.pool_name.clone(),
+            replicas: (self.pool_replicas > 0).then_some(self.pool_replicas),
+            webhook_replicas: self.pool_webhook_replicas,
+        });
         Ok(OperatorConfig {
             children,
             database_url,
@@ -240,6 +300,7 @@ impl OperatorArgs {
                     .unwrap_or_else(|| lease_namespace.clone()),
                 name,
             }),
+            pool,
         })
     }
 }

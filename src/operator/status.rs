@@ -16,6 +16,7 @@ pub const CREDENTIALS_MISSING: &str = "CredentialsMissing";
 pub const WORKER_UNAVAILABLE: &str = "WorkerUnavailable";
 pub const WEBHOOK_NOT_SUBSCRIBED: &str = "WebhookNotSubscribed";
 pub const MASTER_DATA_STALE: &str = "MasterDataStale";
+pub const LOCATION_UNMATCHED: &str = "LocationUnmatched";
 
 /// Master data older than this is stale: the nightly syncs run every 24 h, plus slack for
 /// a slow or retried run.
@@ -57,6 +58,8 @@ pub struct Findings {
     pub worker_unavailable: Finding,
     pub webhook_not_subscribed: Finding,
     pub master_data_stale: Finding,
+    /// A `spec.locations` entry that matches nothing (see [`locations_finding`]).
+    pub location_unmatched: Finding,
     pub suspended: bool,
     /// The store could not be read: what comes from it is unknown.
     pub store_error: Option<String>,
@@ -65,13 +68,14 @@ pub struct Findings {
 impl Findings {
     /// The problem conditions in the order they explain `Ready=False`: a broken spec or
     /// missing credentials first, as they cause the rest.
-    fn ordered(&self) -> [(&'static str, &Finding); 5] {
+    fn ordered(&self) -> [(&'static str, &Finding); 6] {
         [
             (INVALID_SPEC, &self.invalid_spec),
             (CREDENTIALS_MISSING, &self.credentials_missing),
             (WORKER_UNAVAILABLE, &self.worker_unavailable),
             (WEBHOOK_NOT_SUBSCRIBED, &self.webhook_not_subscribed),
             (MASTER_DATA_STALE, &self.master_data_stale),
+            (LOCATION_UNMATCHED, &self.location_unmatched),
         ]
     }
 }
@@ -206,6 +210,7 @@ pub fn worker_finding(
         live_heartbeats: live.len() as i64,
         last_heartbeat: beats.iter().map(|b| b.last_beat_at).max().map(rfc3339),
         available_replicas,
+        ..WorkerStatus::default()
     };
     let replicas = format!("Deployment {deployment} has {available_replicas} available replicas");
     let finding = if suspended {
@@ -238,6 +243,39 @@ pub fn worker_finding(
         )
     };
     (finding, status)
+}
+
+/// The warehouse mapping against what exists: every entry's depot among the synced Stream
+/// depots with its delivery method, and a DefaultLocation in use naming an entry.
+pub fn locations_finding(
+    spec: &crate::crd::InstallationSpec,
+    depots: &[crate::store::Depot],
+) -> Finding {
+    if spec.locations.is_empty() {
+        return Finding::ok(
+            "NoLocations",
+            "spec.locations is empty: every order ships as its postal service mapping says",
+        );
+    }
+    let mut problems = crate::sync::locations::unmatched_entries(&spec.locations, depots);
+    if let Some(default) = spec.default_location_unmatched() {
+        problems.push(format!(
+            "spec.sync.defaultLocation {default:?} matches no spec.locations entry (it is sent to Stream as a stock location)"
+        ));
+    }
+    if problems.is_empty() {
+        let checked = if depots.is_empty() {
+            " (depots not synced yet: not checked against Stream)"
+        } else {
+            ""
+        };
+        Finding::ok(
+            "LocationsMatched",
+            format!("{} warehouse mappings{checked}", spec.locations.len()),
+        )
+    } else {
+        Finding::problem("LocationUnmatched", problems.join("; "))
+    }
 }
 
 /// Stale when either master data set the engine depends on (the depots with their delivery
@@ -315,6 +353,7 @@ mod tests {
             worker_unavailable: Finding::ok("HeartbeatsFresh", "1 worker"),
             webhook_not_subscribed: Finding::ok("Subscribed", "7 events"),
             master_data_stale: Finding::ok("Fresh", "recent"),
+            location_unmatched: Finding::ok("NoLocations", "none"),
             suspended: false,
             store_error: None,
         }
@@ -327,7 +366,7 @@ mod tests {
     #[test]
     fn ready_is_true_only_without_problems_and_every_condition_is_listed() {
         let c = conditions(&healthy(), Some(3));
-        assert_eq!(c.len(), 6);
+        assert_eq!(c.len(), 7);
         assert_eq!(c[0].type_, READY);
         assert_eq!(c[0].status, ConditionStatus::True);
         assert!(c.iter().all(|c| c.observed_generation == Some(3)));
@@ -466,5 +505,50 @@ mod tests {
         assert_eq!(human(Duration::from_secs(90)), "1m30s");
         assert_eq!(human(Duration::from_secs(26 * 3600)), "26h");
         assert_eq!(human(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn a_location_matching_no_stream_depot_is_a_condition() {
+        use crate::store::{DeliveryMethod, Depot};
+        let mut inst = crate::gateway::test_support::example_installation();
+        let depots = vec![Depot {
+            id: "LEEDS".into(),
+            name: "Leeds".into(),
+            delivery_methods: vec![DeliveryMethod {
+                id: "HOME-2MAN".into(),
+                name: "Home".into(),
+                method_type: "Delivery".into(),
+            }],
+        }];
+        assert_eq!(locations_finding(&inst.spec, &depots).reason, "NoLocations");
+        inst.spec.locations = serde_json::from_value(serde_json::json!([
+            {"linnworksLocation": {"name": "Leeds Warehouse"}, "depot": "LEEDS"},
+            {"linnworksLocation": {"name": "York Warehouse"}, "depot": "YORK"},
+        ]))
+        .expect("locations");
+        let f = locations_finding(&inst.spec, &depots);
+        assert!(f.problem, "{f:?}");
+        assert_eq!(
+            f.message,
+            "spec.locations[1] (\"York Warehouse\"): depot \"YORK\" is not a Stream depot"
+        );
+        let mut findings = healthy();
+        findings.location_unmatched = f;
+        let c = conditions(&findings, None);
+        assert_eq!(get(&c, READY).reason, LOCATION_UNMATCHED);
+        assert_eq!(get(&c, LOCATION_UNMATCHED).status, ConditionStatus::True);
+        // Not synced yet: nothing to hold them against.
+        assert!(!locations_finding(&inst.spec, &[]).problem);
+        // A default location naming no entry.
+        inst.spec.locations.truncate(1);
+        inst.spec.sync.use_default_location = true;
+        inst.spec.sync.default_location = Some("Bristol".into());
+        let f = locations_finding(&inst.spec, &depots);
+        assert!(
+            f.problem
+                && f.message
+                    .contains("\"Bristol\" matches no spec.locations entry"),
+            "{f:?}"
+        );
     }
 }

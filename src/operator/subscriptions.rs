@@ -24,6 +24,7 @@ use crate::remote::RemoteOptions;
 use crate::stream::{StreamClient, StreamCredentials, WebhookSubscription};
 
 pub use crate::sync::webhook_event::SUBSCRIBED_EVENTS as EVENTS;
+use crate::sync::webhook_event::subscribed_events;
 
 /// Holds deletion until the subscriptions are removed (or given up on).
 pub const FINALIZER: &str = "linnstream.io/webhook-subscriptions";
@@ -276,14 +277,20 @@ async fn subscribe(
     token: WebhookToken,
 ) -> Outcome {
     let fingerprint = token_fingerprint(&token);
-    let (mut keep, stale) = match current.clone() {
+    let wanted = subscribed_events(&inst.spec);
+    let (kept, stale) = match current.clone() {
         Some(c) if c.url == url && c.token_fingerprint == fingerprint => {
             (c.subscriptions, Vec::new())
         }
         Some(c) => (Vec::new(), c.subscriptions),
         None => (Vec::new(), Vec::new()),
     };
-    let missing: Vec<&str> = EVENTS
+    // Events no longer wanted (DISPATCHED after IsOrderDispatchSyncEnabled was turned off)
+    // are removed after the wanted ones are in place.
+    let (mut keep, unwanted): (Vec<_>, Vec<_>) = kept
+        .into_iter()
+        .partition(|k| wanted.contains(&k.event.as_str()));
+    let missing: Vec<&str> = wanted
         .iter()
         .copied()
         .filter(|e| !keep.iter().any(|k| k.event == *e))
@@ -294,7 +301,7 @@ async fn subscribe(
             format!("{} events delivered to {url}", keep.len()),
         )
     };
-    if stale.is_empty() && missing.is_empty() {
+    if stale.is_empty() && missing.is_empty() && unwanted.is_empty() {
         return Outcome {
             finding: subscribed(&keep),
             recorded: current,
@@ -368,7 +375,7 @@ async fn subscribe(
     }
     let mut added = Vec::new();
     let mut error = None;
-    for event in EVENTS {
+    for event in wanted.iter().copied() {
         if keep.iter().any(|k| k.event == event) {
             continue;
         }
@@ -388,13 +395,41 @@ async fn subscribe(
             }
         }
     }
-    keep.sort_by_key(|k| EVENTS.iter().position(|e| *e == k.event));
+    keep.sort_by_key(|k| wanted.iter().position(|e| *e == k.event));
     if !added.is_empty() {
         events.push((
             EventType::Normal,
             "WebhookSubscribed",
             format!("subscribed {url} to Stream events {}", ids(&added)),
         ));
+    }
+    if error.is_none() && !unwanted.is_empty() {
+        let (left, failure) = unsubscribe_all(&client, &unwanted).await;
+        let removed: Vec<WebhookSubscriptionRef> = unwanted
+            .iter()
+            .filter(|s| !left.contains(s))
+            .cloned()
+            .collect();
+        if !removed.is_empty() {
+            events.push((
+                EventType::Normal,
+                "WebhookUnsubscribed",
+                format!(
+                    "no longer wanted (spec.sync.orderDispatchSyncEnabled is false): removed Stream subscriptions {}",
+                    ids(&removed)
+                ),
+            ));
+        }
+        if !left.is_empty() {
+            error = Some(format!(
+                "removing subscriptions no longer wanted: {}",
+                failure.unwrap_or_default()
+            ));
+            // Still in Stream: recorded, so the next pass (or deletion) removes them.
+            keep.extend(left);
+        }
+    } else if !unwanted.is_empty() {
+        keep.extend(unwanted);
     }
     let recorded = (!keep.is_empty()).then(|| WebhookSubscriptions {
         url: url.clone(),

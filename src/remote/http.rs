@@ -34,9 +34,31 @@ impl RemoteOptions {
         }
     }
 
+    /// A client for this timeout: after [`share_http_clients`], the process's one client
+    /// for it, shared by every installation's API clients.
     pub fn http_client(&self) -> Result<reqwest::Client, RemoteError> {
-        build_http_client(self.timeout)
+        let Some(shared) = SHARED.get() else {
+            return build_http_client(self.timeout);
+        };
+        let mut clients = shared.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = clients.get(&self.timeout) {
+            return Ok(client.clone());
+        }
+        let client = build_http_client(self.timeout)?;
+        clients.insert(self.timeout, client.clone());
+        Ok(client)
     }
+}
+
+type SharedClients = std::sync::Mutex<std::collections::HashMap<Duration, reqwest::Client>>;
+static SHARED: std::sync::OnceLock<SharedClients> = std::sync::OnceLock::new();
+
+/// From now on the API clients of every installation share one HTTP client per timeout
+/// (one connection pool and one TLS configuration, not one per installation: a pooled
+/// worker holds hundreds; requests carry their credentials themselves). Only for a process
+/// with one async runtime: a client's connections belong to the runtime that made them.
+pub fn share_http_clients() {
+    let _ = SHARED.set(SharedClients::default());
 }
 
 /// A client with the given whole-request timeout, no redirects (an API that redirects is

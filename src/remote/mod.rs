@@ -13,6 +13,6 @@ mod retry;
 pub mod text;
 
 pub use error::{RemoteError, RemoteErrorKind};
-pub use http::{RemoteOptions, build_http_client, read_reply};
+pub use http::{RemoteOptions, build_http_client, read_reply, share_http_clients};
 pub use pacer::Pacer;
 pub use retry::{Idempotency, RetryPolicy, parse_retry_after};

@@ -72,26 +72,9 @@ impl World {
     /// As [`World::start`], on free ports of `ip`: an address other than loopback lets
     /// processes in other network namespaces (pods) reach the simulators.
     pub async fn start_on(ip: std::net::IpAddr) -> anyhow::Result<Self> {
-        let linnworks = LinnworksSim::new(LinnworksSimConfig::default());
-        let linnworks_server = linnworks.start((ip, 0).into()).await?;
+        let (linnworks, linnworks_server) = linnworks_account(ip).await?;
         let stream = StreamSim::new(StreamSimConfig::default()).map_err(anyhow::Error::msg)?;
         let stream_server = stream.serve((ip, 0).into()).await?;
-        let service = |name: &str, vendor: &str| NewPostalService {
-            id: None,
-            name: name.into(),
-            vendor: Some(vendor.into()),
-            tag: None,
-            code: None,
-            country: Some("GB".into()),
-        };
-        linnworks
-            .add_postal_services(vec![
-                service(NEXT_DAY, "STREAM TECH"),
-                service(RETURNS, "STREAM TECH"),
-                service(SAME_DAY_UNMAPPED, "STREAM TECH"),
-                service(ROYAL_MAIL, "Royal Mail"),
-            ])
-            .map_err(|e| anyhow::anyhow!("seeding postal services: {e:?}"))?;
         Ok(Self {
             linnworks,
             linnworks_server,
@@ -214,6 +197,33 @@ impl World {
             .add_orders(orders)
             .map_err(|e| anyhow::anyhow!("adding orders: {e:?}"))
     }
+}
+
+/// Another simulated Linnworks account (the demo credentials, the world's postal
+/// services) on a free port of `ip`: installations with accounts of their own, for tests
+/// and benchmarks of many installations.
+pub async fn linnworks_account(
+    ip: std::net::IpAddr,
+) -> anyhow::Result<(LinnworksSim, RunningServer)> {
+    let linnworks = LinnworksSim::new(LinnworksSimConfig::default());
+    let server = linnworks.start((ip, 0).into()).await?;
+    let service = |name: &str, vendor: &str| NewPostalService {
+        id: None,
+        name: name.into(),
+        vendor: Some(vendor.into()),
+        tag: None,
+        code: None,
+        country: Some("GB".into()),
+    };
+    linnworks
+        .add_postal_services(vec![
+            service(NEXT_DAY, "STREAM TECH"),
+            service(RETURNS, "STREAM TECH"),
+            service(SAME_DAY_UNMAPPED, "STREAM TECH"),
+            service(ROYAL_MAIL, "Royal Mail"),
+        ])
+        .map_err(|e| anyhow::anyhow!("seeding postal services: {e:?}"))?;
+    Ok((linnworks, server))
 }
 
 /// A realistic delivery order for `service`, numbered `n`.

@@ -16,6 +16,7 @@ mod manifests;
 mod master_data;
 pub mod model;
 mod orders;
+mod pool;
 mod retention;
 pub mod wakeups;
 mod webhooks;
@@ -27,6 +28,7 @@ pub use connect::{BackendKind, MigrationReport, StoreOptions, backend_for_url};
 pub use error::{StoreError, StoreResult};
 pub use manifests::{ManifestConsignment, StoredManifest};
 pub use model::*;
+pub use pool::InstallationLease;
 pub use retention::PruneReport;
 pub use wakeups::{Wakeup, Wakeups, Work};
 

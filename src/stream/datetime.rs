@@ -110,6 +110,19 @@ pub mod date {
     }
 }
 
+/// Serde helpers for an optional `yyyy-MM-dd` date (an item's `onHandDate`), left out when
+/// unset (with `skip_serializing_if`).
+pub mod optional_date {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(day: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
+        match day {
+            Some(day) => date::serialize(day, s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -226,6 +226,13 @@ pub struct OrderItem {
     pub cube: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_location: Option<String>,
+    /// The day the goods are ready at the depot (the hands-on date), as `yyyy-MM-dd`: an
+    /// item-level field in both public clients ([RV2] `onHandDate`, [ODOO] the same).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "datetime::optional_date::serialize"
+    )]
+    pub on_hand_date: Option<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -781,6 +788,7 @@ mod tests {
                     weight: 40.5,
                     cube: 1.2,
                     stock_location: None,
+                    on_hand_date: None,
                     package_id: None,
                     package_type: None,
                 }],

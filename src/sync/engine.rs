@@ -130,6 +130,18 @@ impl Engine {
         self.inner.config.borrow().clone()
     }
 
+    /// The installation, when it may send orders: configured and not suspended. Else the
+    /// guide's "Installation not found or inactive", for manual sends, label generation and
+    /// the scheduled jobs alike.
+    pub fn active_installation(
+        &self,
+        key: &InstallationKey,
+    ) -> Result<InstallationConfig, super::errors::ValidationError> {
+        self.installation(key)
+            .filter(|i| !i.spec.suspend)
+            .ok_or(super::errors::ValidationError::InstallationInactive)
+    }
+
     pub fn installations(&self) -> Vec<InstallationConfig> {
         self.inner
             .config

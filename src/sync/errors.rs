@@ -16,6 +16,13 @@ pub enum ValidationError {
     PostalServiceNotConfigured {
         service: String,
     },
+    /// The order's warehouse-mapping entry (`spec.locations`) names a depot or delivery
+    /// method Stream does not offer. A kind of the guide's "Postal service not fully
+    /// configured" (the depot and method the order would ship with are not configured).
+    LocationNotConfigured {
+        location: String,
+        reason: String,
+    },
     OrderSyncDisabled,
     OrderAlreadyInProgress,
     /// The delivery address lacks these fields (Address Line 1, Town, Postcode, Country).
@@ -39,7 +46,9 @@ impl ValidationError {
             Self::OrderNotFoundInLinnworks => "Order not found in Linnworks",
             Self::OrderNotFoundInDatabase => "Order not found in database",
             Self::PostalServiceNotAssigned => "Postal service not assigned",
-            Self::PostalServiceNotConfigured { .. } => "Postal service not fully configured",
+            Self::PostalServiceNotConfigured { .. } | Self::LocationNotConfigured { .. } => {
+                "Postal service not fully configured"
+            }
             Self::OrderSyncDisabled => "Order sync disabled",
             Self::OrderAlreadyInProgress => "Order already in progress",
             Self::MissingAddressFields(_) => "Missing delivery address fields",
@@ -82,6 +91,10 @@ impl fmt::Display for ValidationError {
             Self::PostalServiceNotConfigured { service } => write!(
                 f,
                 "{title}: {service:?} has no PostalServiceMapping with a Stream depot and delivery method; complete the service configuration"
+            ),
+            Self::LocationNotConfigured { location, reason } => write!(
+                f,
+                "{title}: the warehouse mapping {location}: {reason}; correct spec.locations"
             ),
             Self::OrderSyncDisabled => write!(
                 f,
@@ -126,6 +139,10 @@ mod tests {
             ValidationError::PostalServiceNotConfigured {
                 service: "Next Day".into(),
             },
+            ValidationError::LocationNotConfigured {
+                location: "spec.locations[0] (\"Leeds\")".into(),
+                reason: "depot \"YORK\" is not a Stream depot of this account".into(),
+            },
             ValidationError::OrderSyncDisabled,
             ValidationError::OrderAlreadyInProgress,
             ValidationError::MissingAddressFields(vec!["Town", "Postcode"]),
@@ -141,7 +158,7 @@ mod tests {
             assert!(e.to_string().starts_with(e.title()), "{e}");
         }
         assert_eq!(
-            all[9].to_string(),
+            all[10].to_string(),
             "Missing delivery address fields: the delivery address lacks Town, Postcode; Address Line 1, Town, Postcode and Country are required"
         );
     }

@@ -19,8 +19,9 @@ use super::identifiers::ERROR_FROM_STREAM;
 use super::job_error::JobError;
 use super::validate::validate_order;
 
-/// The vendor name of the postal services the master-data sync creates in Linnworks.
-pub const STREAM_VENDOR: &str = "STREAM TECH";
+/// The vendor name of the postal services the master-data sync creates in Linnworks
+/// (production; staging accounts use `STREAMTECH`, see `StreamSettings::vendor_name`).
+pub const STREAM_VENDOR: &str = crate::crd::installation::PRODUCTION_VENDOR;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -70,7 +71,8 @@ fn is_for_stream(inst: &InstallationConfig, order: &Value) -> bool {
     inst.mapping_for(id, name).is_some()
         || shipping["Vendor"].as_str().is_some_and(|v| {
             v.trim().eq_ignore_ascii_case(STREAM_VENDOR)
-                || v.trim().eq_ignore_ascii_case("STREAMTECH")
+                || v.trim()
+                    .eq_ignore_ascii_case(crate::crd::installation::STAGING_VENDOR)
         })
 }
 
@@ -156,9 +158,7 @@ async fn fetch_inner(
     correlation: &str,
     actor: &str,
 ) -> Result<FetchSummary, JobError> {
-    let inst = engine
-        .installation(key)
-        .ok_or(ValidationError::InstallationInactive)?;
+    let inst = engine.active_installation(key)?;
     let clients = engine.clients(&inst)?;
     let store = engine.store();
     let installation = key.id();
@@ -176,6 +176,18 @@ async fn fetch_inner(
         .await
         .map_err(JobError::from_linnworks)?;
     let depots = store.depots(&installation).await?.items;
+    // Warehouse-mapping entries given by name are matched against Linnworks' locations.
+    let known_locations = if super::locations::needs_location_names(&inst) {
+        Some(
+            clients
+                .linnworks
+                .get_stock_locations()
+                .await
+                .map_err(JobError::from_linnworks)?,
+        )
+    } else {
+        None
+    };
     let mut summary = FetchSummary {
         seen: open.len(),
         ..FetchSummary::default()
@@ -241,7 +253,17 @@ async fn fetch_inner(
                         &order.customer_info,
                         Some(&depots),
                     )
-                    .map(|m| m.spec.order_type),
+                    .and_then(|m| {
+                        // The order's warehouse mapping, judged as the send will judge it.
+                        super::locations::resolve(
+                            &inst,
+                            m,
+                            super::locations::open_order_location(&order.general_info),
+                            known_locations.as_deref(),
+                            &depots,
+                        )
+                        .map(|_| m.spec.order_type)
+                    }),
                 };
                 let fetched = FetchedOrder {
                     installation: installation.clone(),

@@ -8,16 +8,18 @@ use std::time::Instant;
 use uuid::Uuid;
 
 use crate::config::{InstallationConfig, InstallationKey};
-use crate::linnworks::UpdateOrderShippingInfoRequest;
+use crate::linnworks::{ExtendedProperty, UpdateOrderShippingInfoRequest};
 use crate::remote::text::storable;
 use crate::store::{
     AuditAction, AuditOutcome, FetchedOrder, Order, OrderStatus, OrderType, StoreError, Work,
 };
 
-use super::engine::{Audit, Engine};
+use super::engine::{Audit, Clients, Engine};
 use super::errors::ValidationError;
-use super::identifiers::SENT_TO_STREAM;
+use super::identifiers::{ERROR_FROM_STREAM, SENT_TO_STREAM, is_day_tag, is_run_tag, is_seq_tag};
 use super::job_error::JobError;
+use super::process_webhooks::DISPATCH_DATE_PROPERTY;
+use super::send::TRACKING_URL_PROPERTY;
 use super::send::{OrderOutcome, send_claimed};
 
 /// The guide's message for deleting an order that is not Completed.
@@ -35,9 +37,7 @@ fn installation(
     engine: &Engine,
     key: &InstallationKey,
 ) -> Result<InstallationConfig, ValidationError> {
-    engine
-        .installation(key)
-        .ok_or(ValidationError::InstallationInactive)
+    engine.active_installation(key)
 }
 
 fn refused(order_id: &str, status: &str, message: impl Into<String>) -> OrderOutcome {
@@ -207,6 +207,7 @@ pub async fn resend_failed(
     actor: &str,
 ) -> Result<Vec<OrderOutcome>, JobError> {
     check_selection(order_ids.len(), engine.settings().max_user_selected_orders)?;
+    installation(engine, key)?;
     let mut outcomes = Vec::new();
     let mut failed = Vec::new();
     for order_id in order_ids {
@@ -233,8 +234,9 @@ pub async fn resend_failed(
     Ok(outcomes)
 }
 
-/// Deletes Completed orders from Stream, clears their tracking number and "Sent to Stream"
-/// in Linnworks, and marks them Deleted. Any other status is refused with the guide's message.
+/// Deletes Completed orders from Stream, clears in Linnworks what the integration wrote
+/// (see [`clear_in_linnworks`]), and marks them Deleted. Any other status is refused with
+/// the guide's message; an order whose clear failed stays Completed, audited as a failure.
 pub async fn delete_completed(
     engine: &Engine,
     key: &InstallationKey,
@@ -248,24 +250,19 @@ pub async fn delete_completed(
     )?;
     let inst = installation(engine, key)?;
     let clients = engine.clients(&inst)?;
-    let store = engine.store();
-    let installation = key.id();
     let mut outcomes = Vec::new();
     for order_id in order_ids {
         let started = Instant::now();
-        let Some(order) = store.order(&installation, order_id).await? else {
-            outcomes.push(refused(
-                order_id,
+        let (status, outcome, message) = match delete_one(engine, &clients, key, order_id).await? {
+            Deleted::Done(message) => ("Deleted", Some(AuditOutcome::Success), message),
+            Deleted::NotQueued => (
                 "Not queued",
+                None,
                 ValidationError::OrderNotFoundInDatabase.to_string(),
-            ));
-            continue;
+            ),
+            Deleted::Refused { status, message } => (status, Some(AuditOutcome::Failure), message),
         };
-        if order.status != OrderStatus::Completed {
-            let message = format!(
-                "{ONLY_COMPLETED_CAN_BE_DELETED} (order is {})",
-                order.status
-            );
+        if let Some(outcome) = outcome {
             audit(
                 engine,
                 key,
@@ -273,76 +270,190 @@ pub async fn delete_completed(
                 correlation,
                 actor,
                 AuditAction::Delete,
-                AuditOutcome::Failure,
+                outcome,
                 message.clone(),
                 started,
             )
             .await;
-            outcomes.push(refused(order_id, order.status.label(), message));
-            continue;
         }
-        let stream_no = order
-            .stream_order_id
-            .clone()
-            .or(order.consignment_no.clone())
-            .unwrap_or_default();
-        if let Err(e) = clients.stream.delete_order(&stream_no).await
-            && !e.is_not_found()
-        {
-            let message = format!("Stream refused to delete order {stream_no}: {e}");
-            audit(
-                engine,
-                key,
-                order_id,
-                correlation,
-                actor,
-                AuditAction::Delete,
-                AuditOutcome::Failure,
-                message.clone(),
-                started,
-            )
-            .await;
-            outcomes.push(refused(order_id, "Completed", message));
-            continue;
-        }
-        if let Ok(uuid) = Uuid::parse_str(order_id) {
-            let clear = UpdateOrderShippingInfoRequest {
-                tracking_number: Some(String::new()),
-                ..UpdateOrderShippingInfoRequest::default()
-            };
-            if let Err(e) = clients
-                .linnworks
-                .set_order_shipping_info(uuid, &clear)
-                .await
-            {
-                tracing::warn!(installation = %key, order_id, "could not clear the tracking number: {e}");
-            }
-            if let Err(e) = clients
-                .linnworks
-                .unassign_order_identifier(&[uuid], SENT_TO_STREAM.0)
-                .await
-            {
-                tracing::warn!(installation = %key, order_id, "could not remove {}: {e}", SENT_TO_STREAM.1);
-            }
-        }
-        store.mark_deleted(&installation, order_id).await?;
-        let message =
-            format!("deleted Stream order {stream_no} and cleared its tracking in Linnworks");
-        audit(
-            engine,
-            key,
-            order_id,
-            correlation,
-            actor,
-            AuditAction::Delete,
-            AuditOutcome::Success,
-            message.clone(),
-            started,
-        )
-        .await;
-        outcomes.push(refused(order_id, "Deleted", message));
+        outcomes.push(refused(order_id, status, message));
     }
     Ok(outcomes)
+}
+
+/// What became of one order of a delete.
+enum Deleted {
+    /// Deleted in Stream, cleared in Linnworks, status Deleted.
+    Done(String),
+    NotQueued,
+    /// Not deleted (or not cleared): the status it stays in, and why.
+    Refused {
+        status: &'static str,
+        message: String,
+    },
+}
+
+async fn delete_one(
+    engine: &Engine,
+    clients: &Clients,
+    key: &InstallationKey,
+    order_id: &str,
+) -> Result<Deleted, JobError> {
+    let store = engine.store();
+    let installation = key.id();
+    let Some(order) = store.order(&installation, order_id).await? else {
+        return Ok(Deleted::NotQueued);
+    };
+    if order.status != OrderStatus::Completed {
+        return Ok(Deleted::Refused {
+            status: order.status.label(),
+            message: format!(
+                "{ONLY_COMPLETED_CAN_BE_DELETED} (order is {})",
+                order.status
+            ),
+        });
+    }
+    let stream_no = order
+        .stream_order_id
+        .clone()
+        .or(order.consignment_no.clone())
+        .unwrap_or_default();
+    if let Err(e) = clients.stream.delete_order(&stream_no).await
+        && !e.is_not_found()
+    {
+        return Ok(Deleted::Refused {
+            status: "Completed",
+            message: format!("Stream refused to delete order {stream_no}: {e}"),
+        });
+    }
+    let cleared = match Uuid::parse_str(order_id) {
+        Ok(uuid) => clear_in_linnworks(clients, uuid).await,
+        Err(_) => Ok(vec![
+            "the order id is not a Linnworks id: nothing to clear".into(),
+        ]),
+    };
+    match cleared {
+        Ok(cleared) => {
+            store.mark_deleted(&installation, order_id).await?;
+            Ok(Deleted::Done(format!(
+                "deleted Stream order {stream_no} and cleared it in Linnworks: {}",
+                cleared.join(", ")
+            )))
+        }
+        // Stream's order is gone, Linnworks still shows it sent: the order stays Completed,
+        // so deleting it again (Stream answers not found, which is accepted) finishes the
+        // clear.
+        Err(e) => {
+            let message = format!(
+                "deleted Stream order {stream_no}, but clearing it in Linnworks failed: {e}; \
+                 the order stays Completed: delete it again to finish"
+            );
+            tracing::warn!(installation = %key, order_id, "{message}");
+            Ok(Deleted::Refused {
+                status: "Completed",
+                message,
+            })
+        }
+    }
+}
+
+/// Extended properties the integration writes, emptied by a delete.
+const WRITTEN_PROPERTIES: [&str; 2] = [TRACKING_URL_PROPERTY, DISPATCH_DATE_PROPERTY];
+
+/// Clears what the integration wrote on a Linnworks order: the tracking number, the
+/// StreamTrackingURL and StreamDispatchDate extended properties (emptied: the API has no
+/// call that removes one property), and the Sent to Stream, Error from Stream, RUN, SEQ and
+/// day identifiers. Reads the order first, so only what is there is changed. Returns what
+/// was cleared; the error names every step that failed.
+pub async fn clear_in_linnworks(clients: &Clients, order_id: Uuid) -> Result<Vec<String>, String> {
+    let details = clients
+        .linnworks
+        .get_orders_by_id(&[order_id])
+        .await
+        .map_err(|e| format!("reading the order: {e}"))?;
+    let Some(detail) = details.into_iter().find(|d| d.order_id == order_id) else {
+        return Ok(vec!["the order is no longer in Linnworks".into()]);
+    };
+    let mut cleared = Vec::new();
+    let mut failed = Vec::new();
+    let tracking = detail
+        .shipping_info
+        .tracking_number
+        .as_deref()
+        .unwrap_or("");
+    if !tracking.trim().is_empty() {
+        let clear = UpdateOrderShippingInfoRequest {
+            tracking_number: Some(String::new()),
+            ..UpdateOrderShippingInfoRequest::from_current(&detail.shipping_info)
+        };
+        match clients
+            .linnworks
+            .set_order_shipping_info(order_id, &clear)
+            .await
+        {
+            Ok(_) => cleared.push(format!("tracking number {tracking}")),
+            Err(e) => failed.push(format!("the tracking number: {e}")),
+        }
+    }
+    let emptied: Vec<ExtendedProperty> = detail
+        .extended_properties
+        .iter()
+        .filter(|p| {
+            WRITTEN_PROPERTIES
+                .iter()
+                .any(|w| p.name.eq_ignore_ascii_case(w))
+                && !p.value.is_empty()
+        })
+        .map(|p| ExtendedProperty {
+            value: String::new(),
+            ..p.clone()
+        })
+        .collect();
+    if !emptied.is_empty() {
+        let names: Vec<&str> = emptied.iter().map(|p| p.name.as_str()).collect();
+        match clients
+            .linnworks
+            .set_extended_properties(order_id, &emptied)
+            .await
+        {
+            Ok(_) => cleared.push(names.join(", ")),
+            Err(e) => failed.push(format!("{}: {e}", names.join(", "))),
+        }
+    }
+    let managed = |tag: &str| {
+        tag == SENT_TO_STREAM.0
+            || tag == ERROR_FROM_STREAM.0
+            || is_run_tag(tag)
+            || is_seq_tag(tag)
+            || is_day_tag(tag)
+    };
+    let mut tags: Vec<String> = detail
+        .general_info
+        .identifiers
+        .iter()
+        .map(|i| i.tag.trim().to_ascii_uppercase())
+        .filter(|t| managed(t))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    for tag in tags {
+        match clients
+            .linnworks
+            .unassign_order_identifier(&[order_id], &tag)
+            .await
+        {
+            Ok(_) => cleared.push(format!("identifier {tag}")),
+            Err(e) => failed.push(format!("identifier {tag}: {e}")),
+        }
+    }
+    if cleared.is_empty() && failed.is_empty() {
+        cleared.push("nothing was left to clear".into());
+    }
+    if failed.is_empty() {
+        Ok(cleared)
+    } else {
+        Err(failed.join("; "))
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

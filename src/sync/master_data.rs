@@ -1,6 +1,7 @@
 //! The nightly master-data jobs: the order identifiers the integration applies (registered in
 //! Linnworks), and Stream's depots and delivery methods (stored, and turned into Linnworks
-//! postal services under the STREAM TECH vendor). Both are safe to re-run: what exists is
+//! postal services under the STREAM TECH vendor, or STREAMTECH for a staging Stream account:
+//! `spec.stream.environment`). Both are safe to re-run: what exists is
 //! matched and updated, never created twice.
 
 use std::collections::{HashMap, HashSet};
@@ -16,9 +17,9 @@ use crate::stream::{DeliveryMethodType, Depot as StreamDepot};
 
 use super::engine::{Audit, Engine};
 use super::errors::ValidationError;
-use super::fetch::STREAM_VENDOR;
 use super::identifiers;
 use super::job_error::JobError;
+use crate::crd::installation::{PRODUCTION_VENDOR, STAGING_VENDOR};
 
 /// What the identifier sync did in Linnworks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -204,7 +205,7 @@ pub fn postal_service_name(depot_id: &str, method: &DeliveryMethod) -> String {
 /// Production uses STREAM TECH; the guide says staging accounts use STREAMTECH.
 fn is_stream_vendor(vendor: &str) -> bool {
     let v = vendor.trim();
-    v.eq_ignore_ascii_case(STREAM_VENDOR) || v.eq_ignore_ascii_case("STREAMTECH")
+    v.eq_ignore_ascii_case(PRODUCTION_VENDOR) || v.eq_ignore_ascii_case(STAGING_VENDOR)
 }
 
 fn method_type_name(t: &DeliveryMethodType) -> String {
@@ -301,6 +302,8 @@ async fn postal_services_inner(
         .installation(key)
         .ok_or(ValidationError::InstallationInactive)?;
     let clients = engine.clients(&inst)?;
+    // STREAM TECH, or STREAMTECH for a staging Stream account (the guide's names).
+    let vendor = inst.spec.stream.vendor_name();
     let store = engine.store();
     let installation = key.id();
     let stream_depots = clients.stream.depots().await?;
@@ -352,7 +355,7 @@ async fn postal_services_inner(
                         vendor: if is_stream_vendor(&s.vendor) {
                             s.vendor.clone()
                         } else {
-                            STREAM_VENDOR.to_string()
+                            vendor.to_string()
                         },
                         postal_service_code: Some(w.code.clone()),
                         ..s.clone()
@@ -369,7 +372,7 @@ async fn postal_services_inner(
             None => {
                 let new = LwPostalService {
                     postal_service_name: w.name.clone(),
-                    vendor: STREAM_VENDOR.to_string(),
+                    vendor: vendor.to_string(),
                     postal_service_code: Some(w.code.clone()),
                     service_country: w.country.clone(),
                     tracking_number_required: true,
@@ -464,7 +467,7 @@ async fn created_meanwhile(
         Some(s) if is_stream_vendor(&s.vendor) => Ok(Some(s)),
         Some(s) => Err(JobError::Other(format!(
             "postal service {:?} could not be created: Linnworks already has a service of that \
-             name from vendor {:?}, not {STREAM_VENDOR}; rename one of them",
+             name from vendor {:?}, not {PRODUCTION_VENDOR} or {STAGING_VENDOR}; rename one of them",
             w.name, s.vendor
         ))),
         None => Ok(None),

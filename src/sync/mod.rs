@@ -2,14 +2,18 @@
 //! as plain async functions over (config, clients, store), and their timing.
 
 pub mod breaker;
+pub mod country;
 pub mod engine;
 pub mod errors;
 pub mod fetch;
 pub mod identifiers;
 pub mod job_error;
 pub mod jobs;
+pub mod locations;
 pub mod manual;
 pub mod master_data;
+pub mod permits;
+pub mod pool;
 pub mod process_webhooks;
 pub mod schedule;
 pub mod scheduler;

@@ -1,7 +1,9 @@
 //! The webhook processing job: applies stored Stream events to the Linnworks orders they
 //! concern. Delivery events add an order note (and mark the order processed when its
 //! mapping says so); planning events set the RUN, SEQ and day identifiers, removing the ones
-//! they replace. Every step is safe to repeat, because a failed event is processed again
+//! they replace; DISPATCHED (with IsOrderDispatchSyncEnabled) notes the dispatch on every
+//! order of the run and records its date and time in the `StreamDispatchDate` extended
+//! property. Every step is safe to repeat, because a failed event is processed again
 //! from the start: notes already present are not added twice, identifiers are computed
 //! from what the order carries now, and a processed order is not processed again.
 
@@ -12,11 +14,12 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::config::{InstallationConfig, InstallationKey};
-use crate::linnworks::{AddOrdersNoteRequest, OrderDetails};
+use crate::linnworks::{
+    AddOrdersNoteRequest, BasicExtendedProperty, ExtendedProperty, OrderDetails,
+};
 use crate::remote::RemoteError;
 use crate::store::{
     AuditAction, AuditOutcome, NewWebhookEvent, Order, OrderQuery, WebhookEvent as StoredEvent,
@@ -150,7 +153,7 @@ pub async fn webhook_cycle(
     key: &InstallationKey,
     correlation: &str,
     actor: &str,
-    permits: &Semaphore,
+    permits: &super::permits::Permits,
     budget: Duration,
 ) -> Result<WebhookSummary, JobError> {
     let started = Instant::now();
@@ -158,7 +161,7 @@ pub async fn webhook_cycle(
     let mut total = WebhookSummary::default();
     loop {
         let summary = {
-            let Ok(_permit) = permits.acquire().await else {
+            let Some(_permit) = permits.acquire().await else {
                 break;
             };
             process_batch(engine, key, correlation, actor, Some(cycle_start)).await?
@@ -400,6 +403,13 @@ impl Job<'_> {
             Kind::Delivery
         } else if parsed.is_planning() {
             Kind::Planning
+        } else if parsed.is_dispatch() {
+            if !self.inst.spec.sync.order_dispatch_sync_enabled {
+                return Ok(Ok(Applied::skipped(format!(
+                    "{label}: spec.sync.orderDispatchSyncEnabled (IsOrderDispatchSyncEnabled) is off; recorded, not applied"
+                ))));
+            }
+            Kind::Dispatch
         } else {
             return Ok(Ok(Applied::skipped(format!(
                 "{label}: no action for {} events; recorded",
@@ -464,6 +474,7 @@ impl Job<'_> {
         let result = match kind {
             Kind::Delivery => self.deliver(clients, &parsed, &found, &details).await,
             Kind::Planning => self.plan(clients, &parsed, &found, &details).await,
+            Kind::Dispatch => self.dispatch(clients, &parsed, &found, &details).await,
         };
         let per_order = match result {
             Ok(per_order) => per_order,
@@ -543,23 +554,8 @@ impl Job<'_> {
             let Some(detail) = details.get(&t.id) else {
                 continue;
             };
-            let text = note_text(event, &t.reference);
-            let mut steps = Vec::new();
-            // A retried event must not add its note a second time.
-            if detail.notes.iter().any(|n| n.note == text) {
-                steps.push("note already present".to_string());
-            } else {
-                clients
-                    .linnworks
-                    .add_orders_note(&AddOrdersNoteRequest {
-                        order_ids: vec![t.id],
-                        note_text: text,
-                        is_internal: true,
-                        is_processing_note: false,
-                    })
-                    .await?;
-                steps.push("note added".to_string());
-            }
+            let mut steps =
+                vec![add_note_once(clients, detail, note_text(event, &t.reference), "note").await?];
             if event.completes_order() && self.processes_on_delivery(t, detail) {
                 if detail.processed {
                     steps.push("already processed".to_string());
@@ -601,6 +597,76 @@ impl Job<'_> {
                 )
             })
             .is_some_and(|m| m.spec.processed_on_delivered)
+    }
+
+    /// DISPATCHED: an internal note with the run, date and time on every order of the run,
+    /// and the dispatch date and time in [`DISPATCH_DATE_PROPERTY`]. A replay finds both in
+    /// place and changes nothing.
+    async fn dispatch(
+        &self,
+        clients: &Clients,
+        event: &WebhookEvent,
+        targets: &[&Target],
+        details: &BTreeMap<Uuid, OrderDetails>,
+    ) -> Result<Vec<(String, String)>, ApplyError> {
+        let when = dispatch_date_value(event);
+        let mut done = Vec::new();
+        for t in targets {
+            let Some(detail) = details.get(&t.id) else {
+                continue;
+            };
+            let text = dispatch_note_text(event, &t.reference);
+            let mut steps = vec![add_note_once(clients, detail, text, "dispatch note").await?];
+            match &when {
+                None => steps.push(format!(
+                    "the event names no date: {DISPATCH_DATE_PROPERTY} not set"
+                )),
+                Some(value) => {
+                    let current = detail
+                        .extended_properties
+                        .iter()
+                        .find(|p| p.name.eq_ignore_ascii_case(DISPATCH_DATE_PROPERTY));
+                    match current {
+                        Some(p) if p.value == *value => {
+                            steps.push(format!("{DISPATCH_DATE_PROPERTY} already {value}"));
+                        }
+                        // A run dispatched again (re-planned after a return): the newest
+                        // dispatch replaces the old one, on the same property row.
+                        Some(p) => {
+                            clients
+                                .linnworks
+                                .set_extended_properties(
+                                    t.id,
+                                    &[ExtendedProperty {
+                                        row_id: p.row_id,
+                                        name: DISPATCH_DATE_PROPERTY.into(),
+                                        value: value.clone(),
+                                        r#type: "Info".into(),
+                                    }],
+                                )
+                                .await?;
+                            steps.push(format!("{DISPATCH_DATE_PROPERTY} {} -> {value}", p.value));
+                        }
+                        None => {
+                            clients
+                                .linnworks
+                                .add_extended_properties(
+                                    t.id,
+                                    vec![BasicExtendedProperty {
+                                        name: DISPATCH_DATE_PROPERTY.into(),
+                                        value: value.clone(),
+                                        r#type: "Info".into(),
+                                    }],
+                                )
+                                .await?;
+                            steps.push(format!("{DISPATCH_DATE_PROPERTY} set to {value}"));
+                        }
+                    }
+                }
+            }
+            done.push((t.order.order_id.clone(), steps.join(", ")));
+        }
+        Ok(done)
     }
 
     /// Planning events: RUN nn, the day of the delivery date, and (when
@@ -687,10 +753,74 @@ impl Job<'_> {
     }
 }
 
+/// Adds an internal note unless the order has it already (a retried or replayed event must
+/// not add its note a second time); says which.
+async fn add_note_once(
+    clients: &Clients,
+    detail: &OrderDetails,
+    text: String,
+    what: &str,
+) -> Result<String, ApplyError> {
+    if detail.notes.iter().any(|n| n.note == text) {
+        return Ok(format!("{what} already present"));
+    }
+    clients
+        .linnworks
+        .add_orders_note(&AddOrdersNoteRequest {
+            order_ids: vec![detail.order_id],
+            note_text: text,
+            is_internal: true,
+            is_processing_note: false,
+        })
+        .await?;
+    Ok(format!("{what} added"))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Delivery,
     Planning,
+    Dispatch,
+}
+
+/// The extended property DISPATCHED writes: when the run left, as `yyyy-MM-ddTHH:mm:ss`
+/// (Stream's event date and time, Stream's local time as sent). An extended property rather
+/// than `GeneralInfo.DespatchByDate`, which is the channel's deadline: overwriting it would
+/// hide a missed one.
+pub const DISPATCH_DATE_PROPERTY: &str = "StreamDispatchDate";
+
+/// The value of [`DISPATCH_DATE_PROPERTY`] for an event, when it names a date.
+pub fn dispatch_date_value(event: &WebhookEvent) -> Option<String> {
+    let date = event
+        .event_date
+        .as_deref()
+        .and_then(webhook_event::parse_stream_date)?;
+    let time = event
+        .event_time
+        .as_deref()
+        .and_then(|t| {
+            chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M:%S")
+                .or_else(|_| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M"))
+                .ok()
+        })
+        .unwrap_or_default();
+    Some(date.and_time(time).format("%Y-%m-%dT%H:%M:%S").to_string())
+}
+
+/// The internal note DISPATCHED adds: the run, the date and the time. The same event always
+/// gives the same text, which is how a replay recognises it.
+pub fn dispatch_note_text(event: &WebhookEvent, reference: &str) -> String {
+    let run = match (event.run_number, &event.load_id) {
+        (Some(n), Some(load)) => format!(" on run {} (load {load})", run_name(n)),
+        (Some(n), None) => format!(" on run {}", run_name(n)),
+        (None, Some(load)) => format!(" on load {load}"),
+        (None, None) => String::new(),
+    };
+    event_note(
+        format!("Stream: Dispatched (DISPATCHED){run}"),
+        event,
+        reference,
+    )
 }
 
 /// Why a planning event cannot be applied, if it cannot.
@@ -723,7 +853,12 @@ pub fn note_text(event: &WebhookEvent, reference: &str) -> String {
         .description
         .clone()
         .unwrap_or_else(|| event.code.clone());
-    let mut text = format!("Stream: {what} ({})", event.code);
+    event_note(format!("Stream: {what} ({})", event.code), event, reference)
+}
+
+/// `head`, then the event's date and time, the consignment and the event's text.
+fn event_note(head: String, event: &WebhookEvent, reference: &str) -> String {
+    let mut text = head;
     match (&event.event_date, &event.event_time) {
         (Some(d), Some(t)) => text.push_str(&format!(" on {d} at {t}")),
         (Some(d), None) => text.push_str(&format!(" on {d}")),

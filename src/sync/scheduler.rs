@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::InstallationKey;
 use crate::store::{JobOutcome, Wakeup, Work};
 
 use super::engine::{Engine, SCHEDULER, correlation_id};
+use super::permits::Permits;
 use super::schedule::{DATABASE_WIDE, Job, JobTimes, PRUNE_PERIOD};
 
 /// How often each installation loop reports that it is alive.
@@ -29,6 +30,12 @@ pub struct SchedulerOptions {
     pub only: Option<Vec<InstallationKey>>,
     /// Process kind in heartbeats, e.g. "sync-worker" or "run".
     pub process: &'static str,
+    /// Also run the daily prune (a pooled worker runs one scheduler per installation, and
+    /// only its first runs the prune).
+    pub prune: bool,
+    /// MaxInstallationsPerBatch shared with other schedulers (the pool's, pool-wide);
+    /// `None`: this scheduler's own, of that size.
+    pub permits: Option<Arc<Permits>>,
 }
 
 impl Default for SchedulerOptions {
@@ -37,6 +44,8 @@ impl Default for SchedulerOptions {
             master_data: true,
             only: None,
             process: "run",
+            prune: true,
+            permits: None,
         }
     }
 }
@@ -50,12 +59,18 @@ pub async fn run_scheduler(
     options: SchedulerOptions,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(Semaphore::new(
-        engine.settings().max_installations_per_batch as usize,
-    ));
+    let permits = options.permits.clone().unwrap_or_else(|| {
+        Arc::new(Permits::local(
+            engine.settings().max_installations_per_batch as usize,
+        ))
+    });
     let mut config = engine.config();
     let mut loops: BTreeMap<InstallationKey, JoinHandle<()>> = BTreeMap::new();
-    let prune = tokio::spawn(prune_loop(engine.clone()));
+    let prune = if options.prune {
+        tokio::spawn(prune_loop(engine.clone()))
+    } else {
+        tokio::spawn(async {})
+    };
     loop {
         let wanted: Vec<InstallationKey> = config
             .borrow_and_update()
@@ -143,7 +158,7 @@ const PRUNE_CHECK_EVERY: Duration = Duration::from_secs(600);
 
 /// Runs the prune job when it is due (first at start, then daily). Every scheduler runs
 /// this loop; the store hands each day's run to one of them.
-async fn prune_loop(engine: Engine) {
+pub(crate) async fn prune_loop(engine: Engine) {
     loop {
         if engine.stop().is_stopping() {
             return;
@@ -204,7 +219,7 @@ async fn installation_loop(
     engine: Engine,
     key: InstallationKey,
     options: SchedulerOptions,
-    permits: Arc<Semaphore>,
+    permits: Arc<Permits>,
 ) {
     let installation = key.id();
     let beat_id = format!("{}/{installation}", engine.worker_id());
@@ -310,7 +325,7 @@ async fn installation_loop(
 
 /// An installation whose master data was never synced would wait for the first night before
 /// orders can be tagged: sync it now instead.
-async fn catch_up_master_data(engine: &Engine, key: &InstallationKey, permits: &Semaphore) {
+async fn catch_up_master_data(engine: &Engine, key: &InstallationKey, permits: &Permits) {
     use crate::store::MasterDataKind;
     let installation = key.id();
     for (job, kind) in [
@@ -368,7 +383,7 @@ async fn wait(
 
 /// Runs one job (waiting for a MaxInstallationsPerBatch permit), records the run, and after
 /// a fetch that queued orders, sends them at once.
-pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: &Semaphore) {
+pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: &Permits) {
     // A stopping process starts nothing new.
     if engine.stop().is_stopping() {
         return;
@@ -380,7 +395,7 @@ pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: 
         run_recorded(engine, key, job, permits, &correlation).await;
         return;
     }
-    let Ok(_permit) = permits.acquire().await else {
+    let Some(_permit) = permits.acquire().await else {
         return;
     };
     // Waiting for a permit may take a while: a process that began stopping meanwhile starts
@@ -402,7 +417,7 @@ pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: 
 /// Sends batch after batch until a batch comes back short (the queue is drained). Two
 /// batches are under way at once, so one batch's slowest orders and its write-back calls
 /// do not leave the remote idle before the next batch is claimed.
-async fn drain(engine: &Engine, key: &InstallationKey, permits: &Semaphore, correlation: &str) {
+async fn drain(engine: &Engine, key: &InstallationKey, permits: &Permits, correlation: &str) {
     let batch = engine.settings().max_batch_size_per_installation as usize;
     let lane = || async {
         loop {
@@ -431,7 +446,7 @@ async fn run_recorded(
     engine: &Engine,
     key: &InstallationKey,
     job: Job,
-    permits: &Semaphore,
+    permits: &Permits,
     correlation: &str,
 ) -> usize {
     let span = tracing::info_span!(
@@ -449,7 +464,7 @@ async fn run_recorded_inner(
     engine: &Engine,
     key: &InstallationKey,
     job: Job,
-    permits: &Semaphore,
+    permits: &Permits,
     correlation: &str,
 ) -> usize {
     let installation = key.id();

@@ -24,6 +24,7 @@ use super::engine::{Audit, Clients, Engine};
 use super::errors::ValidationError;
 use super::identifiers::{ERROR_FROM_STREAM, SENT_TO_STREAM};
 use super::job_error::JobError;
+use super::locations;
 use super::transform::transform;
 use super::validate::validate_order;
 
@@ -104,9 +105,7 @@ pub async fn send_cycle(
     correlation: &str,
     actor: &str,
 ) -> Result<SendSummary, JobError> {
-    let inst = engine
-        .installation(key)
-        .ok_or(ValidationError::InstallationInactive)?;
+    let inst = engine.active_installation(key)?;
     // Scheduled sends honour the flag; manual sends (`sync::manual`) bypass it.
     if !inst.spec.sync.order_sync_enabled {
         return Err(ValidationError::OrderSyncDisabled.into());
@@ -173,12 +172,20 @@ pub async fn send_claimed(
     // Without clients, or without the orders as Linnworks has them now, nothing is sent:
     // every order goes back to the queue (Linnworks unavailable) or fails this attempt.
     let prepared = match engine.clients(inst) {
-        Ok(clients) => details_of(&clients, &claimed)
-            .await
-            .map(|details| (clients, details)),
+        Ok(clients) => match details_of(&clients, &claimed, true).await {
+            // Warehouse-mapping entries given by name are matched against Linnworks'
+            // locations, read once per batch.
+            Ok(details) if locations::needs_location_names(inst) => clients
+                .linnworks
+                .get_stock_locations()
+                .await
+                .map(|known| (clients, details, Some(known))),
+            Ok(details) => Ok((clients, details, None)),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
-    let (clients, details) = match prepared {
+    let (clients, details, known_locations) = match prepared {
         Ok(p) => p,
         Err(e) if e.is_transient() => {
             // Linnworks is down or overloaded: the orders wait, their retries untouched.
@@ -209,6 +216,7 @@ pub async fn send_claimed(
         clients: &clients,
         details: &details,
         depots: &depots,
+        known_locations: known_locations.as_deref(),
         breaker: &breaker,
         today: chrono::Utc::now().date_naive(),
         correlation,
@@ -313,6 +321,8 @@ struct Details {
     /// Orders whose data had to be cleaned or could not be read, with what was wrong: they
     /// are not sent as they are.
     problems: HashMap<String, String>,
+    /// Each order's packaging as Linnworks has it (split bins, item dimensions), by order id.
+    packaging: HashMap<String, crate::linnworks::CalcOrderHeader>,
 }
 
 impl std::ops::Deref for Details {
@@ -325,7 +335,13 @@ impl std::ops::Deref for Details {
 
 /// Reads the orders from Linnworks, each judged on its own: one order with data the store
 /// cannot hold, or that does not decode, must not stop the rest of the batch.
-async fn details_of(clients: &Clients, orders: &[Order]) -> Result<Details, RemoteError> {
+/// With `packaging`, also each order's packaging (what a send needs and a write-back does
+/// not).
+async fn details_of(
+    clients: &Clients,
+    orders: &[Order],
+    packaging: bool,
+) -> Result<Details, RemoteError> {
     let ids: Vec<Uuid> = orders
         .iter()
         .filter_map(|o| Uuid::parse_str(&o.order_id).ok())
@@ -334,7 +350,28 @@ async fn details_of(clients: &Clients, orders: &[Order]) -> Result<Details, Remo
     let mut details = Details {
         orders: HashMap::new(),
         problems: HashMap::new(),
+        packaging: HashMap::new(),
     };
+    // An outage waits like one of GetOrdersById; a refusal (an account without the
+    // packaging permission, say) sends the orders as one package each, without dimensions
+    // from the packaging calculation.
+    let packaging = if packaging {
+        clients.linnworks.get_order_packaging(&ids).await
+    } else {
+        Ok(Vec::new())
+    };
+    match packaging {
+        Ok(list) => {
+            details.packaging = list
+                .into_iter()
+                .map(|p| (p.order_id.to_string(), p))
+                .collect();
+        }
+        Err(e) if e.is_transient() => return Err(e),
+        Err(e) => tracing::warn!(
+            "Linnworks refused the orders' packaging; they are sent as one package each: {e}"
+        ),
+    }
     for mut value in values {
         let id = value["OrderId"]
             .as_str()
@@ -375,6 +412,8 @@ struct SendContext<'a> {
     clients: &'a Clients,
     details: &'a Details,
     depots: &'a [crate::store::Depot],
+    /// Linnworks' locations, when a warehouse-mapping entry is given by name.
+    known_locations: Option<&'a [crate::linnworks::StockLocation]>,
     breaker: &'a Breaker,
     today: chrono::NaiveDate,
     correlation: &'a str,
@@ -449,13 +488,25 @@ async fn send_one(
         .await;
         return Ok(invalid(e, None));
     };
-    let mapping = match validate_order(
+    // The warehouse mapping comes before the postal service mapping's depot, method and
+    // stock location.
+    let resolved = validate_order(
         ctx.inst,
         &detail.shipping_info,
         &detail.customer_info,
         Some(ctx.depots),
-    ) {
-        Ok(m) => m,
+    )
+    .and_then(|mapping| {
+        locations::resolve(
+            ctx.inst,
+            mapping,
+            locations::order_location(detail),
+            ctx.known_locations,
+            ctx.depots,
+        )
+    });
+    let (chosen, mapping) = match resolved {
+        Ok(r) => r,
         Err(e) => {
             let e = e.to_string();
             store.fail_claim_validation(&claim, &e).await?;
@@ -473,7 +524,13 @@ async fn send_one(
             return Ok(invalid(e, Some(detail.order_id)));
         }
     };
-    let request = transform(ctx.inst, mapping, detail, ctx.today);
+    let request = transform(
+        ctx.inst,
+        &mapping,
+        detail,
+        ctx.details.packaging.get(&order.order_id),
+        ctx.today,
+    );
     if probe.is_none() && ctx.breaker.is_open() {
         // The account went down while this batch was out (or a probe is deciding): this
         // order waits instead of adding to the failures.
@@ -533,8 +590,11 @@ async fn send_one(
                 crate::stream::OrderType::Collection => "collection",
             };
             let message = format!(
-                "created {kind} order {}: consignment {}, tracking {}{recovered}",
-                created.order_no, created.consignment_no, created.tracking_id
+                "created {kind} order {}{}: consignment {}, tracking {}{recovered}",
+                created.order_no,
+                chosen.describe(),
+                created.consignment_no,
+                created.tracking_id
             );
             audit_send(
                 engine,
@@ -893,7 +953,7 @@ pub async fn write_back(
             return summary;
         }
     };
-    let details = match details_of(&clients, &orders).await {
+    let details = match details_of(&clients, &orders, false).await {
         Ok(d) => d,
         Err(e) => {
             everyone_failed(format!("could not read the orders from Linnworks: {e}")).await;

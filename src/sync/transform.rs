@@ -1,11 +1,14 @@
 //! Linnworks order -> Stream delivery or collection request. Pure: the same order and
 //! settings always give the same request, so it is tested on many orders without I/O.
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use uuid::Uuid;
 
 use crate::config::{InstallationConfig, MappingConfig};
 use crate::crd::OrderType as MappingOrderType;
-use crate::linnworks::{CustomerAddress, OrderDetails, OrderItem as LwItem};
+use crate::linnworks::{CalcOrderHeader, CustomerAddress, OrderDetails, OrderItem as LwItem};
 use crate::stream::{
     Address, Contact, CreateOrderRequest, Customer, OrderGroup, OrderHeader, OrderItem, OrderType,
     Partner, Required, ServiceCode,
@@ -33,10 +36,15 @@ pub fn stream_order_no(inst: &InstallationConfig, order: &OrderDetails) -> Strin
     format!("{prefix}{}", order.num_order_id)
 }
 
+/// Builds Stream's create body. `packaging` is the order's packaging as Linnworks has it
+/// (`Orders/GetOrderPackagingCalculation`), when it could be read: its bins are the packages
+/// unless the mapping overrides the packaging split, and its item dimensions stand in for
+/// items without boxes.
 pub fn transform(
     inst: &InstallationConfig,
     mapping: &MappingConfig,
     order: &OrderDetails,
+    packaging: Option<&CalcOrderHeader>,
     today: NaiveDate,
 ) -> CreateOrderRequest {
     let spec = &inst.spec;
@@ -92,40 +100,96 @@ pub fn transform(
         order_notes: None,
         driver_notes: None,
     };
-    // The hands-on date: the goods are ready from the start of today.
-    let required = spec
-        .sync
-        .use_current_date_as_hands_on_date
-        .then(|| Required {
-            from_date_time: today
-                .and_hms_opt(0, 0, 0)
-                .map(|t| Utc.from_utc_datetime(&t)),
-            to_date_time: None,
-        });
-    let stock_location = if spec.sync.use_default_location {
-        spec.sync.default_location.clone()
-    } else {
-        m.stock_location.clone()
-    };
+    // Both public clients always send the required window; the service has no delivery
+    // window to give, so both ends are Stream's "unset" ("0"). Leaving `required` out draws
+    // Stream's "required is missing" warning on every order.
+    let required = Some(Required::default());
+    // Already the warehouse mapping's, or the DefaultLocation's (see `sync::locations`).
+    let stock_location = m.stock_location.clone();
     let package_type = order
         .shipping_info
         .package_type
         .clone()
         .filter(|p| !p.is_empty());
-    let mut items = Vec::new();
+    // The hands-on date: the goods are ready at the depot from today (item-level, as the
+    // public clients send it).
+    let on_hand_date = spec.sync.use_current_date_as_hands_on_date.then_some(today);
+    let dims: HashMap<Uuid, f64> = packaging
+        .map(|p| {
+            p.items
+                .iter()
+                .filter_map(|i| Some((i.order_item_id?, i.height * i.width * i.depth)))
+                .filter(|(_, v)| v.is_finite() && *v > 0.0)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut lines = Vec::new();
     for item in &order.items {
-        push_item(&mut items, item, None, m.skip_composite_parent);
+        push_line(&mut lines, item, None, m.skip_composite_parent, &dims);
     }
-    for item in &mut items {
-        item.stock_location = stock_location.clone();
-        item.package_type = package_type.clone();
-        // One package for the whole order, unless the service overrides the packaging
-        // split, which sends each line as its own package.
-        item.package_id = Some(if m.override_packaging_split {
-            format!("P{}", item.sequence)
-        } else {
-            "P1".to_string()
-        });
+    let bins = if m.override_packaging_split {
+        None
+    } else {
+        packaging
+            .map(bins_by_row)
+            .filter(|b: &HashMap<Uuid, Vec<(usize, u32)>>| !b.is_empty())
+    };
+    let mut items = Vec::new();
+    // The sequence each line's first piece got, for its children's parentSequence.
+    let mut first_sequence: Vec<u32> = Vec::with_capacity(lines.len());
+    for line in &lines {
+        let pieces = match (&bins, line.row_id) {
+            (Some(bins), Some(row)) => split_by_bins(bins.get(&row), line.quantity),
+            _ => vec![(None, line.quantity)],
+        };
+        let parent = line.parent.and_then(|p| first_sequence.get(p).copied());
+        let mut first = None;
+        for (bin, quantity) in pieces {
+            let sequence = u32::try_from(items.len() + 1).unwrap_or(u32::MAX);
+            first.get_or_insert(sequence);
+            let package_id = if m.override_packaging_split {
+                // Each line its own package.
+                format!("P{sequence}")
+            } else {
+                format!("P{}", bin.map_or(1, |b| b + 1))
+            };
+            let share = f64::from(quantity) / f64::from(line.quantity.max(1));
+            items.push(OrderItem {
+                sequence,
+                parent_sequence: parent,
+                code: line.code.clone(),
+                description: line.description.clone(),
+                quantity,
+                weight: round3(line.weight * share),
+                cube: round6(line.cube * share),
+                stock_location: stock_location.clone(),
+                on_hand_date,
+                package_id: Some(package_id),
+                package_type: package_type.clone(),
+            });
+        }
+        first_sequence.push(first.unwrap_or(0));
+    }
+    // A kept composite parent has no bin of its own (Linnworks packs only the children):
+    // it travels in its first child's package.
+    if let Some(bins) = &bins {
+        for (i, line) in lines.iter().enumerate() {
+            if line.row_id.is_some_and(|r| bins.contains_key(&r)) {
+                continue;
+            }
+            let child_package = lines
+                .iter()
+                .position(|l| l.parent == Some(i))
+                .and_then(|c| first_sequence.get(c))
+                .and_then(|s| items.iter().find(|it| it.sequence == *s))
+                .and_then(|it| it.package_id.clone());
+            let own = first_sequence.get(i).copied();
+            if let (Some(package), Some(own)) = (child_package, own)
+                && let Some(item) = items.iter_mut().find(|it| it.sequence == own)
+            {
+                item.package_id = Some(package);
+            }
+        }
     }
     CreateOrderRequest::new(
         header,
@@ -139,51 +203,133 @@ pub fn transform(
     )
 }
 
-fn push_item(out: &mut Vec<OrderItem>, item: &LwItem, parent: Option<u32>, skip_parent: bool) {
+/// One order line as Stream gets it, before packaging splits it.
+struct Line {
+    row_id: Option<Uuid>,
+    /// Index of the parent line (a kept composite parent).
+    parent: Option<usize>,
+    code: String,
+    description: String,
+    quantity: u32,
+    /// The line's kilograms and cubic metres (unit x quantity).
+    weight: f64,
+    cube: f64,
+}
+
+/// Composite children come with their quantity for the whole order, as Linnworks reports
+/// it (pick lists and stock reservations use the children's rows; an order for two sets of
+/// four chairs has a child row of 8 chairs): sent as they are, never multiplied by the
+/// parent's quantity.
+fn push_line(
+    out: &mut Vec<Line>,
+    item: &LwItem,
+    parent: Option<usize>,
+    skip_parent: bool,
+    dims: &HashMap<Uuid, f64>,
+) {
     if item.is_service {
         return;
     }
     let has_children = !item.composite_sub_items.is_empty();
-    let own_sequence = if has_children && skip_parent {
+    let own = if has_children && skip_parent {
         // The parent is a bundle of its children: send only the children.
         parent
     } else {
-        let sequence = u32::try_from(out.len() + 1).unwrap_or(u32::MAX);
-        out.push(stream_item(item, sequence, parent));
-        Some(sequence)
+        out.push(line(item, out.len() + 1, parent, dims));
+        Some(out.len() - 1)
     };
     for child in &item.composite_sub_items {
-        push_item(out, child, own_sequence, skip_parent);
+        push_line(out, child, own, skip_parent, dims);
     }
 }
 
-fn stream_item(item: &LwItem, sequence: u32, parent: Option<u32>) -> OrderItem {
+fn line(item: &LwItem, n: usize, parent: Option<usize>, dims: &HashMap<Uuid, f64>) -> Line {
     let quantity = u32::try_from(item.quantity.max(1)).unwrap_or(1);
     let code = [&item.sku, &item.item_number]
         .into_iter()
         .flatten()
         .find(|s| !s.trim().is_empty())
         .cloned()
-        .unwrap_or_else(|| format!("LINE{sequence}"));
+        .unwrap_or_else(|| format!("LINE{n}"));
     let title = item
         .title
         .clone()
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| code.clone());
-    OrderItem {
-        sequence,
-        parent_sequence: parent,
+    Line {
+        row_id: item.row_id,
+        parent,
         code,
         description: truncate_chars(title.trim(), MAX_DESCRIPTION_CHARS),
         quantity,
         // Linnworks gives the unit weight in kilograms; Stream takes the line's weight.
-        weight: round3(item.weight.max(0.0) * f64::from(quantity)),
-        // Cubic metres; order lines carry no dimensions in Linnworks' order model.
-        cube: 0.0,
-        stock_location: None,
-        package_id: None,
-        package_type: None,
+        weight: item.weight.max(0.0) * f64::from(quantity),
+        cube: unit_cube(item, dims) * f64::from(quantity),
     }
+}
+
+/// Cubic centimetres in a cubic metre (Linnworks' dimensions are taken as centimetres).
+const CM3_PER_M3: f64 = 1_000_000.0;
+
+/// Cubic metres of one unit: the sum of its boxes (a unit may ship in several), else the
+/// item's dimensions from Linnworks' packaging calculation, else 0.
+fn unit_cube(item: &LwItem, dims: &HashMap<Uuid, f64>) -> f64 {
+    let boxes: f64 = item
+        .boxes
+        .iter()
+        .filter(|b| !b.logical_delete)
+        .map(|b| b.width.max(0.0) * b.height.max(0.0) * b.length.max(0.0))
+        .filter(|v| v.is_finite())
+        .sum();
+    let cm3 = if boxes > 0.0 {
+        boxes
+    } else {
+        item.row_id
+            .and_then(|r| dims.get(&r).copied())
+            .unwrap_or(0.0)
+    };
+    cm3 / CM3_PER_M3
+}
+
+/// Order item row -> the bins (by position) holding it and how many each holds.
+fn bins_by_row(packaging: &CalcOrderHeader) -> HashMap<Uuid, Vec<(usize, u32)>> {
+    let mut rows: HashMap<Uuid, Vec<(usize, u32)>> = HashMap::new();
+    for (b, bin) in packaging.bins.iter().enumerate() {
+        for item in &bin.items {
+            let quantity = u32::try_from(item.quantity).unwrap_or(0);
+            if let (Some(row), true) = (item.order_item_id, quantity > 0) {
+                rows.entry(row).or_default().push((b, quantity));
+            }
+        }
+    }
+    rows
+}
+
+/// A line's pieces, one per bin it is packed in. Units the bins do not account for go in
+/// the first package, so Stream always gets the whole quantity.
+fn split_by_bins(bins: Option<&Vec<(usize, u32)>>, quantity: u32) -> Vec<(Option<usize>, u32)> {
+    let Some(bins) = bins.filter(|b| !b.is_empty()) else {
+        return vec![(None, quantity)];
+    };
+    let mut left = quantity;
+    let mut pieces = Vec::new();
+    for &(bin, n) in bins {
+        let take = n.min(left);
+        if take > 0 {
+            pieces.push((Some(bin), take));
+            left -= take;
+        }
+    }
+    match pieces.first_mut() {
+        Some(first) if left > 0 => first.1 += left,
+        None => pieces.push((None, quantity)),
+        _ => {}
+    }
+    pieces
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1_000_000.0).round() / 1_000_000.0
 }
 
 fn round3(v: f64) -> f64 {
@@ -235,52 +381,51 @@ fn stream_contact(a: &CustomerAddress, name: &str) -> Contact {
     }
 }
 
-/// ISO 3166-1 alpha-2 code for a Linnworks country name (or a code given as such).
-pub fn country_code(country: &str) -> Option<&'static str> {
-    const COUNTRIES: &[(&str, &str)] = &[
-        ("GB", "United Kingdom"),
-        ("GB", "Great Britain"),
-        ("GB", "UK"),
-        ("GB", "England"),
-        ("GB", "Scotland"),
-        ("GB", "Wales"),
-        ("GB", "Northern Ireland"),
-        ("IE", "Ireland"),
-        ("US", "United States"),
-        ("US", "USA"),
-        ("CA", "Canada"),
-        ("AU", "Australia"),
-        ("NZ", "New Zealand"),
-        ("FR", "France"),
-        ("DE", "Germany"),
-        ("NL", "Netherlands"),
-        ("BE", "Belgium"),
-        ("LU", "Luxembourg"),
-        ("ES", "Spain"),
-        ("PT", "Portugal"),
-        ("IT", "Italy"),
-        ("AT", "Austria"),
-        ("CH", "Switzerland"),
-        ("DK", "Denmark"),
-        ("SE", "Sweden"),
-        ("NO", "Norway"),
-        ("FI", "Finland"),
-        ("PL", "Poland"),
-        ("CZ", "Czech Republic"),
-        ("GR", "Greece"),
-        ("JE", "Jersey"),
-        ("GG", "Guernsey"),
-        ("IM", "Isle of Man"),
-    ];
-    let wanted = country.trim();
-    if wanted.len() == 2 {
-        return COUNTRIES
-            .iter()
-            .map(|(code, _)| *code)
-            .find(|code| code.eq_ignore_ascii_case(wanted));
+pub use super::country::country_code;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linnworks::StockItemBox;
+
+    #[test]
+    fn a_line_is_split_by_the_bins_holding_it() {
+        let bins = vec![(0, 4), (2, 4)];
+        assert_eq!(split_by_bins(Some(&bins), 8), [(Some(0), 4), (Some(2), 4)]);
+        // Units no bin accounts for stay with the first piece; bins never add units.
+        assert_eq!(split_by_bins(Some(&bins), 10), [(Some(0), 6), (Some(2), 4)]);
+        assert_eq!(split_by_bins(Some(&bins), 3), [(Some(0), 3)]);
+        assert_eq!(split_by_bins(None, 5), [(None, 5)]);
+        assert_eq!(split_by_bins(Some(&Vec::new()), 5), [(None, 5)]);
     }
-    COUNTRIES
-        .iter()
-        .find(|(_, name)| name.eq_ignore_ascii_case(wanted))
-        .map(|(code, _)| *code)
+
+    #[test]
+    fn unit_volume_is_the_sum_of_live_boxes_in_cubic_metres() {
+        let b = |w: f64, h: f64, l: f64, deleted: bool| StockItemBox {
+            width: w,
+            height: h,
+            length: l,
+            logical_delete: deleted,
+            ..StockItemBox::default()
+        };
+        let row = Uuid::from_u128(7);
+        let item = LwItem {
+            row_id: Some(row),
+            boxes: vec![
+                b(30.0, 40.0, 30.0, false),
+                b(20.0, 60.0, 20.0, false),
+                b(99.0, 99.0, 99.0, true),
+            ],
+            ..LwItem::default()
+        };
+        let dims = HashMap::from([(row, 1_000_000.0)]);
+        assert!((unit_cube(&item, &dims) - 0.06).abs() < 1e-12);
+        // Without boxes, the packaging calculation's dimensions; else nothing.
+        let bare = LwItem {
+            row_id: Some(row),
+            ..LwItem::default()
+        };
+        assert!((unit_cube(&bare, &dims) - 1.0).abs() < 1e-12);
+        assert_eq!(unit_cube(&bare, &HashMap::new()), 0.0);
+    }
 }

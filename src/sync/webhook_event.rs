@@ -45,8 +45,12 @@ pub const PLANNING_CODES: [&str; 3] = ["OPENPLANNING", "LOCKPLANNING", "CLOSEPLA
 /// Delivery events that add a note to the Linnworks order.
 pub const DELIVERY_CODES: [&str; 4] = ["DELIVERED", "PARTDELVRD", "COLLECTED", "PARTCOLLECTED"];
 
-/// What an installation subscribes to in Stream (standalone and operator alike): the
-/// delivery outcomes, run planning, and the per-group sequence notice.
+/// The run-level notice that a run left the depot; applied when IsOrderDispatchSyncEnabled.
+pub const DISPATCH_CODE: &str = "DISPATCHED";
+
+/// What every installation with webhooks subscribes to in Stream (standalone and operator
+/// alike): the delivery outcomes, run planning, and the per-group sequence notice. With
+/// IsOrderDispatchSyncEnabled, DISPATCHED too (see [`subscribed_events`]).
 pub const SUBSCRIBED_EVENTS: [&str; 8] = [
     "DELIVERED",
     "PARTDELVRD",
@@ -58,7 +62,21 @@ pub const SUBSCRIBED_EVENTS: [&str; 8] = [
     "PLANNEDGROUP",
 ];
 
+/// The events one installation subscribes to, in the order they are subscribed.
+pub fn subscribed_events(spec: &crate::crd::InstallationSpec) -> Vec<&'static str> {
+    let mut events = SUBSCRIBED_EVENTS.to_vec();
+    if spec.sync.order_dispatch_sync_enabled {
+        events.push(DISPATCH_CODE);
+    }
+    events
+}
+
 impl WebhookEvent {
+    /// DISPATCHED: the run the order is on has left for delivery.
+    pub fn is_dispatch(&self) -> bool {
+        self.code == DISPATCH_CODE
+    }
+
     pub fn is_planning(&self) -> bool {
         PLANNING_CODES.contains(&self.code.as_str()) || self.code == "PLANNEDGROUP"
     }

@@ -19,7 +19,6 @@ use linnstream::store::{Order, WebhookStatus};
 use linnstream::sync::process_webhooks::{WebhookSummary, new_stored_event, webhook_cycle};
 use linnstream::sync::webhook_event;
 use serde_json::json;
-use tokio::sync::Semaphore;
 
 use crate::support::db::Backend;
 use crate::support::sync::{ACTOR, Harness, Options, PLAIN_SERVICE, test_remote_options};
@@ -155,7 +154,7 @@ async fn a_flood_holds_up_no_other_event_and_drains(backend: Backend) {
             ..test_remote_options()
         },
     );
-    let permits = Arc::new(Semaphore::new(1));
+    let permits = Arc::new(linnstream::sync::permits::Permits::local(1));
     let other_event = queue(
         &h,
         &other,

@@ -30,4 +30,6 @@ on_both_backends!(
     orders_are_found_by_number_and_reference,
     manifests_are_stored_per_installation,
     write_backs_stay_pending_until_marked,
+    installation_leases_have_one_holder_until_they_expire,
+    batch_permits_never_exceed_the_limit,
 );

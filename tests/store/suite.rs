@@ -1323,7 +1323,7 @@ pub async fn heartbeats_tell_live_workers_from_dead_ones(store: &Store) {
 pub async fn migrating_again_changes_nothing(store: &Store) {
     let report = store.migrate().await.unwrap();
     assert!(report.applied.is_empty(), "{report:?}");
-    assert_eq!(report.latest_version, Some(4));
+    assert_eq!(report.latest_version, Some(5));
     store.ping().await.unwrap();
 }
 
@@ -1595,4 +1595,118 @@ pub async fn write_backs_stay_pending_until_marked(store: &Store) {
     // A written-back order that is deleted stays written back; nothing is pending for it.
     let deleted = store.mark_deleted(INST, "ORD-0").await.unwrap();
     assert!(!deleted.write_back_pending() && deleted.written_back_at.is_some());
+}
+
+/// The pool's installation leases: one holder at a time, renewed by its holder, taken over
+/// only once expired, given back by its holder only.
+pub async fn installation_leases_have_one_holder_until_they_expire(store: &Store) {
+    let long = Duration::from_secs(60);
+    assert!(store.acquire_lease(INST, "pool-a", long).await.unwrap());
+    // Taking it again is keeping it; someone else is refused.
+    assert!(store.acquire_lease(INST, "pool-a", long).await.unwrap());
+    assert!(!store.acquire_lease(INST, "pool-b", long).await.unwrap());
+    let held = store.lease(INST).await.unwrap().expect("held");
+    assert_eq!(held.holder, "pool-a");
+    assert_eq!(
+        store.renew_leases("pool-a", long).await.unwrap(),
+        [INST.to_string()]
+    );
+    assert!(store.renew_leases("pool-b", long).await.unwrap().is_empty());
+    // Only its holder gives it back.
+    assert!(!store.release_lease(INST, "pool-b").await.unwrap());
+    assert!(store.release_lease(INST, "pool-a").await.unwrap());
+    assert!(store.lease(INST).await.unwrap().is_none());
+
+    // A holder that stops renewing loses it once it expires: the renewal then comes back
+    // without it (it must stop working on it), and another takes it.
+    let short = Duration::from_millis(150);
+    assert!(
+        store
+            .acquire_lease("default/other", "pool-a", short)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .acquire_lease("default/other", "pool-b", long)
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(store.renew_leases("pool-a", long).await.unwrap().is_empty());
+    assert!(store.lease("default/other").await.unwrap().is_none());
+    assert!(
+        store
+            .acquire_lease("default/other", "pool-b", long)
+            .await
+            .unwrap()
+    );
+    let taken = store
+        .lease("default/other")
+        .await
+        .unwrap()
+        .expect("taken over");
+    assert_eq!(taken.holder, "pool-b");
+    assert!(
+        !store
+            .acquire_lease("default/other", "pool-a", long)
+            .await
+            .unwrap()
+    );
+    let all = store.leases().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].installation, "default/other");
+    // Nothing without a name.
+    assert!(store.acquire_lease("", "pool-a", long).await.is_err());
+    assert!(store.acquire_lease(INST, " ", long).await.is_err());
+}
+
+/// MaxInstallationsPerBatch across processes: never more slots taken than the limit; a
+/// slot given back or expired is free again; a renewal keeps a holder's slots.
+pub async fn batch_permits_never_exceed_the_limit(store: &Store) {
+    let long = Duration::from_secs(60);
+    store.ensure_batch_permits(2).await.unwrap();
+    // Again (another process starting): no more slots.
+    store.ensure_batch_permits(2).await.unwrap();
+    let a = store.take_batch_permit("pool-a", 2, long).await.unwrap();
+    let b = store.take_batch_permit("pool-b", 2, long).await.unwrap();
+    assert!(a.is_some() && b.is_some() && a != b);
+    assert_eq!(
+        store.take_batch_permit("pool-c", 2, long).await.unwrap(),
+        None
+    );
+    assert_eq!(store.batch_permits_held().await.unwrap(), 2);
+    // Given back by someone else: nothing happens.
+    store
+        .give_back_batch_permit(a.unwrap(), "pool-b")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_batch_permit("pool-c", 2, long).await.unwrap(),
+        None
+    );
+    store
+        .give_back_batch_permit(a.unwrap(), "pool-a")
+        .await
+        .unwrap();
+    assert_eq!(store.take_batch_permit("pool-c", 2, long).await.unwrap(), a);
+    // A dead holder's slot expires; a renewed one does not.
+    store
+        .renew_batch_permits("pool-b", Duration::from_millis(150))
+        .await
+        .unwrap();
+    assert_eq!(store.renew_batch_permits("pool-c", long).await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(store.batch_permits_held().await.unwrap(), 1);
+    assert_eq!(store.take_batch_permit("pool-d", 2, long).await.unwrap(), b);
+    // A lower limit leaves the higher slots alone.
+    store.ensure_batch_permits(3).await.unwrap();
+    assert_eq!(
+        store.take_batch_permit("pool-e", 2, long).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.take_batch_permit("pool-e", 3, long).await.unwrap(),
+        Some(2)
+    );
 }

@@ -194,7 +194,8 @@ impl Env {
         reason: &str,
     ) {
         let mut last = None;
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        // Generous: on a loaded 2-core machine a fresh pod can take over a minute to write its first status.
+        let deadline = std::time::Instant::now() + Duration::from_secs(180);
         loop {
             let now = self.condition(name, type_).await;
             if let Some((s, r, _)) = &now
@@ -205,7 +206,7 @@ impl Env {
             }
             if std::time::Instant::now() > deadline {
                 panic!(
-                    "{name}: {type_} did not become {status}/{reason} within 60 s; last: {last:?}"
+                    "{name}: {type_} did not become {status}/{reason} within 180 s; last: {last:?}"
                 );
             }
             last = now;
@@ -303,6 +304,7 @@ pub fn operator_config(ns: &str, database_url: &str, identity: &str) -> Operator
         concurrency: 4,
         finalizer_timeout: Duration::from_secs(30),
         config_secret: None,
+        pool: None,
     }
 }
 

@@ -19,7 +19,7 @@ pub struct Harness {
     pub engine: Engine,
     pub key: InstallationKey,
     pub _db: TestDb,
-    pub _config: tokio::sync::watch::Sender<Arc<Snapshot>>,
+    pub config: tokio::sync::watch::Sender<Arc<Snapshot>>,
     pub _dir: tempfile::TempDir,
 }
 
@@ -64,9 +64,23 @@ impl Harness {
             engine,
             key,
             _db: db,
-            _config: config,
+            config,
             _dir: dir,
         }
+    }
+
+    /// Publishes changed settings for the installation, as a config watcher would.
+    pub fn update_installation(
+        &self,
+        change: impl FnOnce(&mut linnstream::config::InstallationConfig),
+    ) {
+        let mut snapshot = Snapshot::clone(&self.config.borrow());
+        let inst = snapshot
+            .installations
+            .get_mut(&self.key)
+            .expect("the installation is configured");
+        change(inst);
+        self.config.send_replace(Arc::new(snapshot));
     }
 
     pub async fn fetch(&self) -> linnstream::sync::fetch::FetchSummary {

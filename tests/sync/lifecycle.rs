@@ -393,12 +393,11 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
         "{err}"
     );
     // Order sync switched off: the scheduled send refuses, a manual send still works.
-    let mut snapshot = (**h._config.borrow()).clone();
+    let mut snapshot = (**h.config.borrow()).clone();
     if let Some(inst) = snapshot.installations.get_mut(&h.key) {
         inst.spec.sync.order_sync_enabled = false;
     }
-    h._config
-        .send_replace(std::sync::Arc::new(snapshot.clone()));
+    h.config.send_replace(std::sync::Arc::new(snapshot.clone()));
     let err = send::send_cycle(&h.engine, &h.key, "v6", "test")
         .await
         .expect_err("sync disabled");
@@ -409,7 +408,7 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
         inst.credentials.linnworks_application_secret =
             "00000000-0000-0000-0000-000000000000".into();
     }
-    h._config.send_replace(std::sync::Arc::new(snapshot));
+    h.config.send_replace(std::sync::Arc::new(snapshot));
     let err = fetch::fetch(&h.engine, &h.key, "v7", "test")
         .await
         .expect_err("bad token");

@@ -1,12 +1,38 @@
 //! The sync engine end to end through both simulators, on PostgreSQL and on SQLite: orders
 //! fetched from Linnworks, validated, created in Stream, tracking written back; failures,
 //! retries, manual resend and delete; a lost reply that must not double-create; a failed
-//! write-back to Linnworks retried by a later cycle.
+//! write-back to Linnworks retried by a later cycle; what Stream receives for each option.
+
+// Declared before the modules that use it: each test of the calling module on both
+// backends (`postgres::name`, `sqlite::name`).
+macro_rules! tests_on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let h = $crate::harness::Harness::new($crate::db::TestDb::postgres().await).await;
+                    super::$name(&h).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let h = $crate::harness::Harness::new($crate::db::TestDb::sqlite().await).await;
+                    super::$name(&h).await;
+                }
+            )*
+        }
+    };
+}
 
 #[path = "../support/db.rs"]
 mod db;
 mod harness;
 mod lifecycle;
+mod stream_body;
 mod write_back;
 
 macro_rules! on_both_backends {

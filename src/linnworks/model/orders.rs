@@ -251,6 +251,85 @@ pub struct OrderItem {
     pub stock_item_id: Option<Uuid>,
     #[serde(default)]
     pub row_id: Option<Uuid>,
+    /// The stock item's boxes (`StockItemBoxConfiguration`): one unit ships in all of them.
+    #[serde(default, deserialize_with = "nullable")]
+    pub boxes: Vec<StockItemBox>,
+}
+
+/// `StockItemBoxConfiguration`: one box a unit of the item ships in. Dimensions are in the
+/// account's dimension unit (centimetres by default: *inferred*, the spec names no unit).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct StockItemBox {
+    #[serde(default, deserialize_with = "nullable")]
+    pub box_name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub width: f64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub height: f64,
+    /// The box's depth (Linnworks calls it Length here).
+    #[serde(default, deserialize_with = "nullable")]
+    pub length: f64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub logical_delete: bool,
+}
+
+/// `GetOrderPackagingCalculationRequest` (sent wrapped as `{"request": ...}`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct GetOrderPackagingCalculationRequest {
+    #[serde(rename = "pkOrderIds")]
+    pub pk_order_ids: Vec<Uuid>,
+    #[serde(rename = "Recalculate")]
+    pub recalculate: bool,
+    #[serde(rename = "SaveRecalculation")]
+    pub save_recalculation: bool,
+}
+
+/// `CalcOrderHeader`: an order's packaging as Linnworks has worked it out: the items
+/// (composite parents left out) with their dimensions, and the split packaging bins.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct CalcOrderHeader {
+    #[serde(rename = "pkOrderID")]
+    pub order_id: Uuid,
+    #[serde(rename = "Items", default, deserialize_with = "nullable")]
+    pub items: Vec<CalcOrderItem>,
+    /// Split packaging: each bin is one package. Empty when the order is not split.
+    #[serde(rename = "Bins", default, deserialize_with = "nullable")]
+    pub bins: Vec<CalcBin>,
+}
+
+/// `CalcOrderItem`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct CalcOrderItem {
+    /// The order item's `RowId`.
+    #[serde(rename = "fkOrderItemId", default)]
+    pub order_item_id: Option<Uuid>,
+    #[serde(rename = "nQty", default, deserialize_with = "nullable")]
+    pub quantity: i32,
+    #[serde(rename = "DimHeight", default, deserialize_with = "nullable")]
+    pub height: f64,
+    #[serde(rename = "DimWidth", default, deserialize_with = "nullable")]
+    pub width: f64,
+    #[serde(rename = "DimDepth", default, deserialize_with = "nullable")]
+    pub depth: f64,
+}
+
+/// `CalcBin`: one package of a split order.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct CalcBin {
+    #[serde(rename = "pkBinId", default)]
+    pub bin_id: Option<Uuid>,
+    #[serde(rename = "Items", default, deserialize_with = "nullable")]
+    pub items: Vec<CalcBinItem>,
+}
+
+/// `CalcBinItem`: how many of an order item are in a bin.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct CalcBinItem {
+    #[serde(rename = "fkOrderItemId", default)]
+    pub order_item_id: Option<Uuid>,
+    #[serde(rename = "Quantity", default, deserialize_with = "nullable")]
+    pub quantity: i32,
 }
 
 /// `ExtendedProperty`.

@@ -20,6 +20,9 @@ pub const LINNWORKS_INSTALLATION_TOKEN: &str = "LINNSTREAM_LINNWORKS_INSTALLATIO
 pub const WEBHOOK_AUTH_TOKEN: &str = "LINNSTREAM_WEBHOOK_AUTH_TOKEN";
 /// The pod's name, for worker heartbeats and claim ownership in the store.
 pub const POD_NAME: &str = "LINNSTREAM_POD_NAME";
+/// How long a worker's lease on an installation lasts (`--lease-duration`), dedicated and
+/// pooled workers alike.
+pub const LEASE_DURATION: &str = "LINNSTREAM_INSTALLATION_LEASE_DURATION";
 /// The `process` of a worker's heartbeats in the store (their `installation` is
 /// `namespace/name`): the operator counts those as the Installation's live workers.
 pub const WORKER_PROCESS: &str = "sync-worker";
@@ -76,6 +79,15 @@ pub fn from_secret(name: &str, secret: &SecretKeyRef) -> EnvVar {
             }),
             ..EnvVarSource::default()
         }),
+        ..EnvVar::default()
+    }
+}
+
+/// `--lease-duration` of the workers, as whole seconds.
+pub fn lease_duration(lease: std::time::Duration) -> EnvVar {
+    EnvVar {
+        name: LEASE_DURATION.to_string(),
+        value: Some(format!("{}s", lease.as_secs())),
         ..EnvVar::default()
     }
 }

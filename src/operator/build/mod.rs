@@ -19,6 +19,7 @@ pub mod cronjobs;
 pub mod env;
 pub mod names;
 pub mod pod;
+pub mod pool;
 pub mod rbac;
 pub mod rollout;
 pub mod webhooks;
@@ -70,6 +71,10 @@ pub struct OperatorSettings {
     pub resources: ResourceRequirements,
     /// `--log-format` of every child.
     pub log_format: crate::observe::logs::LogFormat,
+    /// The mode of Installations that do not say (`--default-worker-mode`).
+    pub default_worker_mode: crate::crd::installation::WorkerMode,
+    /// How long a worker's lease on an installation lasts (dedicated and pooled alike).
+    pub lease_duration: std::time::Duration,
 }
 
 impl OperatorSettings {
@@ -81,6 +86,8 @@ impl OperatorSettings {
             system: SystemSettings::default(),
             resources: default_resources(),
             log_format: crate::observe::logs::LogFormat::default(),
+            default_worker_mode: crate::crd::installation::WorkerMode::Dedicated,
+            lease_duration: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -150,14 +157,7 @@ impl Children {
     /// Every child as JSON with `apiVersion` and `kind`, in apply order (API access and
     /// Secret before the workloads that use them).
     pub fn to_json(&self) -> Result<Vec<serde_json::Value>, serde_json::Error> {
-        let mut out = vec![
-            typed_json(&self.service_account)?,
-            typed_json(&self.role)?,
-            typed_json(&self.role_binding)?,
-        ];
-        if let Some(w) = &self.webhooks {
-            out.push(typed_json(&w.auth_secret)?);
-        }
+        let mut out = self.pooled_json()?;
         out.push(typed_json(&self.worker)?);
         if let Some(w) = &self.webhooks {
             out.push(typed_json(&w.deployment)?);
@@ -165,6 +165,22 @@ impl Children {
         }
         for c in &self.cron_jobs {
             out.push(serde_json::to_value(c)?);
+        }
+        Ok(out)
+    }
+}
+
+impl Children {
+    /// What a pooled Installation keeps of its own (the pool runs its loops, receives its
+    /// webhooks and syncs its master data): the API access and the webhook token.
+    pub fn pooled_json(&self) -> Result<Vec<serde_json::Value>, serde_json::Error> {
+        let mut out = vec![
+            typed_json(&self.service_account)?,
+            typed_json(&self.role)?,
+            typed_json(&self.role_binding)?,
+        ];
+        if let Some(w) = &self.webhooks {
+            out.push(typed_json(&w.auth_secret)?);
         }
         Ok(out)
     }

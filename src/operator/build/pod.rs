@@ -141,15 +141,25 @@ fn http_probe(path: &str, period: i32) -> Probe {
 }
 
 /// A container of the `linnstream` image running `args` (plus the operator's log format).
-pub fn container(ctx: &Context, name: &str, mut args: Vec<String>, env: Vec<EnvVar>) -> Container {
-    args.push(format!("--log-format={}", ctx.settings.log_format));
+pub fn container(ctx: &Context, name: &str, args: Vec<String>, env: Vec<EnvVar>) -> Container {
+    container_for(ctx.settings, name, args, env)
+}
+
+/// [`container`] for a child of no Installation (the pool's).
+pub fn container_for(
+    settings: &super::OperatorSettings,
+    name: &str,
+    mut args: Vec<String>,
+    env: Vec<EnvVar>,
+) -> Container {
+    args.push(format!("--log-format={}", settings.log_format));
     Container {
         name: name.to_string(),
-        image: Some(ctx.settings.image.clone()),
-        image_pull_policy: Some(ctx.settings.image_pull_policy.clone()),
+        image: Some(settings.image.clone()),
+        image_pull_policy: Some(settings.image_pull_policy.clone()),
         args: Some(args),
         env: Some(env),
-        resources: Some(ctx.settings.resources.clone()),
+        resources: Some(settings.resources.clone()),
         security_context: Some(container_security_context()),
         volume_mounts: Some(vec![VolumeMount {
             name: "tmp".into(),
@@ -173,16 +183,31 @@ pub fn with_health(mut c: Container, mut ports: Vec<ContainerPort>) -> Container
 /// (its token mounted: the process watches its Installation and mappings through the
 /// API), with a writable `/tmp`.
 pub fn pod_spec(ctx: &Context, container: Container, restart_policy: &str) -> PodSpec {
+    pod_spec_for(
+        ctx.settings,
+        &ctx.names.config_reader,
+        container,
+        restart_policy,
+    )
+}
+
+/// [`pod_spec`] running as ServiceAccount `service_account`.
+pub fn pod_spec_for(
+    settings: &super::OperatorSettings,
+    service_account: &str,
+    container: Container,
+    restart_policy: &str,
+) -> PodSpec {
     PodSpec {
         containers: vec![container],
         restart_policy: Some(restart_policy.to_string()),
-        service_account_name: Some(ctx.names.config_reader.clone()),
+        service_account_name: Some(service_account.to_string()),
         automount_service_account_token: Some(true),
         enable_service_links: Some(false),
         // Kubernetes kills the pod this long after SIGTERM: the process's own grace, plus
         // time to hand back its claims and close the database.
         termination_grace_period_seconds: Some(
-            i64::from(ctx.settings.system.shutdown_grace_seconds) + SHUTDOWN_MARGIN_SECONDS,
+            i64::from(settings.system.shutdown_grace_seconds) + SHUTDOWN_MARGIN_SECONDS,
         ),
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),

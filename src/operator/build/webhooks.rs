@@ -134,18 +134,24 @@ pub fn deployment(ctx: &Context, config_hash: &str) -> Deployment {
 pub fn service(ctx: &Context) -> Service {
     Service {
         metadata: ctx.meta(&ctx.names.webhooks, Component::Webhooks),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(ctx.selector_labels(Component::Webhooks)),
-            ports: Some(vec![ServicePort {
-                name: Some(WEBHOOK_PORT_NAME.into()),
-                port: SERVICE_PORT,
-                target_port: Some(IntOrString::String(WEBHOOK_PORT_NAME.into())),
-                protocol: Some("TCP".into()),
-                ..ServicePort::default()
-            }]),
-            ..ServiceSpec::default()
-        }),
+        spec: Some(service_spec(ctx.selector_labels(Component::Webhooks))),
         ..Service::default()
+    }
+}
+
+/// A ClusterIP Service on port 80 to the selected receiver pods' `http` port (the pool's
+/// shared receiver has one too).
+pub fn service_spec(selector: std::collections::BTreeMap<String, String>) -> ServiceSpec {
+    ServiceSpec {
+        type_: Some("ClusterIP".into()),
+        selector: Some(selector),
+        ports: Some(vec![ServicePort {
+            name: Some(WEBHOOK_PORT_NAME.into()),
+            port: SERVICE_PORT,
+            target_port: Some(IntOrString::String(WEBHOOK_PORT_NAME.into())),
+            protocol: Some("TCP".into()),
+            ..ServicePort::default()
+        }]),
+        ..ServiceSpec::default()
     }
 }

@@ -29,6 +29,7 @@ pub fn deployment(ctx: &Context, config_hash: &str) -> Deployment {
             webhook_token: false,
         },
     );
+    vars.push(env::lease_duration(ctx.settings.lease_duration));
     vars.extend(env::system_settings(&ctx.settings.system));
     let container = pod::with_health(pod::container(ctx, "worker", args(ctx), vars), vec![]);
     Deployment {

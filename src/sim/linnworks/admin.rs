@@ -49,7 +49,30 @@ async fn add_orders(State(sim): State<LinnworksSim>, body: Bytes) -> Response {
             .into_bytes(),
         Err(_) => body.to_vec(),
     };
-    let orders: Vec<NewOrder> = match one_or_many(&body, "orders") {
+    let posted: Vec<Value> = match one_or_many(&body, "orders") {
+        Ok(o) => o,
+        Err(e) => return admin_error(StatusCode::BAD_REQUEST, e),
+    };
+    // Either shape per order: the compact one, or OrderDetails as Linnworks' API returns
+    // it (a captured order replayed).
+    let orders: Result<Vec<NewOrder>, String> = {
+        let store = sim.store();
+        let known_service = |id: uuid::Uuid| store.postal_service(id).is_some();
+        let known_tag = |tag: &str| store.identifier_by_tag(tag).is_some();
+        posted
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if super::replay::is_order_details(&v) {
+                    super::replay::from_order_details(&v, &known_service, &known_tag)
+                        .map_err(|e| format!("orders[{i}] (OrderDetails): {e}"))
+                } else {
+                    serde_json::from_value(v).map_err(|e| format!("orders[{i}]: {e}"))
+                }
+            })
+            .collect()
+    };
+    let orders = match orders {
         Ok(o) => o,
         Err(e) => return admin_error(StatusCode::BAD_REQUEST, e),
     };

@@ -284,6 +284,109 @@ pub fn get_orders_by_id(store: &mut Store, f: Fields) -> ApiResult {
     Ok(Some(Value::Array(found)))
 }
 
+/// `Orders/GetOrderPackagingCalculation`: each known order's packaging as it stands
+/// (`CalcOrderHeader`): its items without composite parents, with their dimensions, and
+/// its split packaging bins. Recalculation is not simulated: the flags are read and the
+/// stored packaging is answered.
+pub fn get_order_packaging_calculation(store: &mut Store, f: Fields) -> ApiResult {
+    let f = f.unwrap_request();
+    let ids = f
+        .uuids("pkOrderIds")?
+        .ok_or_else(|| ApiError::required("pkOrderIds"))?;
+    for flag in ["Recalculate", "SaveRecalculation"] {
+        f.bool(flag)?;
+    }
+    let found: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| store.orders.get(id))
+        .map(packaging_json)
+        .collect();
+    Ok(Some(Value::Array(found)))
+}
+
+fn packaging_json(o: &SimOrder) -> Value {
+    fn calc_items(items: &[SimItem], parent: Option<Uuid>, out: &mut Vec<Value>) {
+        for i in items.iter().filter(|i| !i.is_service) {
+            if i.composite_sub_items.is_empty() {
+                let first = i.boxes.first();
+                out.push(json!({
+                    "fkStockItemId": i.stock_item_id,
+                    "fkOrderItemId": i.row_id,
+                    "StockItemIntId": 0,
+                    "SKU": i.sku,
+                    "nQty": i.quantity,
+                    "ItemWeight": i.weight,
+                    "DimHeight": first.map_or(0.0, |b| b.height),
+                    "DimWidth": first.map_or(0.0, |b| b.width),
+                    "DimDepth": first.map_or(0.0, |b| b.length),
+                    "PackageGroup": Uuid::nil(),
+                    "fkCompositeParentRowId": parent.unwrap_or_default(),
+                    "IsCompositeChild": parent.is_some(),
+                    "Boxes": [],
+                }));
+            } else {
+                calc_items(&i.composite_sub_items, Some(i.row_id), out);
+            }
+        }
+    }
+    let mut items = Vec::new();
+    calc_items(&o.items, None, &mut items);
+    let bins: Vec<Value> = o
+        .packaging_bins
+        .iter()
+        .enumerate()
+        .map(|(b, bin)| {
+            let bin_id = Uuid::from_u128(o.order_id.as_u128() ^ (b as u128 + 1));
+            json!({
+                "pkBinId": bin_id,
+                "TrackingNumber": "",
+                "LabelId": "",
+                "Weight": 0.0,
+                "Cost": 0.0,
+                "fkPackagingTypeId": Uuid::nil(),
+                "Width": 0.0,
+                "Height": 0.0,
+                "Depth": 0.0,
+                "PackagingWeight": 0.0,
+                "ItemWeight": 0.0,
+                "ManualAdjust": false,
+                "Items": bin.iter().enumerate().map(|(n, (row, qty))| json!({
+                    "ShippingOrderItemId": n + 1,
+                    "BinId": bin_id,
+                    "fkOrderItemId": row,
+                    "BoxId": 0,
+                    "Quantity": qty,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "pkOrderID": o.order_id,
+        "nOrderId": o.num_order_id,
+        "fkPostalServiceId": o.postal_service_id.unwrap_or_default(),
+        "fkCountryId": country_id(&o.address.country),
+        "cCountry": o.address.country,
+        "ItemWeight": o.item_weight,
+        "fkPackagingGroupId": Uuid::nil(),
+        "fkPackagingTypeId": Uuid::nil(),
+        "IsSplitPackaging": !bins.is_empty(),
+        "PackagingWeight": 0.0,
+        "TotalWeight": o.total_weight,
+        "TotalWidth": 0.0,
+        "TotalHeight": 0.0,
+        "TotalDepth": 0.0,
+        "ManualAdjust": o.manual_adjust,
+        "CanAutoSplit": false,
+        "IsAutoSplit": false,
+        "SplitPackageCount": bins.len(),
+        "LabelPrinted": false,
+        "CalculationHints": [],
+        "Items": items,
+        "Bins": bins,
+        "DimMethod": "LEGACY",
+    })
+}
+
 /// `Orders/SetOrderShippingInfo`: fields left out of `info` keep their value (*inferred*).
 pub fn set_order_shipping_info(store: &mut Store, f: Fields) -> ApiResult {
     let order_id = f.req_uuid("orderId")?;
@@ -565,6 +668,32 @@ pub fn change_identifier(store: &mut Store, f: Fields, assign: bool) -> ApiResul
     Ok(Some(
         json!({ "Changed": changed, "NotChanged": not_changed }),
     ))
+}
+
+/// `Inventory/GetStockLocations`: every location as a `StockLocation`.
+pub fn get_stock_locations(store: &mut Store, _: Fields) -> ApiResult {
+    Ok(Some(Value::Array(
+        store
+            .locations
+            .iter()
+            .enumerate()
+            .map(|(i, (id, name))| {
+                json!({
+                    "StockLocationId": id,
+                    "LocationName": name,
+                    "IsFulfillmentCenter": false,
+                    "IsNotTrackable": false,
+                    "IsWarehouseManaged": false,
+                    "LocationTag": "",
+                    "Address1": "", "Address2": "", "City": "", "County": "",
+                    "Country": "", "ZipCode": "",
+                    "CountInOrderUntilAcknowledgement": false,
+                    "FulfilmentCenterDeductStockWhenProcessed": false,
+                    "StockLocationIntId": i + 1,
+                })
+            })
+            .collect(),
+    )))
 }
 
 /// `PostalServices/GetPostalServices`.

@@ -11,6 +11,7 @@ mod admin;
 mod api;
 mod decode;
 mod model;
+mod replay;
 mod store;
 
 use std::net::SocketAddr;
@@ -28,7 +29,9 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::sim::kit::{self, RateLimitRule, RunningServer, SimKit};
-pub use model::{NewItem, NewOrder, NewPostalService, NewProperty, SimAddress};
+pub use model::{
+    NewBin, NewBinItem, NewBox, NewItem, NewOrder, NewPostalService, NewProperty, SimAddress,
+};
 
 /// An error reply in Linnworks' shape: a status and `{"Message": ...}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +175,10 @@ impl LinnworksSim {
                 self.call(true, api::get_orders_by_id),
             )
             .route(
+                "/api/Orders/GetOrderPackagingCalculation",
+                self.call(true, api::get_order_packaging_calculation),
+            )
+            .route(
                 "/api/Orders/SetOrderShippingInfo",
                 self.call(true, api::set_order_shipping_info),
             )
@@ -214,6 +221,12 @@ impl LinnworksSim {
             .route(
                 "/api/PostalServices/GetPostalServices",
                 self.call(false, api::get_postal_services),
+            )
+            // Clients call it with GET and with POST (no parameters either way).
+            .route(
+                "/api/Inventory/GetStockLocations",
+                self.call(false, api::get_stock_locations)
+                    .merge(self.call(true, api::get_stock_locations)),
             )
             .route(
                 "/api/PostalServices/CreatePostalService",
@@ -284,6 +297,18 @@ impl LinnworksSim {
             .into_iter()
             .map(|o| store.add_order(o, location))
             .collect()
+    }
+
+    /// Adds a location (warehouse) named `name`; returns its id (the same name again
+    /// returns the existing one).
+    pub fn add_location(&self, name: &str) -> Uuid {
+        let mut store = self.store();
+        if let Some((id, _)) = store.locations.iter().find(|(_, n)| n == name) {
+            return *id;
+        }
+        let id = Uuid::new_v4();
+        store.locations.push((id, name.to_string()));
+        id
     }
 
     /// Adds postal services, as `POST /_sim/postal-services` does.

@@ -40,6 +40,8 @@ pub struct SimOrder {
     pub billing_address: SimAddress,
     pub currency: String,
     pub items: Vec<SimItem>,
+    /// Split packaging: each bin lists order item rows and how many of each it holds.
+    pub packaging_bins: Vec<Vec<(Uuid, i64)>>,
     pub extended_properties: Vec<SimProperty>,
     pub notes: Vec<SimNote>,
 }
@@ -75,6 +77,7 @@ pub struct SimItem {
     pub bin_rack: String,
     pub is_service: bool,
     pub composite_sub_items: Vec<SimItem>,
+    pub boxes: Vec<NewBox>,
 }
 
 #[derive(Clone, Debug)]
@@ -127,7 +130,7 @@ pub fn identifier_json(i: &SimIdentifier) -> Value {
     json!({
         "IdentifierId": i.id,
         "IsCustom": i.is_custom,
-        "ImageId": Value::Null,
+        "ImageId": Uuid::nil(),
         "ImageUrl": i.image_url,
         "Tag": i.tag,
         "Name": i.name,
@@ -148,7 +151,7 @@ pub fn postal_service_json(s: &SimPostalService) -> Value {
         "WeightRequired": s.weight_required,
         "IgnorePackagingGroup": false,
         "fkShippingAPIConfigId": 0,
-        "IntegratedServiceId": Value::Null,
+        "IntegratedServiceId": Uuid::nil(),
     })
 }
 
@@ -174,11 +177,38 @@ fn address_json(a: &SimAddress) -> Value {
         "Region": a.region,
         "PostCode": a.post_code,
         "Country": a.country,
-        "Continent": Value::Null,
+        "Continent": "",
         "FullName": a.full_name,
         "Company": a.company,
         "PhoneNumber": a.phone,
-        "CountryId": Value::Null,
+        // A Guid is a value type in Linnworks' API: never null on the wire.
+        "CountryId": country_id(&a.country),
+    })
+}
+
+/// The id Linnworks gives a country: one fixed Guid per country (here derived from its
+/// ISO 3166-1 numeric code), the empty Guid when the text names no country.
+pub fn country_id(country: &str) -> Uuid {
+    crate::sync::country::country_code(country)
+        .and_then(|code| celes::Country::from_alpha2(code).ok())
+        .map_or(Uuid::nil(), |c| {
+            Uuid::from_u128(0x1e4f_0000_0000_4000_8000_0000_0000_0000 | c.value as u128)
+        })
+}
+
+fn box_json(b: &NewBox, i: usize) -> Value {
+    json!({
+        "BoxId": i + 1,
+        "StockItemIntId": 0,
+        "BoxName": b.name.clone().unwrap_or_else(|| format!("Box {}", i + 1)),
+        "Width": b.width,
+        "Height": b.height,
+        "Length": b.length,
+        "Weight": 0.0,
+        "ValuePercentage": 0.0,
+        "Barcode": "",
+        "PackagingTypeId": Uuid::nil(),
+        "LogicalDelete": false,
     })
 }
 
@@ -219,7 +249,7 @@ fn item_json(order_id: Uuid, i: &SimItem) -> Value {
         "ChannelSKU": i.sku,
         "ChannelTitle": i.title,
         "HasImage": false,
-        "ImageId": Value::Null,
+        "ImageId": Uuid::nil(),
         "AdditionalInfo": [],
         "StockLevelIndicator": 0,
         "BinRack": i.bin_rack,
@@ -229,7 +259,7 @@ fn item_json(order_id: Uuid, i: &SimItem) -> Value {
         "IsWarehouseManaged": false,
         "IsUnlinked": false,
         "StockItemIntId": 0,
-        "Boxes": [],
+        "Boxes": i.boxes.iter().enumerate().map(|(n, b)| box_json(b, n)).collect::<Vec<_>>(),
         "RowId": i.row_id,
         "OrderId": order_id,
         "StockItemId": i.stock_item_id,
@@ -288,13 +318,13 @@ impl SimOrder {
     pub fn shipping_info_json(&self) -> Value {
         json!({
             "Vendor": self.vendor,
-            "PostalServiceId": self.postal_service_id,
+            "PostalServiceId": self.postal_service_id.unwrap_or_default(),
             "PostalServiceName": self.postal_service_name,
             "TotalWeight": self.total_weight,
             "ItemWeight": self.item_weight,
-            "PackageCategoryId": Value::Null,
+            "PackageCategoryId": Uuid::nil(),
             "PackageCategory": "Default",
-            "PackageTypeId": Value::Null,
+            "PackageTypeId": Uuid::nil(),
             "PackageType": "Default",
             "PostageCost": self.postage_cost,
             "PostageCostExTax": self.postage_cost,
@@ -312,7 +342,7 @@ impl SimOrder {
             "Tax": 0.0,
             "TotalCharge": subtotal + self.postage_cost,
             "PaymentMethod": "Default",
-            "PaymentMethodId": Value::Null,
+            "PaymentMethodId": Uuid::nil(),
             "ProfitMargin": 0.0,
             "TotalDiscount": 0.0,
             "Currency": self.currency,
@@ -390,7 +420,7 @@ pub fn note_json(order_id: Uuid, n: &SimNote) -> Value {
         "Internal": n.internal,
         "Note": n.text,
         "CreatedBy": n.created_by,
-        "NoteTypeId": Value::Null,
+        "NoteTypeId": 0,
     })
 }
 
@@ -431,6 +461,34 @@ pub struct NewOrder {
     pub extended_properties: Vec<NewProperty>,
     pub notes: Vec<String>,
     pub processed: bool,
+    /// Linnworks' split packaging: each bin lists items by SKU (composite children
+    /// included) and how many of each it holds.
+    pub packaging_split: Vec<NewBin>,
+}
+
+/// One bin of a split order, as posted.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewBin {
+    pub items: Vec<NewBinItem>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewBinItem {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+/// A box one unit of an item ships in (`StockItemBoxConfiguration`); centimetres.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewBox {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub width: f64,
+    pub height: f64,
+    pub length: f64,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -447,6 +505,8 @@ pub struct NewItem {
     pub item_number: Option<String>,
     pub is_service: bool,
     pub composite_sub_items: Vec<NewItem>,
+    /// The boxes one unit ships in (centimetres).
+    pub boxes: Vec<NewBox>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -502,6 +562,7 @@ impl NewItem {
                 .enumerate()
                 .map(|(i, s)| s.build(i))
                 .collect(),
+            boxes: self.boxes.clone(),
         }
     }
 
@@ -515,6 +576,17 @@ impl NewItem {
             && !(w >= 0.0 && w.is_finite())
         {
             return Err(format!("{at}.weight: must be zero or more"));
+        }
+        for (i, b) in self.boxes.iter().enumerate() {
+            for (name, v) in [
+                ("width", b.width),
+                ("height", b.height),
+                ("length", b.length),
+            ] {
+                if !(v >= 0.0 && v.is_finite()) {
+                    return Err(format!("{at}.boxes[{i}].{name}: must be zero or more"));
+                }
+            }
         }
         for (i, s) in self.composite_sub_items.iter().enumerate() {
             s.validate(&format!("{at}.compositeSubItems[{i}]"))?;

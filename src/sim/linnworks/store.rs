@@ -15,6 +15,9 @@ pub struct Store {
     pub orders: BTreeMap<Uuid, SimOrder>,
     pub identifiers: Vec<SimIdentifier>,
     pub postal_services: Vec<SimPostalService>,
+    /// Locations (warehouses), id and name; the account's Default location (the empty
+    /// GUID) is always there.
+    pub locations: Vec<(Uuid, String)>,
     /// Session token -> last use; a session unused for the TTL is gone.
     sessions: HashMap<String, Instant>,
     next_num: i64,
@@ -27,6 +30,7 @@ impl Store {
             next_num: 100_000,
             ..Self::default()
         };
+        s.locations.push((Uuid::nil(), "Default".into()));
         // Linnworks ships system identifiers; two stand in for them.
         for (tag, name) in [("AMAZON_PRIME", "Prime"), ("SCHEDULED", "Scheduled")] {
             s.next_identifier += 1;
@@ -247,6 +251,7 @@ impl Store {
             .enumerate()
             .map(|(i, it)| it.build(i))
             .collect();
+        let packaging_bins = packaging_bins(&new.packaging_split, &items).map_err(bad)?;
         let item_weight: f64 = items.iter().map(|i| i.weight * i.quantity as f64).sum();
         let now = Utc::now();
         let received = match (new.received_date, new.received_days_ago) {
@@ -302,6 +307,7 @@ impl Store {
             address,
             currency: new.currency.clone().unwrap_or_else(|| "GBP".into()),
             items,
+            packaging_bins,
             extended_properties: new
                 .extended_properties
                 .iter()
@@ -327,4 +333,39 @@ impl Store {
         self.orders.insert(order_id, order);
         Ok(order_id)
     }
+}
+
+/// A posted packaging split, its items found by SKU among the order's items and composite
+/// children (the rows Linnworks packs).
+fn packaging_bins(
+    bins: &[super::model::NewBin],
+    items: &[SimItem],
+) -> Result<Vec<Vec<(Uuid, i64)>>, String> {
+    fn find<'a>(items: &'a [SimItem], sku: &str) -> Option<&'a SimItem> {
+        items.iter().find_map(|i| {
+            if i.sku == sku {
+                Some(i)
+            } else {
+                find(&i.composite_sub_items, sku)
+            }
+        })
+    }
+    bins.iter()
+        .enumerate()
+        .map(|(b, bin)| {
+            bin.items
+                .iter()
+                .enumerate()
+                .map(|(n, it)| {
+                    let at = format!("packagingSplit[{b}].items[{n}]");
+                    if it.quantity < 1 {
+                        return Err(format!("{at}.quantity: must be at least 1"));
+                    }
+                    find(items, &it.sku)
+                        .map(|i| (i.row_id, it.quantity))
+                        .ok_or_else(|| format!("{at}.sku: the order has no item {:?}", it.sku))
+                })
+                .collect()
+        })
+        .collect()
 }

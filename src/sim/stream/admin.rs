@@ -33,6 +33,7 @@ fn order_view(shared: &Shared, o: &OrderRecord) -> Value {
         "deleted": o.deleted_at.is_some(),
         "history": o.history,
         "request": o.request_body,
+        "warnings": o.warnings,
         "order": o.to_stream_json(&shared.depot_postcode(&o.order.depot_id)),
     })
 }
@@ -134,10 +135,10 @@ pub struct PlanOrder {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventRequest {
-    /// plan, dispatch, deliver, part-deliver, collect, part-collect.
+    /// plan, unplan, dispatch, deliver, part-deliver, collect, part-collect.
     action: String,
     client_id: Option<String>,
-    /// For deliver/collect actions: the order number or consignment number.
+    /// For unplan and deliver/collect actions: the order number or consignment number.
     order_no: Option<String>,
     /// For plan: the orders of the run, in sequence order unless sequences are given.
     orders: Option<Vec<PlanOrder>>,
@@ -203,11 +204,12 @@ pub async fn post_event(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
     let result = match request.action.as_str() {
         "plan" => plan(&shared, &request),
         "dispatch" => dispatch_run(&shared, &request),
+        "unplan" => unplan(&shared, &request),
         "deliver" | "part-deliver" | "collect" | "part-collect" => complete(&shared, &request),
         other => Err((
             StatusCode::BAD_REQUEST,
             format!(
-                "action `{other}` must be plan, dispatch, deliver, part-deliver, collect or part-collect"
+                "action `{other}` must be plan, unplan, dispatch, deliver, part-deliver, collect or part-collect"
             ),
         )),
     };
@@ -440,6 +442,35 @@ fn dispatch_run(shared: &Arc<Shared>, r: &EventRequest) -> EventResult {
         },
     );
     Ok(json!({"loadId": load_id, "orders": orders, "notificationsQueued": queued}))
+}
+
+/// Takes a planned order out of its run before dispatch (a planner moving it in Stream's
+/// console): CONFIRMED again, without a run, and deletable. Stream sends no notification
+/// for it (*inferred*: no public client handles one), so Linnworks keeps the identifiers
+/// of the old plan until a new plan or a delete replaces them.
+fn unplan(shared: &Arc<Shared>, r: &EventRequest) -> EventResult {
+    let reference = r
+        .order_no
+        .as_deref()
+        .ok_or_else(|| bad("unplan needs orderNo"))?;
+    let mut inner = shared.lock();
+    let index = inner
+        .find_any_live(reference, r.client_id.as_deref())
+        .map_err(|e| (StatusCode::NOT_FOUND, e))?;
+    let o = &mut inner.orders[index];
+    if o.status != "PLANNED" {
+        return Err((
+            StatusCode::CONFLICT,
+            format!(
+                "order `{reference}` is {}: only a PLANNED order can be taken out of its run",
+                o.status
+            ),
+        ));
+    }
+    o.status = "CONFIRMED".into();
+    o.planning = None;
+    o.history.push("UNPLANNED".into());
+    Ok(json!({"orderNo": o.order.order_no, "status": o.status}))
 }
 
 fn complete(shared: &Arc<Shared>, r: &EventRequest) -> EventResult {

@@ -281,6 +281,10 @@ pub async fn create_order(
         status: "UNCONFIRMED".to_string(),
         created_at: Utc::now(),
         request_body: body,
+        warnings: warnings
+            .iter()
+            .map(|w| format!("{}: {}", w.code, w.description))
+            .collect(),
         header_changes: serde_json::Map::new(),
         items: order
             .items

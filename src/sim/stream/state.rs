@@ -72,6 +72,8 @@ pub struct OrderRecord {
     pub created_at: DateTime<Utc>,
     /// The body exactly as received, for `GET /_sim/orders`.
     pub request_body: Value,
+    /// The warnings the create's reply carried (`CODE: description`), for `GET /_sim/orders`.
+    pub warnings: Vec<String>,
     /// Header fields changed by PATCH, merged over the created ones.
     pub header_changes: serde_json::Map<String, Value>,
     pub items: Vec<ItemState>,
@@ -174,6 +176,7 @@ impl OrderRecord {
                     "weight": i.weight,
                     "cube": i.cube,
                     "stockLocation": i.stock_location,
+                    "onHandDate": i.on_hand_date.map(|d| d.format("%Y-%m-%d").to_string()),
                     "packageId": i.package_id,
                     "packageType": i.package_type,
                     "delivered": s.delivered_at.is_some(),

@@ -50,6 +50,8 @@ pub struct NewItem {
     pub weight: f64,
     pub cube: f64,
     pub stock_location: Option<String>,
+    /// The hands-on date (`onHandDate`, `yyyy-MM-dd`).
+    pub on_hand_date: Option<NaiveDate>,
     pub package_id: Option<String>,
     pub package_type: Option<String>,
 }
@@ -316,7 +318,26 @@ fn check_items(f: &mut Findings, group: &Map<String, Value>, at: &str) -> Vec<Ne
                 format!("{at}.cube is {cube} m3: volumes are in cubic metres"),
             );
         }
+        // The hands-on date is a day, as both public clients send it; a date-time or
+        // another format is refused (*inferred*: Stream's format for dates).
+        let on_hand_date = match optional_text(f, item, "onHandDate", &at) {
+            None => None,
+            Some(text) if text.is_empty() => None,
+            Some(text) => {
+                let day = (text.len() == 10)
+                    .then(|| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok())
+                    .flatten();
+                if day.is_none() {
+                    f.error(
+                        "FIELD_FORMAT",
+                        format!("{at}.onHandDate `{text}` must be a date as yyyy-MM-dd"),
+                    );
+                }
+                day
+            }
+        };
         items.push(NewItem {
+            on_hand_date,
             sequence,
             parent_sequence,
             code,
@@ -705,7 +726,8 @@ mod tests {
                 "required": {"fromDateTime": "2026-06-20T07-00Z", "toDateTime": "2026-06-20T18:00:00Z"},
                 "deliveryMethod": "NTH-2MAN",
                 "items": [{"sequence": 1, "code": "SOFA", "description": "Sofa", "quantity": 1,
-                           "weight": 40.0, "cube": 1.2, "stockLocation": "LDS"}]
+                           "weight": 40.0, "cube": 1.2, "stockLocation": "LDS",
+                           "onHandDate": "2026-06-19"}]
             }
         })
     }
@@ -788,6 +810,11 @@ mod tests {
                 json!("United Kingdom"),
                 "ISO 3166-1",
             ),
+            (
+                "/delivery/items/0/onHandDate",
+                json!("2026-06-20T00-00Z"),
+                "onHandDate `2026-06-20T00-00Z` must be a date as yyyy-MM-dd",
+            ),
         ];
         for (pointer, value, want) in cases {
             let mut body = valid_body();
@@ -795,6 +822,31 @@ mod tests {
             let got = errors(&body);
             assert!(got.iter().any(|e| e.contains(want)), "{pointer}: {got:?}");
         }
+    }
+
+    #[test]
+    fn a_missing_required_window_is_warned_and_an_unset_one_is_not() {
+        let mut body = valid_body();
+        body["delivery"]["required"] = json!({"fromDateTime": "0", "toDateTime": "0"});
+        body["delivery"]["items"][0]["onHandDate"] = json!("2026-06-18");
+        let (order, warnings) = check_create(&body, &default_depots()).expect("valid");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            order.items[0].on_hand_date,
+            NaiveDate::from_ymd_opt(2026, 6, 18)
+        );
+        body["delivery"]
+            .as_object_mut()
+            .expect("obj")
+            .remove("required");
+        let (_, warnings) = check_create(&body, &default_depots()).expect("valid");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.code == "REQUIRED_MISSING"
+                    && w.description.contains("required is missing")),
+            "{warnings:?}"
+        );
     }
 
     #[test]
