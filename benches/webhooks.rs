@@ -529,7 +529,7 @@ async fn receipt_to_applied(db: &Db, events: usize) {
         .expect("limits");
     let engine = Engine::new(store.clone(), SystemSettings::default(), receiver);
     let key = InstallationKey::new(NAMESPACE, NAME);
-    let permits = tokio::sync::Semaphore::new(1);
+    let permits = linnstream::sync::permits::Permits::local(1);
     run_job(&engine, &key, Job::Identifiers, &permits).await;
     run_job(&engine, &key, Job::PostalServices, &permits).await;
     let ids = world
@@ -551,8 +551,8 @@ async fn receipt_to_applied(db: &Db, events: usize) {
         engine.clone(),
         SchedulerOptions {
             master_data: false,
-            only: None,
             process: "bench",
+            ..SchedulerOptions::default()
         },
         stopped,
     ));

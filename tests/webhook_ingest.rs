@@ -202,8 +202,8 @@ async fn schedule(h: &Harness) -> watch::Sender<bool> {
         h.engine.clone(),
         SchedulerOptions {
             master_data: false,
-            only: None,
             process: "test",
+            ..SchedulerOptions::default()
         },
         stopped,
     ));
