@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod errors;
+pub mod ingest;
 pub mod listener;
 pub mod refusals;
 pub mod webhooks;

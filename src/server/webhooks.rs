@@ -22,11 +22,12 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::{InstallationConfig, InstallationKey};
+use crate::config::{InstallationConfig, InstallationKey, Snapshot};
 use crate::server::errors::{RETRY_AFTER_SECONDS, StoreFailure, nul_path};
+use crate::server::ingest::GroupCommit;
 use crate::server::listener::{BodyPolicy, body_limit};
 use crate::server::refusals::RefusalLog;
-use crate::store::{AuditAction, AuditOutcome};
+use crate::store::{AuditAction, AuditOutcome, ReceiptAudit, WebhookReceipt};
 use crate::sync::engine::{Audit, Engine, correlation_id};
 use crate::sync::process_webhooks::new_stored_event;
 use crate::sync::webhook_event::{self, MAX_BODY_BYTES};
@@ -170,6 +171,9 @@ pub fn check_secret(secret: &str, setting: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// How JSON text writes a NUL character.
+const NUL_ESCAPE: &[u8] = b"\\u0000";
+
 /// The one reply to every unauthenticated call: an unknown installation and a wrong token
 /// look the same, so the receiver does not confirm which installations exist.
 const UNAUTHORIZED: &str = "the auth header is missing or does not match this webhook URL's token";
@@ -179,6 +183,15 @@ struct Receiver {
     engine: Engine,
     auth: WebhookAuth,
     refusals: RefusalLog,
+    commits: GroupCommit,
+}
+
+/// The installation an authenticated call is for: the settings snapshot it was checked
+/// against, shared rather than copied per request.
+#[derive(Clone)]
+struct Caller {
+    snapshot: Arc<Snapshot>,
+    key: InstallationKey,
 }
 
 /// The webhook receiver's routes. A call is authenticated before its body is read, so a
@@ -192,6 +205,7 @@ pub fn webhook_router(engine: Engine, auth: WebhookAuth) -> Router {
         refuse: |status, reason| refuse(status, reason),
     });
     let receiver = Receiver {
+        commits: GroupCommit::start(engine.store().clone()),
         engine,
         auth,
         refusals: RefusalLog::new("webhook"),
@@ -212,11 +226,8 @@ pub fn webhook_router(engine: Engine, auth: WebhookAuth) -> Router {
 fn configured(engine: &Engine) -> crate::observe::metrics::KnownInstallation {
     let engine = engine.clone();
     Arc::new(move |id: &str| {
-        id.split_once('/').is_some_and(|(ns, name)| {
-            engine
-                .installation(&InstallationKey::new(ns, name))
-                .is_some()
-        })
+        id.split_once('/')
+            .is_some_and(|(ns, name)| engine.has_installation(&InstallationKey::new(ns, name)))
     })
 }
 
@@ -237,19 +248,17 @@ async fn authenticate(State(receiver): State<Receiver>, mut req: Request, next: 
         .map(|v| v.as_bytes());
     let missing = presented.is_none();
     let accepted = receiver.auth.accepts(&key, presented);
-    match receiver.engine.installation(&key).filter(|_| accepted) {
-        Some(inst) => {
-            req.extensions_mut().insert(inst);
-            next.run(req).await
-        }
-        None => {
-            receiver.refusals.refused(if missing {
-                "the auth header is missing"
-            } else {
-                "the auth header does not match (or no such installation)"
-            });
-            refuse(StatusCode::UNAUTHORIZED, UNAUTHORIZED)
-        }
+    let snapshot = receiver.engine.snapshot();
+    if accepted && snapshot.get(&key).is_some() {
+        req.extensions_mut().insert(Caller { snapshot, key });
+        next.run(req).await
+    } else {
+        receiver.refusals.refused(if missing {
+            "the auth header is missing"
+        } else {
+            "the auth header does not match (or no such installation)"
+        });
+        refuse(StatusCode::UNAUTHORIZED, UNAUTHORIZED)
     }
 }
 
@@ -274,11 +283,14 @@ fn is_own_party(inst: &InstallationConfig, party: &str) -> bool {
 /// An authenticated call (see [`authenticate`]) with its body read.
 async fn receive(
     State(receiver): State<Receiver>,
-    Extension(inst): Extension<InstallationConfig>,
+    Extension(caller): Extension<Caller>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let key = inst.key.clone();
+    let Some(inst) = caller.snapshot.get(&caller.key) else {
+        return refuse(StatusCode::UNAUTHORIZED, UNAUTHORIZED);
+    };
+    let key = caller.key;
     let audit = |outcome: AuditOutcome, message: String| {
         let engine = receiver.engine.clone();
         let key = key.clone();
@@ -325,8 +337,13 @@ async fn receive(
             return refuse(StatusCode::BAD_REQUEST, reason);
         }
     };
-    if let Some(path) = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
+    // JSON text carries a NUL only as the escape `\u0000`: only then is the body read a
+    // second time to find where.
+    if let Some(path) = body
+        .windows(NUL_ESCAPE.len())
+        .any(|w| w == NUL_ESCAPE)
+        .then(|| serde_json::from_slice::<serde_json::Value>(&body).ok())
+        .flatten()
         .as_ref()
         .and_then(nul_path)
     {
@@ -339,38 +356,32 @@ async fn receive(
         return refuse(StatusCode::BAD_REQUEST, reason);
     }
     if let Some(party) = event.party_id.as_deref()
-        && !is_own_party(&inst, party)
+        && !is_own_party(inst, party)
     {
         let reason =
             format!("subscription.party_id {party:?} is not this installation's Stream account");
         audit(AuditOutcome::Failure, format!("webhook refused: {reason}")).await;
         return refuse(StatusCode::FORBIDDEN, reason);
     }
-    // Stored bodies are text; a notification is JSON, hence UTF-8 (parse checked it).
-    let text = String::from_utf8_lossy(&body);
-    let stored = new_stored_event(&key.id(), &event, &text, chrono::Utc::now());
-    let refs = stored.order_refs.join(", ");
-    match receiver.engine.store().insert_webhook_event(&stored).await {
+    // Stored bodies are text; a notification is JSON, hence UTF-8 (parse checked it). The
+    // buffer becomes the stored text without a copy when nothing else holds it.
+    let text = String::from_utf8(Vec::from(body))
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    let installation = key.id();
+    let stored = new_stored_event(&installation, &event, text, chrono::Utc::now());
+    let subject = format!("{} for {}", event.code, stored.order_refs.join(", "));
+    let receipt = WebhookReceipt {
+        event: stored,
+        audit: Some(ReceiptAudit {
+            subject,
+            correlation_id: correlation_id(),
+            actor: ACTOR.to_string(),
+            started,
+        }),
+    };
+    match receiver.commits.store(receipt).await {
         Ok(inserted) => {
-            crate::observe::metrics::webhook_received(&key.id(), inserted.duplicate);
-            let (outcome, message) = if inserted.duplicate {
-                (
-                    AuditOutcome::Skipped,
-                    format!(
-                        "received {} for {refs} again: a duplicate of event {}, ignored",
-                        event.code, inserted.id
-                    ),
-                )
-            } else {
-                (
-                    AuditOutcome::Success,
-                    format!(
-                        "received {} for {refs}: stored as event {}",
-                        event.code, inserted.id
-                    ),
-                )
-            };
-            audit(outcome, message).await;
+            crate::observe::metrics::webhook_received(&installation, inserted.duplicate);
             (
                 StatusCode::OK,
                 Json(json!({"stored": true, "duplicate": inserted.duplicate, "id": inserted.id})),

@@ -137,7 +137,10 @@ impl Store {
                 Pool::Sqlite(pool)
             }
         };
-        let store = Store { pool };
+        let store = Store {
+            pool,
+            wakeups: Default::default(),
+        };
         if options.migrate {
             store.migrate().await?;
         }

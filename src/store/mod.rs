@@ -18,6 +18,7 @@ pub mod model;
 mod orders;
 mod pool;
 mod retention;
+pub mod wakeups;
 mod webhooks;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -29,11 +30,14 @@ pub use manifests::{ManifestConsignment, StoredManifest};
 pub use model::*;
 pub use pool::InstallationLease;
 pub use retention::PruneReport;
+pub use wakeups::{Wakeup, Wakeups, Work};
 
 /// A cheap-to-clone handle on the database (a connection pool).
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// Shared by every clone: the wake-up signals of this process (see [`wakeups`]).
+    wakeups: std::sync::Arc<Wakeups>,
 }
 
 #[derive(Clone, Debug)]
@@ -136,6 +140,9 @@ pub(crate) fn chrono_duration(d: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
+/// Sends one wake-up (PostgreSQL); inside a transaction it leaves on commit.
+pub(crate) const NOTIFY: &str = "SELECT pg_notify($1, $2)";
+
 /// Rows a query returns when its caller gives no limit (0).
 pub const DEFAULT_LIMIT: u32 = 100;
 /// The most rows one query returns.
@@ -177,6 +184,45 @@ impl Store {
     pub async fn close(&self) {
         self.checkpoint().await;
         with_pool!(self, pool => pool.close().await)
+    }
+
+    /// A waiter for `installation`'s signals of `work` (see [`wakeups`]). On PostgreSQL the
+    /// first call starts this process's `LISTEN` connection (one of the pool's connections).
+    pub async fn wakeup(&self, installation: &str, work: Work) -> Wakeup {
+        if let Pool::Postgres(pool) = &self.pool {
+            self.wakeups.listen(pool).await;
+        }
+        self.wakeups.subscribe(installation, work)
+    }
+
+    /// Signals `installation`'s `work` to whichever process serves it: `NOTIFY` on
+    /// PostgreSQL, in-process on SQLite. A failed signal is logged; the interval covers it.
+    pub async fn wake(&self, installation: &str, work: Work) {
+        self.wake_all_of(&[installation.to_string()], work).await;
+    }
+
+    /// [`Store::wake`] for several installations (each once).
+    pub(crate) async fn wake_all_of(&self, installations: &[String], work: Work) {
+        let unique: std::collections::BTreeSet<&String> = installations.iter().collect();
+        for installation in unique {
+            match &self.pool {
+                Pool::Postgres(pool) => {
+                    if let Err(e) = sqlx::query(NOTIFY)
+                        .bind(wakeups::CHANNEL)
+                        .bind(work.payload(installation))
+                        .execute(pool)
+                        .await
+                    {
+                        tracing::warn!(
+                            installation,
+                            work = work.as_str(),
+                            "could not send a wake-up: {e}"
+                        );
+                    }
+                }
+                Pool::Sqlite(_) => self.wakeups.wake_local(installation, work),
+            }
+        }
     }
 
     /// Checks that the database answers.

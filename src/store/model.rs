@@ -387,6 +387,27 @@ pub struct NewWebhookEvent {
     pub group: Option<Value>,
 }
 
+/// A received notification to store together with its audit entry, in the receiver's
+/// group commit ([`Store::ingest_webhook_events`](super::Store::ingest_webhook_events)).
+#[derive(Clone, Debug)]
+pub struct WebhookReceipt {
+    pub event: NewWebhookEvent,
+    /// The audit entry written in the same transaction; `None`: none.
+    pub audit: Option<ReceiptAudit>,
+}
+
+/// What the audit entry of a received notification says (action Webhook; outcome Success
+/// when stored, Skipped for a duplicate; the message names the stored event).
+#[derive(Clone, Debug)]
+pub struct ReceiptAudit {
+    /// What was received, e.g. `PARTDELVRD for CN1, CN2`.
+    pub subject: String,
+    pub correlation_id: String,
+    pub actor: String,
+    /// When the request arrived, for the entry's duration.
+    pub started: std::time::Instant,
+}
+
 /// What inserting a webhook event did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct WebhookInsert {

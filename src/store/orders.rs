@@ -16,8 +16,8 @@ use super::model::{
     Upserted,
 };
 use super::{
-    BackendKind, Dialect, Store, StoreError, StoreResult, chrono_duration, fetch_all_claiming, now,
-    require, sql_limit, with_pool,
+    BackendKind, Dialect, Store, StoreError, StoreResult, Work, chrono_duration,
+    fetch_all_claiming, now, require, sql_limit, with_pool,
 };
 
 const ORDER_COLUMNS: &str = "id, installation, order_id, num_order_id, reference, \
@@ -131,7 +131,7 @@ sql!(
         updated_at = $1, version = version + 1 \
     WHERE status IN ({leased}) AND lease_expires_at < $1 \
       AND ($2 IS NULL OR installation = $2) AND ($3 IS NULL OR id = $3) \
-    RETURNING id",
+    RETURNING id, installation",
     pending = Pending.as_str(),
     leased = from_list(Pending, Cause::LeaseExpired)
 );
@@ -146,7 +146,7 @@ sql!(
         updated_at = $2, version = version + 1, \
         attempts = CASE WHEN $3 AND attempts > 0 THEN attempts - 1 ELSE attempts END \
     WHERE claim_owner = $1 AND status IN ({claimed}) AND ($4 IS NULL OR id = $4) \
-    RETURNING id",
+    RETURNING id, installation",
     pending = Pending.as_str(),
     claimed = from_list(Pending, Cause::Release)
 );
@@ -707,7 +707,7 @@ impl Store {
         give_back_attempt: bool,
         id: Option<i64>,
     ) -> StoreResult<u64> {
-        let released: Vec<(i64,)> = with_pool!(self, pool => {
+        let released: Vec<(i64, String)> = with_pool!(self, pool => {
             sqlx::query_as(&RELEASE_CLAIMS)
                 .bind(worker)
                 .bind(at)
@@ -716,7 +716,11 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        Ok(released.len() as u64)
+        // Back in the queue: whichever process serves the installation sends them now.
+        let n = released.len() as u64;
+        let installations: Vec<String> = released.into_iter().map(|(_, i)| i).collect();
+        self.wake_all_of(&installations, Work::Send).await;
+        Ok(n)
     }
 
     async fn release_lapsed(
@@ -725,7 +729,7 @@ impl Store {
         installation: Option<&str>,
         id: Option<i64>,
     ) -> StoreResult<u64> {
-        let released: Vec<(i64,)> = with_pool!(self, pool => {
+        let released: Vec<(i64, String)> = with_pool!(self, pool => {
             sqlx::query_as(&RELEASE_EXPIRED)
                 .bind(at)
                 .bind(installation)
@@ -733,7 +737,13 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        Ok(released.len() as u64)
+        // One order taken over by its caller needs no signal; a sweep wakes the senders.
+        let n = released.len() as u64;
+        if id.is_none() {
+            let installations: Vec<String> = released.into_iter().map(|(_, i)| i).collect();
+            self.wake_all_of(&installations, Work::Send).await;
+        }
+        Ok(n)
     }
 
     /// Marks an order invalid at fetch time (Pending -> Validation Failed), or updates the
@@ -757,6 +767,8 @@ impl Store {
 
     /// Manual resend of a Failed order: Failed -> Ready for Retry with the attempt count reset.
     pub async fn resend(&self, installation: &str, order_id: &str) -> StoreResult<Order> {
+        // No wake-up here: the manual send that calls this claims the order next, and a
+        // woken scheduler must not take it first (see `sync::manual::send_selected`).
         self.transition(installation, order_id, Manual::Resend)
             .await
     }

@@ -11,11 +11,13 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 use super::model::{
-    NewWebhookEvent, WebhookClaim, WebhookCounts, WebhookEvent, WebhookInsert, WebhookStatus,
+    AuditAction, AuditOutcome, NewWebhookEvent, ReceiptAudit, WebhookClaim, WebhookCounts,
+    WebhookEvent, WebhookInsert, WebhookReceipt, WebhookStatus,
 };
+use super::wakeups::{CHANNEL, Work};
 use super::{
-    BackendKind, Dialect, Store, StoreError, StoreResult, chrono_duration, fetch_all_claiming, now,
-    require, sql_limit, with_pool,
+    BackendKind, Dialect, Pool, Store, StoreError, StoreResult, chrono_duration,
+    fetch_all_claiming, now, require, sql_limit, with_pool,
 };
 
 const EVENT_COLUMNS: &str = "id, installation, dedup_key, received_at, body, event_code, \
@@ -35,6 +37,61 @@ const INSERT_REF: &str = "INSERT INTO webhook_event_refs (event_id, installation
     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 const SELECT_ID_BY_KEY: &str =
     "SELECT id FROM webhook_events WHERE installation = $1 AND dedup_key = $2";
+const INSERT_RECEIPT_AUDIT: &str = "INSERT INTO audit_log (at, installation, order_id, \
+        correlation_id, action, outcome, message, duration_ms, actor) \
+    VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8)";
+
+/// The receiver's group commit on PostgreSQL: a whole batch of notifications in one
+/// statement, hence one round trip and one commit. Events (new dedup keys only, in arrival
+/// order so ids keep it), their order references, one audit entry per notification, and one
+/// wake-up per installation that got a new event, sent on commit (receipts without an
+/// audit entry have a NULL subject). `first` is false for a
+/// notification repeating an earlier one of the same batch: it is reported and audited as a
+/// duplicate of that one. A duplicate of an event committed by a concurrent transaction after
+/// this statement's snapshot comes back without an id; the caller looks it up.
+const INGEST_PG: &str = "WITH input AS ( \
+        SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], \
+            $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
+            $11::boolean[], $12::text[], $13::text[], $14::text[], $15::bigint[]) \
+        AS t(ord, installation, dedup_key, received_at, body, event_code, consignment_no, \
+            order_no, run, grp, first, subject, correlation_id, actor, duration_ms)), \
+    ins AS ( \
+        INSERT INTO webhook_events (installation, dedup_key, received_at, body, event_code, \
+            consignment_no, order_no, run, grp, status, updated_at) \
+        SELECT installation, dedup_key, received_at, body, event_code, consignment_no, \
+            order_no, run::jsonb, grp::jsonb, 'Pending', $16 FROM input WHERE first ORDER BY ord \
+        ON CONFLICT (installation, dedup_key) DO NOTHING \
+        RETURNING id, installation, dedup_key), \
+    refs AS ( \
+        INSERT INTO webhook_event_refs (event_id, installation, order_ref) \
+        SELECT ins.id, ins.installation, r.order_ref \
+        FROM UNNEST($17::bigint[], $18::text[]) AS r(ord, order_ref) \
+        JOIN input ON input.ord = r.ord AND input.first \
+        JOIN ins ON ins.installation = input.installation AND ins.dedup_key = input.dedup_key \
+        ON CONFLICT DO NOTHING), \
+    result AS ( \
+        SELECT input.ord, input.installation, input.subject, input.correlation_id, input.actor, \
+            input.duration_ms, COALESCE(ins.id, old.id) AS id, \
+            (ins.id IS NULL OR NOT input.first) AS duplicate \
+        FROM input \
+        LEFT JOIN ins ON ins.installation = input.installation AND ins.dedup_key = input.dedup_key \
+        LEFT JOIN webhook_events old ON ins.id IS NULL \
+            AND old.installation = input.installation AND old.dedup_key = input.dedup_key), \
+    audit AS ( \
+        INSERT INTO audit_log (at, installation, order_id, correlation_id, action, outcome, \
+            message, duration_ms, actor) \
+        SELECT $16, installation, NULL, correlation_id, $19, \
+            CASE WHEN duplicate THEN $21 ELSE $20 END, \
+            CASE WHEN duplicate \
+                THEN 'received ' || subject || ' again: a duplicate of event ' \
+                    || COALESCE(id::text, '(stored meanwhile)') || ', ignored' \
+                ELSE 'received ' || subject || ': stored as event ' || id::text END, \
+            duration_ms, actor \
+        FROM result WHERE subject IS NOT NULL) \
+    SELECT ord, id, duplicate, \
+        (SELECT COUNT(pg_notify($22, 'webhooks ' || i)) \
+         FROM (SELECT DISTINCT installation FROM ins) AS d(i)) AS woken \
+    FROM result ORDER BY ord";
 
 /// Claims go round the orders rather than down the arrival list: only the oldest open event
 /// of an order can be claimed, and among those the one that has waited longest since it
@@ -119,7 +176,7 @@ static RELEASE_WEBHOOK_CLAIMS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE webhook_events SET claim_owner = NULL, lease_expires_at = NULL, updated_at = $2, \
             version = version + 1 \
-        WHERE claim_owner = $1 AND status IN ({OPEN})"
+        WHERE claim_owner = $1 AND status IN ({OPEN}) RETURNING installation"
     )
 });
 
@@ -156,50 +213,97 @@ impl Store {
         &self,
         event: &NewWebhookEvent,
     ) -> StoreResult<WebhookInsert> {
-        require("installation", &event.installation)?;
-        require("webhook dedup key", &event.dedup_key)?;
-        let at = now();
-        let received_at = event.received_at;
-        let result = with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let inserted: Option<(i64,)> = sqlx::query_as(INSERT_EVENT)
-                .bind(&event.installation)
-                .bind(&event.dedup_key)
-                .bind(received_at)
-                .bind(&event.body)
-                .bind(&event.event_code)
-                .bind(&event.consignment_no)
-                .bind(&event.order_no)
-                .bind(event.run.as_ref().map(Json))
-                .bind(event.group.as_ref().map(Json))
-                .bind(at)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let result = match inserted {
-                Some((id,)) => {
-                    for order_ref in &event.order_refs {
-                        sqlx::query(INSERT_REF)
-                            .bind(id)
-                            .bind(&event.installation)
-                            .bind(order_ref)
-                            .execute(&mut *tx)
-                            .await?;
+        let receipt = WebhookReceipt {
+            event: event.clone(),
+            audit: None,
+        };
+        self.ingest_batch(std::slice::from_ref(&receipt))
+            .await?
+            .pop()
+            .ok_or_else(|| missing_result(&receipt))
+    }
+
+    /// The webhook receiver's group commit: stores every receipt's event (or finds it a
+    /// duplicate) with its order references and audit entry, all in one transaction, and
+    /// wakes the processing of each installation that got a new event. The results come back
+    /// in the receipts' order. When the batch as a whole fails, each receipt is tried on its
+    /// own, so one event the database refuses does not fail the others.
+    pub async fn ingest_webhook_events(
+        &self,
+        receipts: &[WebhookReceipt],
+    ) -> Vec<StoreResult<WebhookInsert>> {
+        match self.ingest_batch(receipts).await {
+            Ok(results) => results.into_iter().map(Ok).collect(),
+            Err(e) if receipts.len() <= 1 => vec![Err(e)],
+            Err(e) => {
+                tracing::debug!(
+                    receipts = receipts.len(),
+                    "a webhook batch failed ({e}); storing its events one by one"
+                );
+                let mut out = Vec::with_capacity(receipts.len());
+                for receipt in receipts {
+                    out.push(
+                        self.ingest_batch(std::slice::from_ref(receipt))
+                            .await
+                            .and_then(|mut r| r.pop().ok_or_else(|| missing_result(receipt))),
+                    );
+                }
+                out
+            }
+        }
+    }
+
+    async fn ingest_batch(&self, receipts: &[WebhookReceipt]) -> StoreResult<Vec<WebhookInsert>> {
+        for r in receipts {
+            require("installation", &r.event.installation)?;
+            require("webhook dedup key", &r.event.dedup_key)?;
+        }
+        // The first receipt of each (installation, dedup key) in the batch; later ones are
+        // duplicates of it.
+        let mut first_of: std::collections::HashMap<(&str, &str), usize> = Default::default();
+        let firsts: Vec<Option<usize>> = receipts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let k = (r.event.installation.as_str(), r.event.dedup_key.as_str());
+                match first_of.get(&k) {
+                    Some(&earlier) => Some(earlier),
+                    None => {
+                        first_of.insert(k, i);
+                        None
                     }
-                    WebhookInsert { id, duplicate: false }
                 }
-                None => {
-                    let (id,): (i64,) = sqlx::query_as(SELECT_ID_BY_KEY)
-                        .bind(&event.installation)
-                        .bind(&event.dedup_key)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    WebhookInsert { id, duplicate: true }
+            })
+            .collect();
+        let at = now();
+        let mut results = match &self.pool {
+            Pool::Postgres(pool) => ingest_pg(pool, receipts, &firsts, at).await?,
+            Pool::Sqlite(pool) => {
+                let results = ingest_sqlite(pool, receipts, &firsts, at).await?;
+                for (r, result) in receipts.iter().zip(&results) {
+                    if !result.duplicate {
+                        self.wakeups
+                            .wake_local(&r.event.installation, Work::Webhooks);
+                    }
                 }
-            };
-            tx.commit().await?;
-            result
-        });
-        Ok(result)
+                results
+            }
+        };
+        // Stored by a concurrent transaction after the statement's snapshot: look it up.
+        for (i, result) in results.iter_mut().enumerate() {
+            if result.id == 0 {
+                let e = &receipts[i].event;
+                let (id,): (i64,) = with_pool!(self, pool => {
+                    sqlx::query_as(SELECT_ID_BY_KEY)
+                        .bind(&e.installation)
+                        .bind(&e.dedup_key)
+                        .fetch_one(pool)
+                        .await?
+                });
+                result.id = id;
+            }
+        }
+        Ok(results)
     }
 
     /// Claims up to `batch` events of `installation` to process for `worker` until `lease`
@@ -299,7 +403,10 @@ impl Store {
             sqlx::query_as(&RETRY_FAILED).bind(id).bind(now()).fetch_optional(pool).await?
         });
         match row {
-            Some(event) => Ok(event),
+            Some(event) => {
+                self.wake(&event.installation, Work::Webhooks).await;
+                Ok(event)
+            }
             None => match self.webhook_event(id).await? {
                 Some(event) => Err(StoreError::WebhookIllegal {
                     id,
@@ -426,14 +533,17 @@ impl Store {
     /// many.
     pub async fn release_webhook_claims(&self, worker: &str) -> StoreResult<u64> {
         require("worker id", worker)?;
-        let n = with_pool!(self, pool => {
-            sqlx::query(&RELEASE_WEBHOOK_CLAIMS)
+        let released: Vec<(String,)> = with_pool!(self, pool => {
+            sqlx::query_as(&RELEASE_WEBHOOK_CLAIMS)
                 .bind(worker)
                 .bind(now())
-                .execute(pool)
+                .fetch_all(pool)
                 .await?
-                .rows_affected()
         });
+        // Claimable again: whichever process serves the installation takes them now.
+        let n = released.len() as u64;
+        let installations: Vec<String> = released.into_iter().map(|(i,)| i).collect();
+        self.wake_all_of(&installations, Work::Webhooks).await;
         Ok(n)
     }
 
@@ -447,5 +557,196 @@ impl Store {
             Ok(None) => StoreError::WebhookEventNotFound { id: claim.id },
             Err(e) => e,
         }
+    }
+}
+
+fn missing_result(receipt: &WebhookReceipt) -> StoreError {
+    StoreError::InvalidArgument(format!(
+        "the store returned no result for webhook event {} of {}",
+        receipt.event.dedup_key, receipt.event.installation
+    ))
+}
+
+fn duration_ms(a: &ReceiptAudit) -> i64 {
+    i64::try_from(a.started.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
+fn json_text(v: &Option<serde_json::Value>) -> Option<String> {
+    v.as_ref().map(serde_json::Value::to_string)
+}
+
+async fn ingest_pg(
+    pool: &sqlx::PgPool,
+    receipts: &[WebhookReceipt],
+    firsts: &[Option<usize>],
+    at: DateTime<Utc>,
+) -> StoreResult<Vec<WebhookInsert>> {
+    let n = receipts.len();
+    let events = || receipts.iter().map(|r| &r.event);
+    let audits = || receipts.iter().map(|r| r.audit.as_ref());
+    let mut ref_ord: Vec<i64> = Vec::new();
+    let mut ref_text: Vec<&str> = Vec::new();
+    for (i, e) in events().enumerate() {
+        for order_ref in &e.order_refs {
+            ref_ord.push(i as i64);
+            ref_text.push(order_ref);
+        }
+    }
+    let rows: Vec<(i64, Option<i64>, bool, i64)> = sqlx::query_as(INGEST_PG)
+        .bind((0..n as i64).collect::<Vec<i64>>())
+        .bind(
+            events()
+                .map(|e| e.installation.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(events().map(|e| e.dedup_key.as_str()).collect::<Vec<_>>())
+        .bind(events().map(|e| e.received_at).collect::<Vec<_>>())
+        .bind(events().map(|e| e.body.as_str()).collect::<Vec<_>>())
+        .bind(events().map(|e| e.event_code.as_str()).collect::<Vec<_>>())
+        .bind(
+            events()
+                .map(|e| e.consignment_no.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(events().map(|e| e.order_no.as_deref()).collect::<Vec<_>>())
+        .bind(events().map(|e| json_text(&e.run)).collect::<Vec<_>>())
+        .bind(events().map(|e| json_text(&e.group)).collect::<Vec<_>>())
+        .bind(firsts.iter().map(Option::is_none).collect::<Vec<_>>())
+        .bind(
+            audits()
+                .map(|a| a.map(|a| a.subject.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            audits()
+                .map(|a| a.map(|a| a.correlation_id.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            audits()
+                .map(|a| a.map(|a| a.actor.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(audits().map(|a| a.map(duration_ms)).collect::<Vec<_>>())
+        .bind(at)
+        .bind(ref_ord)
+        .bind(ref_text)
+        .bind(AuditAction::Webhook.as_str())
+        .bind(AuditOutcome::Success.as_str())
+        .bind(AuditOutcome::Skipped.as_str())
+        .bind(CHANNEL)
+        .fetch_all(pool)
+        .await?;
+    let mut out = vec![
+        WebhookInsert {
+            id: 0,
+            duplicate: true
+        };
+        n
+    ];
+    for (ord, id, duplicate, _) in rows {
+        if let Some(slot) = usize::try_from(ord).ok().and_then(|i| out.get_mut(i)) {
+            *slot = WebhookInsert {
+                id: id.unwrap_or(0),
+                duplicate,
+            };
+        }
+    }
+    Ok(out)
+}
+
+async fn ingest_sqlite(
+    pool: &sqlx::SqlitePool,
+    receipts: &[WebhookReceipt],
+    firsts: &[Option<usize>],
+    at: DateTime<Utc>,
+) -> StoreResult<Vec<WebhookInsert>> {
+    let mut tx = pool.begin_write().await?;
+    let mut out: Vec<WebhookInsert> = Vec::with_capacity(receipts.len());
+    for (r, first) in receipts.iter().zip(firsts) {
+        let event = &r.event;
+        let result = match first {
+            Some(earlier) => WebhookInsert {
+                id: out[*earlier].id,
+                duplicate: true,
+            },
+            None => {
+                let inserted: Option<(i64,)> = sqlx::query_as(INSERT_EVENT)
+                    .bind(&event.installation)
+                    .bind(&event.dedup_key)
+                    .bind(event.received_at)
+                    .bind(&event.body)
+                    .bind(&event.event_code)
+                    .bind(&event.consignment_no)
+                    .bind(&event.order_no)
+                    .bind(event.run.as_ref().map(Json))
+                    .bind(event.group.as_ref().map(Json))
+                    .bind(at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match inserted {
+                    Some((id,)) => {
+                        for order_ref in &event.order_refs {
+                            sqlx::query(INSERT_REF)
+                                .bind(id)
+                                .bind(&event.installation)
+                                .bind(order_ref)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        WebhookInsert {
+                            id,
+                            duplicate: false,
+                        }
+                    }
+                    None => {
+                        let (id,): (i64,) = sqlx::query_as(SELECT_ID_BY_KEY)
+                            .bind(&event.installation)
+                            .bind(&event.dedup_key)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        WebhookInsert {
+                            id,
+                            duplicate: true,
+                        }
+                    }
+                }
+            }
+        };
+        if let Some(audit) = &r.audit {
+            let (outcome, message) = receipt_audit(audit, result);
+            sqlx::query(INSERT_RECEIPT_AUDIT)
+                .bind(at)
+                .bind(&event.installation)
+                .bind(&audit.correlation_id)
+                .bind(AuditAction::Webhook.as_str())
+                .bind(outcome.as_str())
+                .bind(message)
+                .bind(duration_ms(audit))
+                .bind(&audit.actor)
+                .execute(&mut *tx)
+                .await?;
+        }
+        out.push(result);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The audit entry of one receipt (the same words as the PostgreSQL statement's).
+fn receipt_audit(r: &ReceiptAudit, result: WebhookInsert) -> (AuditOutcome, String) {
+    if result.duplicate {
+        (
+            AuditOutcome::Skipped,
+            format!(
+                "received {} again: a duplicate of event {}, ignored",
+                r.subject, result.id
+            ),
+        )
+    } else {
+        (
+            AuditOutcome::Success,
+            format!("received {}: stored as event {}", r.subject, result.id),
+        )
     }
 }

@@ -119,6 +119,17 @@ impl Engine {
         self.inner.config.borrow().get(key).cloned()
     }
 
+    /// Whether the installation is configured (without copying its settings).
+    pub fn has_installation(&self, key: &InstallationKey) -> bool {
+        self.inner.config.borrow().get(key).is_some()
+    }
+
+    /// Every installation's current settings, shared rather than copied: for a hot path
+    /// that reads one installation per request.
+    pub fn snapshot(&self) -> std::sync::Arc<crate::config::Snapshot> {
+        self.inner.config.borrow().clone()
+    }
+
     /// The installation, when it may send orders: configured and not suspended. Else the
     /// guide's "Installation not found or inactive", for manual sends, label generation and
     /// the scheduled jobs alike.

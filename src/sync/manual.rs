@@ -11,7 +11,7 @@ use crate::config::{InstallationConfig, InstallationKey};
 use crate::linnworks::{ExtendedProperty, UpdateOrderShippingInfoRequest};
 use crate::remote::text::storable;
 use crate::store::{
-    AuditAction, AuditOutcome, FetchedOrder, Order, OrderStatus, OrderType, StoreError,
+    AuditAction, AuditOutcome, FetchedOrder, Order, OrderStatus, OrderType, StoreError, Work,
 };
 
 use super::engine::{Audit, Clients, Engine};
@@ -142,6 +142,13 @@ pub async fn send_selected(
     }
     let (_, sent) = send_claimed(engine, &inst, claimed, correlation, actor).await?;
     outcomes.extend(sent);
+    // Signalled after the send, not before, so the process serving the installation does
+    // not claim the selected orders first. It then sends what the manual send left in the
+    // queue (an order Stream could not take now, write-backs to retry) and applies events
+    // about the orders at once, not at its next interval.
+    for work in [Work::Send, Work::Webhooks] {
+        store.wake(&installation, work).await;
+    }
     Ok(outcomes)
 }
 

@@ -65,7 +65,7 @@ impl std::fmt::Display for WebhookSummary {
 pub fn new_stored_event(
     installation: &str,
     event: &WebhookEvent,
-    body: &str,
+    body: impl Into<String>,
     received_at: DateTime<Utc>,
 ) -> NewWebhookEvent {
     let single = match event.orders.as_slice() {
@@ -92,7 +92,7 @@ pub fn new_stored_event(
         installation: installation.to_string(),
         dedup_key: event.dedupe_key.clone(),
         received_at,
-        body: body.to_string(),
+        body: body.into(),
         event_code: event.code.clone(),
         consignment_no: single,
         order_no: None,

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::InstallationKey;
-use crate::store::JobOutcome;
+use crate::store::{JobOutcome, Wakeup, Work};
 
 use super::engine::{Engine, SCHEDULER, correlation_id};
 use super::permits::Permits;
@@ -226,6 +226,11 @@ async fn installation_loop(
     let anchor = Utc::now();
     let mut config = engine.config();
     let mut next_beat = tokio::time::Instant::now();
+    // Stored work wakes the loop at once; the intervals stay as the fallback.
+    let mut wakeups = Woken {
+        webhooks: engine.store().wakeup(&installation, Work::Webhooks).await,
+        send: engine.store().wakeup(&installation, Work::Send).await,
+    };
     crate::observe::beat(&installation);
     if options.master_data {
         catch_up_master_data(&engine, &key, &permits).await;
@@ -298,13 +303,20 @@ async fn installation_loop(
         let until_next = (earliest - Utc::now()).to_std().unwrap_or_default();
         let sleep =
             until_next.min(next_beat.saturating_duration_since(tokio::time::Instant::now()));
-        if !sleep.is_zero() && wait(&engine, &mut config, sleep).await {
+        if !sleep.is_zero() && wait_or_wake(&engine, &mut config, sleep, &mut wakeups).await {
             // Settings changed: recompute the plan with the new settings.
             continue;
         }
         let now = Utc::now();
+        let woken_webhooks = wakeups.webhooks.take();
+        let woken_send = wakeups.send.take();
         for (job, at) in due {
-            if at <= now {
+            let woken = match job {
+                Job::Webhooks => woken_webhooks,
+                Job::Send => woken_send,
+                _ => false,
+            };
+            if at <= now || woken {
                 run_job(&engine, &key, job, &permits).await;
             }
         }
@@ -332,6 +344,27 @@ async fn catch_up_master_data(engine: &Engine, key: &InstallationKey, permits: &
             Ok(Some(_)) => {}
             Err(e) => tracing::warn!(installation = %key, "could not read master data state: {e}"),
         }
+    }
+}
+
+/// An installation loop's wake-up signals.
+struct Woken {
+    webhooks: Wakeup,
+    send: Wakeup,
+}
+
+/// As [`wait`], and also returns (false: nothing changed, run what is due or woken) when
+/// work is signalled for the installation.
+async fn wait_or_wake(
+    engine: &Engine,
+    config: &mut crate::config::SnapshotReceiver,
+    timeout: Duration,
+    wakeups: &mut Woken,
+) -> bool {
+    tokio::select! {
+        changed = wait(engine, config, timeout) => changed,
+        _ = wakeups.webhooks.woken() => false,
+        _ = wakeups.send.woken() => false,
     }
 }
 

@@ -34,7 +34,7 @@ on_both_backends!(
 
 /// `linnstream run` on `database_url`, its log in `log`, with `args` added; the admin token
 /// comes from the environment, never the command line.
-fn spawn_run(resources: &Path, database_url: &str, log: &Path, args: &[&str]) -> Child {
+pub(crate) fn spawn_run(resources: &Path, database_url: &str, log: &Path, args: &[&str]) -> Child {
     let log = std::fs::File::create(log).expect("log file");
     Command::new(env!("CARGO_BIN_EXE_linnstream"))
         .args(["run", "--no-master-data", "-f"])
@@ -73,14 +73,14 @@ fn wait_exit(child: &mut Child, limit: Duration) -> (std::process::ExitStatus, D
     }
 }
 
-fn kill9(mut child: Child) {
+pub(crate) fn kill9(mut child: Child) {
     child.kill().expect("SIGKILL");
     let status = child.wait().expect("reap");
     assert_eq!(status.signal(), Some(9), "killed by SIGKILL");
 }
 
 /// The base URL the process listens on, from its log.
-async fn listening_url(log: &Path) -> String {
+pub(crate) async fn listening_url(log: &Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -94,7 +94,7 @@ async fn listening_url(log: &Path) -> String {
     }
 }
 
-async fn world_with_orders(n: i64, first: i64) -> (World, tempfile::TempDir) {
+pub(crate) async fn world_with_orders(n: i64, first: i64) -> (World, tempfile::TempDir) {
     let world = World::start().await.expect("simulators");
     let dir = tempfile::tempdir().expect("tempdir");
     world

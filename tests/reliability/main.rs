@@ -17,3 +17,5 @@ mod outage;
 mod poison;
 /// Webhook backlogs drain fairly across installations and orders.
 mod webhook_drain;
+/// Acknowledged notifications survive a SIGKILL of the receiver under load.
+mod webhook_ingest;
