@@ -188,6 +188,10 @@ macro_rules! on_both_backends {
     };
     (@tests $module:ident $backend:ident with $setup:path; $($name:ident),*) => {
         mod $module {
+            // `setup` as named in the calling module.
+            #[allow(unused_imports)]
+            use super::*;
+
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {

@@ -71,7 +71,8 @@ pub struct Harness {
     pub auth: WebhookAuth,
     pub engine: Engine,
     pub http: reqwest::Client,
-    config: watch::Sender<Arc<Snapshot>>,
+    /// The published settings, as a config watcher would publish them.
+    pub config: watch::Sender<Arc<Snapshot>>,
     // Kept for their lifetime: dropping one stops it.
     _servers: Vec<RunningServer>,
     // The example installation's resource files.

@@ -3,8 +3,8 @@ use linnstream::store::OrderStatus;
 use linnstream::sync::manual;
 use serde_json::json;
 
-use crate::support::sync::Harness;
 use crate::on_both_backends;
+use crate::support::sync::Harness;
 
 on_both_backends!(
     with Harness::example;
@@ -117,8 +117,7 @@ pub async fn orders_flow_to_stream_and_back(h: &Harness) {
 }
 
 pub async fn a_failed_send_is_retried_then_completes(h: &Harness) {
-    h.add_orders(vec![order(2001, NEXT_DAY)])
-        .expect("added");
+    h.add_orders(vec![order(2001, NEXT_DAY)]).expect("added");
     h.fetch().await;
     // A refusal (not an outage, which would leave the order queued without using a retry).
     h.fault(true, json!({"path": "/api/orders/orders", "method": "POST", "kind": "status", "status": 400, "times": 1})).await;
@@ -144,8 +143,7 @@ pub async fn a_failed_send_is_retried_then_completes(h: &Harness) {
 }
 
 pub async fn retries_stop_at_the_limit_until_a_manual_resend(h: &Harness) {
-    h.add_orders(vec![order(3001, NEXT_DAY)])
-        .expect("added");
+    h.add_orders(vec![order(3001, NEXT_DAY)]).expect("added");
     h.fetch().await;
     h.fault(
         true,
@@ -265,8 +263,7 @@ pub async fn only_completed_orders_can_be_deleted(h: &Harness) {
 }
 
 pub async fn a_lost_reply_creates_exactly_one_stream_order(h: &Harness) {
-    h.add_orders(vec![order(5001, NEXT_DAY)])
-        .expect("added");
+    h.add_orders(vec![order(5001, NEXT_DAY)]).expect("added");
     h.fetch().await;
     h.fault(
         true,
@@ -324,7 +321,8 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
     // No postal service at all: only a manual send would pick it up.
     let mut unassigned = order(9001, NEXT_DAY);
     unassigned["postalServiceName"] = json!(null);
-    let ids = h.add_orders(vec![unassigned, order(9002, NEXT_DAY)])
+    let ids = h
+        .add_orders(vec![unassigned, order(9002, NEXT_DAY)])
         .expect("added");
     let outcomes = manual::send_selected(&h.engine, &h.key, &[ids[0].to_string()], "v1", "carol")
         .await

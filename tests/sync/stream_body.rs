@@ -8,8 +8,8 @@ use linnstream::sim::world::{NEXT_DAY, RETURNS, order};
 use linnstream::store::OrderStatus;
 use serde_json::{Value, json};
 
-use crate::support::sync::Harness;
 use crate::on_both_backends;
+use crate::support::sync::Harness;
 
 on_both_backends!(
     with Harness::example;

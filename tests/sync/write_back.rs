@@ -55,8 +55,7 @@ async fn write_back_audit(h: &Harness, order_id: &str) -> Vec<(AuditOutcome, Str
 }
 
 async fn a_failed_write_back_is_retried_by_a_later_send_cycle(h: &Harness) {
-    h.add_orders(vec![order(7001, NEXT_DAY)])
-        .expect("added");
+    h.add_orders(vec![order(7001, NEXT_DAY)]).expect("added");
     h.fetch().await;
     // Linnworks refuses the tracking number on every try.
     h.fault(
