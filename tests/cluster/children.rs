@@ -9,10 +9,11 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams};
 use serde_json::{Value, json};
 
-use crate::support;
-use crate::support::{apply, apply_examples, client, eventually};
 use linnstream::crd::{Installation, SecretKeyRef};
 use linnstream::operator::build::{self, BuildInput, Children, CronJobApi, OperatorSettings};
+
+use crate::support;
+use crate::support::{apply, apply_examples, client, eventually};
 
 /// The CronJob API this cluster serves, found the way the operator will find it.
 async fn served_cron_job_api(client: &Client) -> CronJobApi {

@@ -9,12 +9,13 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 
-use crate::support;
-use crate::support::{apply, apply_examples, client, client_as, eventually};
 use linnstream::config::kube::KubeSource;
 use linnstream::config::{Credentials, InstallationKey, SnapshotReceiver};
 use linnstream::crd::{Installation, SecretKeyRef};
 use linnstream::operator::build::{self, BuildInput, CronJobApi, OperatorSettings};
+
+use crate::support;
+use crate::support::{apply, apply_examples, client, client_as, eventually};
 
 fn credentials() -> Credentials {
     Credentials {

@@ -7,11 +7,12 @@ use std::process::Command;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::json;
 
+use linnstream::crd::Installation;
+
 use crate::support;
 use crate::support::{
     TestNamespace, apply, apply_examples, client, get_json, install_crds, refusal, root, yaml_doc,
 };
-use linnstream::crd::Installation;
 
 fn example(name: &str) -> PathBuf {
     support::example(name)

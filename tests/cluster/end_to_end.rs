@@ -13,14 +13,15 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::Api;
 use serde_json::{Value, json};
 
+use linnstream::crd::{ConditionStatus, PostalServiceMapping};
+use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
+use linnstream::store::{OrderStatus, Store, WebhookStatus};
+
 use crate::support;
 use crate::support::db::create_postgres_database;
 use crate::support::operator::{DATABASE_SECRET, RunningOperator, kubectl, operator_config};
 use crate::support::pods::{free_port, kubeconfig_as, output, pod_command, terminate};
 use crate::support::{TestNamespace, apply, client, eventually, install_crds, yaml_docs};
-use linnstream::crd::{ConditionStatus, PostalServiceMapping};
-use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
-use linnstream::store::{OrderStatus, Store, WebhookStatus};
 
 fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)

@@ -19,11 +19,12 @@ use kube::api::Api;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use linnstream::crd::{ConditionStatus, Installation};
+
 use crate::support;
 use crate::support::operator::Env;
 use crate::support::pods::{free_port, kubeconfig_as, pod_command, terminate};
 use crate::support::{TestNamespace, client, eventually, root};
-use linnstream::crd::{ConditionStatus, Installation};
 
 // ---------------------------------------------------------------------------------------
 // helm, kubectl and the chart

@@ -11,13 +11,14 @@ use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DeleteParams, DynamicObject};
 use serde_json::json;
 
-use crate::support;
-use crate::support::eventually;
-use crate::support::operator::{Env, PUBLIC_BASE_URL, kubectl};
 use linnstream::crd::{ConditionStatus, Installation, PostalServiceMapping};
 use linnstream::operator::subscriptions::EVENTS;
 use linnstream::store::{FetchedOrder, JobOutcome, OrderType, SendFailure, SendSuccess};
 use linnstream::sync::schedule::Job;
+
+use crate::support;
+use crate::support::eventually;
+use crate::support::operator::{Env, PUBLIC_BASE_URL, kubectl};
 
 const TRUE: ConditionStatus = ConditionStatus::True;
 const FALSE: ConditionStatus = ConditionStatus::False;

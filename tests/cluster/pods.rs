@@ -19,6 +19,12 @@ use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
+use linnstream::config::files::load_dir;
+use linnstream::crd::{ConditionStatus, Installation};
+use linnstream::gateway::service_id;
+use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
+use linnstream::store::{OrderStatus, Store, WebhookStatus};
+
 use crate::support;
 use crate::support::db::create_postgres_database;
 use crate::support::node::{
@@ -27,11 +33,6 @@ use crate::support::node::{
 };
 use crate::support::operator::DATABASE_SECRET;
 use crate::support::{apply, client, eventually, root, yaml_docs};
-use linnstream::config::files::load_dir;
-use linnstream::crd::{ConditionStatus, Installation};
-use linnstream::gateway::service_id;
-use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
-use linnstream::store::{OrderStatus, Store, WebhookStatus};
 
 // ---------------------------------------------------------------------------------------
 // The image

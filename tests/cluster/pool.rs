@@ -17,10 +17,6 @@ use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 use tokio::process::Child;
 
-use crate::support::db::create_postgres_database;
-use crate::support::operator::{DATABASE_SECRET, RunningOperator, kubectl, operator_config};
-use crate::support::pods::{free_port, kubeconfig_as, pod_command, terminate};
-use crate::support::{TestNamespace, apply, client, eventually, install_crds, yaml_docs};
 use linnstream::crd::Installation;
 use linnstream::crd::installation::WorkerMode;
 use linnstream::operator::build::pool::PoolSettings;
@@ -30,6 +26,11 @@ use linnstream::sim::linnworks::LinnworksSim;
 use linnstream::sim::stream::{StreamSim, StreamSimConfig};
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, linnworks_account, order};
 use linnstream::store::{OrderStatus, Store, WebhookStatus};
+
+use crate::support::db::create_postgres_database;
+use crate::support::operator::{DATABASE_SECRET, RunningOperator, kubectl, operator_config};
+use crate::support::pods::{free_port, kubeconfig_as, pod_command, terminate};
+use crate::support::{TestNamespace, apply, client, eventually, install_crds, yaml_docs};
 
 const INSTALLATIONS: usize = 50;
 const WORKERS: usize = 3;
