@@ -440,8 +440,9 @@ async fn the_console_as_the_chart_runs_it_works_in_headless_chromium() {
         ]),
         "helm template",
     );
-    let deployment: serde_json::Value = serde_yaml::Deserializer::from_str(&rendered)
-        .map(|d| serde::Deserialize::deserialize(d).expect("yaml"))
+    let deployment: serde_json::Value = serde_saphyr::from_str_multiple::<serde_json::Value>(&rendered)
+        .expect("yaml")
+        .into_iter()
         .find(|d: &serde_json::Value| d["kind"] == "Deployment")
         .expect("the console Deployment");
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
