@@ -69,7 +69,7 @@ fn rss_bytes(pid: u32) -> u64 {
 
 fn yaml_docs(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).expect("read");
-    serde_saphyr::from_str_multiple::<Value>(&text)
+    serde_saphyr::from_str_multiple::<Value, Vec<_>>(&text)
         .expect("YAML")
         .into_iter()
         .filter(|v| !v.is_null())

@@ -106,7 +106,7 @@ fn helm_ok(args: &[&str]) -> String {
 }
 
 fn yaml_stream(text: &str) -> Vec<Value> {
-    serde_saphyr::from_str_multiple::<Value>(text)
+    serde_saphyr::from_str_multiple::<Value, Vec<_>>(text)
         .expect("rendered YAML")
         .into_iter()
         .filter(|v| !v.is_null())

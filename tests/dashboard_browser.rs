@@ -440,7 +440,7 @@ async fn the_console_as_the_chart_runs_it_works_in_headless_chromium() {
         ]),
         "helm template",
     );
-    let deployment: serde_json::Value = serde_saphyr::from_str_multiple::<serde_json::Value>(&rendered)
+    let deployment: serde_json::Value = serde_saphyr::from_str_multiple::<serde_json::Value, Vec<_>>(&rendered)
         .expect("yaml")
         .into_iter()
         .find(|d: &serde_json::Value| d["kind"] == "Deployment")

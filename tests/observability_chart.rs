@@ -67,7 +67,7 @@ fn render(extra: &[&str]) -> Vec<Value> {
         .output()
         .expect("run helm");
     assert!(out.status.success(), "helm template: {}", text(&out));
-    serde_saphyr::from_str_multiple::<Value>(&String::from_utf8_lossy(&out.stdout))
+    serde_saphyr::from_str_multiple::<Value, Vec<_>>(&String::from_utf8_lossy(&out.stdout))
         .expect("yaml")
         .into_iter()
         .filter(|v| !v.is_null())

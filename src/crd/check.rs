@@ -104,7 +104,7 @@ pub fn check_files(files: &[PathBuf], namespace_default: &str) -> Report {
 pub fn check_text(report: &mut Report, file: &Path, text: &str, namespace_default: &str) {
     // The whole stream is read first: a syntax error anywhere stops it, and the parser's
     // message carries the line and column.
-    let documents = match serde_saphyr::from_str_multiple::<Value>(text) {
+    let documents = match serde_saphyr::from_str_multiple::<Value, Vec<_>>(text) {
         Ok(documents) => documents,
         Err(e) => {
             report.findings.push(Finding {

@@ -72,7 +72,7 @@ pub async fn client() -> Client {
 pub fn yaml_docs(path: &Path) -> Vec<Value> {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_saphyr::from_str_multiple::<Value>(&text)
+    serde_saphyr::from_str_multiple::<Value, Vec<_>>(&text)
         .expect("YAML")
         .into_iter()
         .filter(|v| !v.is_null())

@@ -358,7 +358,7 @@ fn credentials_reach_pods_only_as_secret_references() {
     }
     // No value of the example Secrets appears anywhere.
     let secrets = include_str!("../../../examples/secrets.yaml");
-    for secret in serde_saphyr::from_str_multiple::<Value>(secrets).unwrap() {
+    for secret in serde_saphyr::from_str_multiple::<Value, Vec<_>>(secrets).unwrap() {
         for value in secret["stringData"].as_object().unwrap().values() {
             let value = value.as_str().unwrap();
             for o in &objects {
