@@ -102,9 +102,12 @@ pub fn check_files(files: &[PathBuf], namespace_default: &str) -> Report {
 }
 
 pub fn check_text(report: &mut Report, file: &Path, text: &str, namespace_default: &str) {
-    // The whole stream is read first: a syntax error anywhere stops it, and the parser's
-    // message carries the line and column.
-    let documents = match serde_saphyr::from_str_multiple::<Value, Vec<_>>(text) {
+    // The whole stream is read first: a syntax error anywhere stops it. The message says
+    // line and column but quotes no source: the file may hold Secret values.
+    let options = serde_saphyr::options! { with_snippet: false };
+    let documents = match serde_saphyr::from_str_multiple_with_options::<Value, Vec<_>>(
+        text, options,
+    ) {
         Ok(documents) => documents,
         Err(e) => {
             report.findings.push(Finding {

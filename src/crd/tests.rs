@@ -628,3 +628,22 @@ fn check_warns_about_locations_that_cannot_match() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn check_says_where_yaml_is_broken_without_quoting_it() {
+    use super::check::{Report, check_text};
+    let text = "apiVersion: v1\nkind: Secret\nstringData:\n  token: s3cr3t-value\n  other: [unclosed\n";
+    let mut report = Report::default();
+    check_text(&mut report, std::path::Path::new("s.yaml"), text, "default");
+    assert_eq!(report.errors(), 1, "{:?}", report.findings);
+    let message = report.findings[0].problem.to_string();
+    assert!(message.contains("is not valid YAML"), "{message}");
+    assert!(message.contains("line "), "{message}");
+    assert!(!message.contains("s3cr3t-value"), "{message}");
+
+    let duplicate = "apiVersion: v1\nkind: Secret\nkind: Secret\n";
+    let mut report = Report::default();
+    check_text(&mut report, std::path::Path::new("d.yaml"), duplicate, "default");
+    let message = report.findings[0].problem.to_string();
+    assert!(message.contains("line 3"), "{message}");
+}
