@@ -105,20 +105,19 @@ pub fn check_text(report: &mut Report, file: &Path, text: &str, namespace_defaul
     // The whole stream is read first: a syntax error anywhere stops it. The message says
     // line and column but quotes no source: the file may hold Secret values.
     let options = serde_saphyr::options! { with_snippet: false };
-    let documents = match serde_saphyr::from_str_multiple_with_options::<Value, Vec<_>>(
-        text, options,
-    ) {
-        Ok(documents) => documents,
-        Err(e) => {
-            report.findings.push(Finding {
-                file: file.to_path_buf(),
-                resource: "-".into(),
-                problem: Problem::new("-", format!("is not valid YAML: {e}")),
-                warning: false,
-            });
-            return;
-        }
-    };
+    let documents =
+        match serde_saphyr::from_str_multiple_with_options::<Value, Vec<_>>(text, options) {
+            Ok(documents) => documents,
+            Err(e) => {
+                report.findings.push(Finding {
+                    file: file.to_path_buf(),
+                    resource: "-".into(),
+                    problem: Problem::new("-", format!("is not valid YAML: {e}")),
+                    warning: false,
+                });
+                return;
+            }
+        };
     for (index, json) in documents.into_iter().enumerate() {
         if json.is_null() {
             continue;

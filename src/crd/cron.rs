@@ -132,9 +132,11 @@ pub fn parse_cron(text: &str) -> Result<CronSchedule, String> {
     }
     let mut sets = Vec::with_capacity(5);
     for (field, spec) in FIELDS.iter().zip(&fields) {
-        let parsed =
-            parse_field(spec, field).map_err(|e| {
-            format!("{text:?} is not a valid cron expression: {} field: {e}", field.name)
+        let parsed = parse_field(spec, field).map_err(|e| {
+            format!(
+                "{text:?} is not a valid cron expression: {} field: {e}",
+                field.name
+            )
         })?;
         sets.push(parsed);
     }

@@ -123,43 +123,34 @@ fn next_times_match_kubernetes() {
                 "2026-01-02T23:50:00Z",
             ],
         ),
-        ("10-20/5,45 0 1 1 *", &[
-            "2026-01-01T00:10:00Z",
-            "2026-01-01T00:15:00Z",
-            "2026-01-01T00:20:00Z",
-            "2026-01-01T00:45:00Z",
-            "2027-01-01T00:10:00Z",
-        ]),
+        (
+            "10-20/5,45 0 1 1 *",
+            &[
+                "2026-01-01T00:10:00Z",
+                "2026-01-01T00:15:00Z",
+                "2026-01-01T00:20:00Z",
+                "2026-01-01T00:45:00Z",
+                "2027-01-01T00:10:00Z",
+            ],
+        ),
         ("0 12 29 2 *", &["2028-02-29T12:00:00Z"]),
         // The macros.
-        (
-            "@daily",
-            &["2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"],
-        ),
+        ("@daily", &["2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"]),
         (
             "@midnight",
             &["2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"],
         ),
-        (
-            "@weekly",
-            &["2026-01-04T00:00:00Z", "2026-01-11T00:00:00Z"],
-        ),
+        ("@weekly", &["2026-01-04T00:00:00Z", "2026-01-11T00:00:00Z"]),
         (
             "@monthly",
             &["2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z"],
         ),
-        (
-            "@yearly",
-            &["2027-01-01T00:00:00Z", "2028-01-01T00:00:00Z"],
-        ),
+        ("@yearly", &["2027-01-01T00:00:00Z", "2028-01-01T00:00:00Z"]),
         (
             "@annually",
             &["2027-01-01T00:00:00Z", "2028-01-01T00:00:00Z"],
         ),
-        (
-            "@hourly",
-            &["2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z"],
-        ),
+        ("@hourly", &["2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z"]),
     ];
     for (expr, expected) in table {
         let expected: Vec<_> = expected.iter().map(|t| at(t)).collect();
@@ -209,7 +200,10 @@ fn schedules_a_cronjob_refuses_are_refused_with_the_reason() {
     let table = [
         ("", "is empty"),
         ("   ", "is empty"),
-        ("0 3 * * * *", "has 6 fields (Kubernetes has no seconds or year field)"),
+        (
+            "0 3 * * * *",
+            "has 6 fields (Kubernetes has no seconds or year field)",
+        ),
         ("0 0 3 * * * 2026", "has 7 fields"),
         ("0 3 * *", "has 4 fields"),
         ("TZ=Europe/London 0 3 * * *", "set spec.schedule.timeZone"),
@@ -221,9 +215,15 @@ fn schedules_a_cronjob_refuses_are_refused_with_the_reason() {
         ("0 3 * * 7", "Sunday is 0 or SUN"),
         ("60 * * * *", "minute field: 60 is out of range; use 0-59"),
         ("0 24 * * *", "hour field: 24 is out of range"),
-        ("0 0 0 * *", "day-of-month field: 0 is out of range; use 1-31"),
+        (
+            "0 0 0 * *",
+            "day-of-month field: 0 is out of range; use 1-31",
+        ),
         ("0 0 * 13 *", "month field: 13 is out of range; use 1-12"),
-        ("0 0 * FOO *", "month field: \"FOO\" is not a number from 1 to 12 or a name (JAN-DEC)"),
+        (
+            "0 0 * FOO *",
+            "month field: \"FOO\" is not a number from 1 to 12 or a name (JAN-DEC)",
+        ),
         ("5-1 * * * *", "runs backwards"),
         ("0 3 * * MON-SUN", "runs backwards"),
         ("*/0 * * * *", "needs a positive whole step"),

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-const EXAMPLE: &str = "use a number with a unit ns, us, ms, s, m or h (e.g. 90s, 1.5h, 1h30m, 500ms)";
+const EXAMPLE: &str =
+    "use a number with a unit ns, us, ms, s, m or h (e.g. 90s, 1.5h, 1h30m, 500ms)";
 
 /// The longest duration Go can hold: 2^63 - 1 nanoseconds (about 292 years).
 const MAX_NANOS: u64 = i64::MAX as u64;
@@ -59,9 +60,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "h" => 3_600_000_000_000,
             "" => {
                 let number = &text[..text.len() - rest.len()];
-                return Err(format!(
-                    "{text:?} lacks a unit after {number}; {EXAMPLE}"
-                ));
+                return Err(format!("{text:?} lacks a unit after {number}; {EXAMPLE}"));
             }
             other => {
                 return Err(format!("{text:?} has unknown unit {other:?}; {EXAMPLE}"));
@@ -170,7 +169,10 @@ mod tests {
             ("16h", 16 * H),
             ("3h30m", 3 * H + 30 * M),
             ("10.5s4m", 4 * M + 10 * S + 500 * MS),
-            ("1h2m3s4ms5us6ns", H + 2 * M + 3 * S + 4 * MS + 5 * US + 6 * NS),
+            (
+                "1h2m3s4ms5us6ns",
+                H + 2 * M + 3 * S + 4 * MS + 5 * US + 6 * NS,
+            ),
             ("39h9m14.425s", 39 * H + 9 * M + 14 * S + 425 * MS),
             ("52763797000ns", 52_763_797_000 * NS),
             ("0.3333333333333333333h", 20 * M),
@@ -179,7 +181,10 @@ mod tests {
             ("9223372036854775.807us", MAX_NANOS),
             ("9223372036s854ms775us807ns", MAX_NANOS),
             ("0.100000000000000000000h", 6 * M),
-            ("0.830103483285477580700h", 49 * M + 48 * S + 372_539_827 * NS),
+            (
+                "0.830103483285477580700h",
+                49 * M + 48 * S + 372_539_827 * NS,
+            ),
             // What Kubernetes users write.
             ("1.5h", 90 * M),
             ("500ms", 500 * MS),

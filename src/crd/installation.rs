@@ -466,8 +466,7 @@ pub struct Schedule {
 
 /// Go's duration syntax (`1.5h`, `500ms`, `1h30m`; `µs` with either mu); the parser gives
 /// the helpful message, this only keeps nonsense out of the API server.
-pub const DURATION_PATTERN: &str =
-    r"^\+?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$";
+pub const DURATION_PATTERN: &str = r"^\+?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$";
 pub const DURATION_PATTERN_OR_ZERO: &str =
     r"^(0|\+?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$";
 /// Five fields or a macro such as `@daily`; the parser checks the rest.

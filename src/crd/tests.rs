@@ -632,7 +632,8 @@ fn check_warns_about_locations_that_cannot_match() {
 #[test]
 fn check_says_where_yaml_is_broken_without_quoting_it() {
     use super::check::{Report, check_text};
-    let text = "apiVersion: v1\nkind: Secret\nstringData:\n  token: s3cr3t-value\n  other: [unclosed\n";
+    let text =
+        "apiVersion: v1\nkind: Secret\nstringData:\n  token: s3cr3t-value\n  other: [unclosed\n";
     let mut report = Report::default();
     check_text(&mut report, std::path::Path::new("s.yaml"), text, "default");
     assert_eq!(report.errors(), 1, "{:?}", report.findings);
@@ -643,7 +644,12 @@ fn check_says_where_yaml_is_broken_without_quoting_it() {
 
     let duplicate = "apiVersion: v1\nkind: Secret\nkind: Secret\n";
     let mut report = Report::default();
-    check_text(&mut report, std::path::Path::new("d.yaml"), duplicate, "default");
+    check_text(
+        &mut report,
+        std::path::Path::new("d.yaml"),
+        duplicate,
+        "default",
+    );
     let message = report.findings[0].problem.to_string();
     assert!(message.contains("line 3"), "{message}");
 }

@@ -173,7 +173,10 @@ impl World {
             &["spec", "deliveryMethod"],
             "NTH-COLL".into(),
         );
-        std::fs::write(dir.join("installation.yaml"), serde_saphyr::to_string(&inst)?)?;
+        std::fs::write(
+            dir.join("installation.yaml"),
+            serde_saphyr::to_string(&inst)?,
+        )?;
         std::fs::write(dir.join("secrets.yaml"), secrets)?;
         std::fs::write(
             dir.join("mapping-delivery.yaml"),

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::crd::installation::Schedule;
 use crate::crd::cron::CronSchedule;
+use crate::crd::installation::Schedule;
 use crate::crd::validate::{parse_cron, parse_duration, parse_time_zone};
 
 /// The scheduled jobs, with the names shown on the scheduler dashboard and in the audit log.

@@ -170,7 +170,12 @@ mod tests {
             let value = lease_duration(lease).value.expect("value");
             assert_eq!(parse_duration(&value), Ok(lease), "{text} -> {value}");
         }
-        assert_eq!(lease_duration(std::time::Duration::from_secs(15)).value.as_deref(), Some("15s"));
+        assert_eq!(
+            lease_duration(std::time::Duration::from_secs(15))
+                .value
+                .as_deref(),
+            Some("15s")
+        );
     }
 
     #[test]
