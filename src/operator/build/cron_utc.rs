@@ -226,6 +226,8 @@ mod tests {
         assert!(e.contains("hour field"), "{e}");
     }
 
+    type Firings = Vec<DateTime<Utc>>;
+
     /// The next `n` firings of `expr` in `zone` (as `run` computes them) and of the
     /// expression the operator writes for a CronJob without `timeZone`, in UTC.
     fn both_firings(
@@ -233,7 +235,7 @@ mod tests {
         zone: &str,
         now: DateTime<Utc>,
         n: usize,
-    ) -> Option<(Vec<DateTime<Utc>>, Vec<DateTime<Utc>>, String)> {
+    ) -> Option<(Firings, Firings, String)> {
         let tz: chrono_tz::Tz = zone.parse().unwrap();
         let local = parse_cron(expr).unwrap();
         let utc = to_utc(local.expression(), offset_minutes(&tz, now)).ok()?;
