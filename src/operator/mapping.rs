@@ -267,7 +267,7 @@ mod tests {
 
     fn spec() -> PostalServiceMappingSpec {
         let m: PostalServiceMapping =
-            serde_yaml::from_str(include_str!("../../examples/mapping-delivery.yaml")).unwrap();
+            serde_saphyr::from_str(include_str!("../../examples/mapping-delivery.yaml")).unwrap();
         m.spec
     }
 
