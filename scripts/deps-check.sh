@@ -18,7 +18,8 @@ ADVISORY_DBS=$CARGO_HOME/advisory-dbs
 # ensure TOOL VERSION: installs the crate TOOL at VERSION unless that version is on PATH.
 ensure() {
     local tool=$1 version=$2 have
-    have=$("$tool" --version 2>/dev/null | awk '{print $NF}' || true)
+    # Through cargo, which also finds subcommands in ~/.cargo/bin when it is not on PATH.
+    have=$(cargo "${tool#cargo-}" --version 2>/dev/null | awk '{print $NF}' || true)
     if [ "$have" != "$version" ]; then
         echo "== installing $tool $version${have:+ (found $have)}"
         cargo install --locked "$tool@$version"
@@ -36,10 +37,14 @@ fetch_log=$(mktemp)
 trap 'rm -f "$fetch_log"' EXIT
 if timeout 300 cargo deny fetch db >"$fetch_log" 2>&1; then
     cargo deny --locked check advisories
-elif compgen -G "$ADVISORY_DBS/*/crates" >/dev/null; then
-    db=$(dirname "$(compgen -G "$ADVISORY_DBS/*/crates" | head -n 1)")
-    echo "advisories: the RustSec database could not be fetched; checking against the copy in $db (last changed $(date -u -r "$db" '+%Y-%m-%d %H:%M UTC'))"
-    cargo deny --locked --offline check advisories
+elif compgen -G "$ADVISORY_DBS/advisory-db-*/crates" >/dev/null; then
+    db=$(dirname "$(compgen -G "$ADVISORY_DBS/advisory-db-*/crates" | head -n 1)")
+    echo "advisories: the RustSec database could not be fetched; checking against the copy in $db"
+    if ! cargo deny --locked --offline check advisories 2>&1 | tee "$fetch_log"; then
+        # cargo-deny refuses a copy over 90 days old: no network is no reason to fail CI.
+        grep -q 'repository is stale' "$fetch_log" || exit 1
+        echo "advisories: NOT CHECKED: the copy in $db is too old to trust and could not be refreshed"
+    fi
 else
     # git's own "fatal: ..." line says why in the fewest words (e.g. the host not resolved).
     reason=$(grep -m 1 '^fatal:' "$fetch_log" || tail -n 1 "$fetch_log")
