@@ -1,7 +1,8 @@
 //! Holds the hand-written openapi.json to the contract's Rust types: for every schema the
 //! document declares, its property names (as serde spells them), which of them are
 //! required and each one's JSON type must match the schema schemars derives from the type.
-//! The prose (descriptions, examples) and the limits (`minLength`, `minimum`, ...) stay
+//! A request's required properties are also checked against what the gateway refuses. The
+//! prose (descriptions, examples) and the limits (`minLength`, `minimum`, ...) stay
 //! hand-written; the limits are `Validate`'s, checked by tests/gateway_contract.rs.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -159,6 +160,11 @@ fn json_type(schema: &Value, defs: &Map<String, Value>) -> String {
     }
 }
 
+/// Whether a [`json_type`] is an object (objects are named by their schema).
+fn is_object(json_type: &str) -> bool {
+    json_type == "object" || json_type.starts_with(char::is_uppercase)
+}
+
 /// The values an enum property may take, `$ref`s and one-part allOfs followed.
 fn enum_values<'a>(schema: &'a Value, defs: &'a Map<String, Value>) -> Option<&'a Vec<Value>> {
     let (schema, _) = resolve(schema, defs);
@@ -185,7 +191,6 @@ fn differences(
         json_type(doc, doc_defs),
         json_type(&rust.schema, &rust.definitions),
     );
-    let is_object = |t: &str| t == "object" || t.chars().next().is_some_and(char::is_uppercase);
     if !(is_object(&doc_type) && is_object(&rust_type)) {
         if doc_type != rust_type {
             found.push(at(format!(
@@ -263,8 +268,7 @@ fn every_schema_in_openapi_json_matches_its_rust_types() {
         }
     }
     for (name, rust) in &described {
-        let reference = Value::String(format!("{SCHEMAS}{name}"));
-        let doc = serde_json::json!({ "$ref": reference });
+        let doc = serde_json::json!({ "$ref": format!("{SCHEMAS}{name}") });
         if !doc_defs.contains_key(*name) {
             found.push(format!("{name}: not in openapi.json"));
             continue;
@@ -274,6 +278,192 @@ fn every_schema_in_openapi_json_matches_its_rust_types() {
     assert!(
         found.is_empty(),
         "openapi.json differs from the contract's Rust types:\n  {}",
+        found.join("\n  ")
+    );
+}
+
+/// A request body the gateway accepts, and where in it an object of schema `doc` sits.
+struct Accepted {
+    doc: &'static str,
+    parse: fn(&[u8]) -> Result<(), ContractError>,
+    body: Value,
+    /// JSON pointer to the object, and the same place as a `ContractError` field path.
+    pointer: &'static str,
+    path: &'static str,
+}
+
+fn parses<T: serde::de::DeserializeOwned + Validate>(body: &[u8]) -> Result<(), ContractError> {
+    parse_request::<T>(body).map(|_| ())
+}
+
+fn accepted_bodies() -> Vec<Accepted> {
+    let token = serde_json::json!({ "AuthorizationToken": "6f1c2a8e" });
+    let update = serde_json::json!({
+        "AuthorizationToken": "6f1c2a8e", "ConfigStatus": "CONFIGURED",
+        "ConfigItems": [{ "ConfigItemId": "SIGNATURE", "SelectedValue": "true" }]
+    });
+    let label = serde_json::json!({
+        "AuthorizationToken": "6f1c2a8e", "Name": "Jane Whitaker", "CompanyName": "Whitaker & Sons",
+        "AddressLine1": "14 Abbey Road", "CountryCode": "GB", "OrderId": 100234,
+        "OrderReference": "LW-100234", "ServiceId": "0b9d2d3e-8f43-4a43-9d1e-5c2f7c1b9a10",
+        "Packages": [{ "SequenceNumber": 1, "PackageWeight": 2500,
+            "Items": [{ "ItemName": "Trowel", "Quantity": 2,
+                "ExtendedProperties": [{ "Name": "Colour", "Value": "Green" }] }] }],
+        "OrderExtendedProperties": [{ "Name": "Channel", "Value": "Shopify" }],
+        "ServiceConfigItems": [{ "ConfigItemId": "SIGNATURE", "SelectedValue": "true" }]
+    });
+    let at = |doc, parse, body: &Value, pointer, path| Accepted {
+        doc,
+        parse,
+        body: body.clone(),
+        pointer,
+        path,
+    };
+    vec![
+        at(
+            "TokenOnlyRequest",
+            parses::<UserConfigRequest>,
+            &token,
+            "",
+            "",
+        ),
+        at(
+            "AddNewUserRequest",
+            parses::<AddNewUserRequest>,
+            &serde_json::json!({
+                "LinnworksUniqueIdentifier": "0b9d2d3e-8f43-4a43-9d1e-5c2f7c1b9a10",
+                "Email": "jane@example.com", "AccountName": "Whitaker"
+            }),
+            "",
+            "",
+        ),
+        at(
+            "UpdateConfigRequest",
+            parses::<UpdateConfigRequest>,
+            &update,
+            "",
+            "",
+        ),
+        at(
+            "ConfigItemValue",
+            parses::<UpdateConfigRequest>,
+            &update,
+            "/ConfigItems/0",
+            "ConfigItems[0].",
+        ),
+        at(
+            "GenerateLabelRequest",
+            parses::<GenerateLabelRequest>,
+            &label,
+            "",
+            "",
+        ),
+        at(
+            "Package",
+            parses::<GenerateLabelRequest>,
+            &label,
+            "/Packages/0",
+            "Packages[0].",
+        ),
+        at(
+            "PackageItem",
+            parses::<GenerateLabelRequest>,
+            &label,
+            "/Packages/0/Items/0",
+            "Packages[0].Items[0].",
+        ),
+        at(
+            "NameValue",
+            parses::<GenerateLabelRequest>,
+            &label,
+            "/OrderExtendedProperties/0",
+            "OrderExtendedProperties[0].",
+        ),
+        at(
+            "CancelLabelRequest",
+            parses::<CancelLabelRequest>,
+            &serde_json::json!({ "AuthorizationToken": "6f1c2a8e", "OrderReference": "LW-1" }),
+            "",
+            "",
+        ),
+        at(
+            "CreateManifestRequest",
+            parses::<CreateManifestRequest>,
+            &serde_json::json!({ "AuthorizationToken": "6f1c2a8e", "OrderId": ["100234"] }),
+            "",
+            "",
+        ),
+        at(
+            "PrintManifestRequest",
+            parses::<PrintManifestRequest>,
+            &serde_json::json!({ "AuthorizationToken": "6f1c2a8e", "ManifestReference": "M-1" }),
+            "",
+            "",
+        ),
+    ]
+}
+
+/// The schemars check cannot see what `Validate` insists on: this one removes each
+/// property of a request the gateway accepts and sees whether it is then refused for it.
+#[test]
+fn the_required_request_properties_are_those_the_gateway_refuses_a_body_without() {
+    let spec: Value = serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON");
+    let doc_defs = spec["components"]["schemas"]
+        .as_object()
+        .expect("openapi.json has components.schemas");
+    let mut found = Vec::new();
+    let mut checked = BTreeSet::new();
+    for case in accepted_bodies() {
+        let whole = serde_json::to_vec(&case.body).expect("JSON");
+        assert_eq!(
+            (case.parse)(&whole),
+            Ok(()),
+            "{}: the body is accepted",
+            case.doc
+        );
+        let doc = shape(
+            &serde_json::json!({ "$ref": format!("{SCHEMAS}{}", case.doc) }),
+            doc_defs,
+        );
+        for property in doc.properties.keys() {
+            let mut body = case.body.clone();
+            let object = body
+                .pointer_mut(case.pointer)
+                .and_then(Value::as_object_mut);
+            if object.and_then(|o| o.remove(property)).is_none() {
+                continue;
+            }
+            checked.insert(case.doc);
+            let field = format!("{}{property}", case.path);
+            let refused = match (case.parse)(&serde_json::to_vec(&body).expect("JSON")) {
+                Ok(()) => None,
+                Err(e) if e.field == field || e.field.starts_with(&format!("{field}[")) => Some(e),
+                Err(e) => panic!(
+                    "{}: without {property} the body is refused for another reason: {e}",
+                    case.doc
+                ),
+            };
+            match (doc.required.contains(property), refused) {
+                (true, None) => found.push(format!(
+                    "{}: property {property}: openapi.json says required, but a body without it is accepted",
+                    case.doc
+                )),
+                (false, Some(e)) => found.push(format!(
+                    "{}: property {property}: openapi.json says optional, but a body without it is refused ({e})",
+                    case.doc
+                )),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(
+        checked.len(),
+        accepted_bodies().len(),
+        "every case removed a property"
+    );
+    assert!(
+        found.is_empty(),
+        "openapi.json's required request properties differ from the gateway's:\n  {}",
         found.join("\n  ")
     );
 }
