@@ -4,10 +4,12 @@
 //! Only the holder of the leader Lease reconciles (`leader`). See docs/operator.md.
 
 pub mod build;
+pub mod caches;
 pub mod children;
 pub mod config;
 pub mod context;
 pub mod controllers;
+pub mod error;
 pub mod installation;
 pub mod leader;
 pub mod mapping;
