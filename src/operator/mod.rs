@@ -14,6 +14,8 @@ pub mod installation;
 pub mod leader;
 pub mod mapping;
 pub mod metrics;
+#[cfg(test)]
+mod mock_api_tests;
 pub mod secrets;
 pub mod settings;
 pub mod status;
