@@ -15,7 +15,7 @@ pub mod leader;
 pub mod mapping;
 pub mod metrics;
 #[cfg(test)]
-mod mock_api_tests;
+mod mock_api;
 pub mod secrets;
 pub mod settings;
 pub mod status;
