@@ -13,7 +13,8 @@ use kube::runtime::reflector::ObjectRef;
 use serde_json::json;
 
 use super::build::FIELD_MANAGER;
-use super::context::{Context, Error};
+use super::context::Context;
+use super::error::Error;
 use super::status::{self, Finding, READY};
 use crate::config::InstallationKey;
 use crate::crd::common::{Problem, describe};
