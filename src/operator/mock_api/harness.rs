@@ -118,7 +118,8 @@ pub fn config() -> OperatorConfig {
 /// The example Installation `shop/acme` as the API server serves it, after `edit`.
 pub fn installation(edit: impl FnOnce(&mut Value)) -> Installation {
     let mut inst: Value =
-        serde_yaml::from_str(include_str!("../../../examples/installation.yaml")).expect("example");
+        serde_saphyr::from_str(include_str!("../../../examples/installation.yaml"))
+            .expect("example");
     inst["metadata"]["namespace"] = json!(NS);
     inst["metadata"]["uid"] = json!(UID);
     inst["metadata"]["generation"] = json!(GENERATION);
