@@ -69,8 +69,9 @@ fn rss_bytes(pid: u32) -> u64 {
 
 fn yaml_docs(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).expect("read");
-    serde_yaml::Deserializer::from_str(&text)
-        .map(|d| <Value as serde::Deserialize>::deserialize(d).expect("YAML"))
+    serde_saphyr::from_str_multiple::<Value, Vec<_>>(&text)
+        .expect("YAML")
+        .into_iter()
         .filter(|v| !v.is_null())
         .collect()
 }
@@ -107,13 +108,13 @@ fn write_config(world: &World, accounts: &[(LinnworksSim, RunningServer)], dir: 
         inst["spec"]["linnworks"]["apiBaseUrl"] = json!(server.url());
         inst["spec"]["sync"]["orderNumPrefix"] = json!(format!("S{i:04}-"));
         inst["spec"]["workers"] = json!({"mode": "Pool"});
-        docs.push(serde_yaml::to_string(&inst).expect("yaml"));
+        docs.push(serde_saphyr::to_string(&inst).expect("yaml"));
         for m in &mappings {
             let mut m = m.clone();
             let base = m["metadata"]["name"].as_str().expect("name").to_string();
             m["metadata"]["name"] = json!(format!("{name}-{base}"));
             m["spec"]["installationRef"]["name"] = json!(name);
-            docs.push(serde_yaml::to_string(&m).expect("yaml"));
+            docs.push(serde_saphyr::to_string(&m).expect("yaml"));
         }
         std::fs::write(conf.join(format!("{name}.yaml")), docs.join("---\n")).expect("write");
     }

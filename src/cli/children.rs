@@ -385,7 +385,7 @@ mod tests {
     #[test]
     fn the_childrens_command_lines_parse() {
         let mut inst: crate::crd::Installation =
-            serde_yaml::from_str(include_str!("../../examples/installation.yaml")).unwrap();
+            serde_saphyr::from_str(include_str!("../../examples/installation.yaml")).unwrap();
         inst.metadata.namespace = Some("shop".into());
         inst.metadata.uid = Some("u".into());
         let settings = OperatorSettings::new(
@@ -447,7 +447,7 @@ mod tests {
     #[test]
     fn no_child_has_a_secret_on_its_command_line() {
         let mut inst: crate::crd::Installation =
-            serde_yaml::from_str(include_str!("../../examples/installation.yaml")).unwrap();
+            serde_saphyr::from_str(include_str!("../../examples/installation.yaml")).unwrap();
         inst.metadata.namespace = Some("shop".into());
         inst.metadata.uid = Some("u".into());
         let settings = OperatorSettings::new(

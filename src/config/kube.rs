@@ -284,14 +284,14 @@ mod tests {
 
     fn installation() -> Installation {
         let mut inst: Installation =
-            serde_yaml::from_str(include_str!("../../examples/installation.yaml")).unwrap();
+            serde_saphyr::from_str(include_str!("../../examples/installation.yaml")).unwrap();
         inst.metadata.namespace = Some("shop".into());
         inst.metadata.resource_version = Some("1".into());
         inst
     }
 
     fn mapping(file: &str) -> PostalServiceMapping {
-        serde_yaml::from_str(file).unwrap()
+        serde_saphyr::from_str(file).unwrap()
     }
 
     fn listed(state: &mut State) {

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use kube::CustomResourceExt;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::common::{Problem, SecretValue};
@@ -103,39 +102,27 @@ pub fn check_files(files: &[PathBuf], namespace_default: &str) -> Report {
 }
 
 pub fn check_text(report: &mut Report, file: &Path, text: &str, namespace_default: &str) {
-    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let doc_label = format!("document {}", index + 1);
-        let value = match serde_yaml::Value::deserialize(document) {
-            Ok(v) => v,
+    // The whole stream is read first: a syntax error anywhere stops it. The message says
+    // line and column but quotes no source: the file may hold Secret values.
+    let options = serde_saphyr::options! { with_snippet: false };
+    let documents =
+        match serde_saphyr::from_str_multiple_with_options::<Value, Vec<_>>(text, options) {
+            Ok(documents) => documents,
             Err(e) => {
                 report.findings.push(Finding {
                     file: file.to_path_buf(),
-                    resource: doc_label,
+                    resource: "-".into(),
                     problem: Problem::new("-", format!("is not valid YAML: {e}")),
                     warning: false,
                 });
-                // The YAML stream cannot be resumed after a syntax error.
                 return;
             }
         };
-        if value.is_null() {
+    for (index, json) in documents.into_iter().enumerate() {
+        if json.is_null() {
             continue;
         }
-        let json: Value = match serde_json::to_value(&value) {
-            Ok(v) => v,
-            Err(e) => {
-                report.findings.push(Finding {
-                    file: file.to_path_buf(),
-                    resource: doc_label,
-                    problem: Problem::new(
-                        "-",
-                        format!("cannot be read as JSON-compatible data: {e}"),
-                    ),
-                    warning: false,
-                });
-                continue;
-            }
-        };
+        let doc_label = format!("document {}", index + 1);
         check_value(report, file, &doc_label, json, namespace_default);
     }
 }

@@ -424,8 +424,9 @@ pub struct WebhookSettings {
     pub public_base_url: Option<String>,
 }
 
-/// Job timing. Intervals are Go-style durations (`90s`, `5m`, `1h30m`); master-data
-/// schedules are five-field cron expressions evaluated in `timeZone`.
+/// Job timing. Intervals are Go-style durations (`90s`, `1.5h`, `1h30m`, `500ms`);
+/// master-data schedules are cron expressions as Kubernetes CronJobs read them (five
+/// fields, or `@daily`, `@weekly`, ...), evaluated in `timeZone`.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Schedule {
@@ -463,9 +464,13 @@ pub struct Schedule {
     pub send_after_fetch: bool,
 }
 
-pub const DURATION_PATTERN: &str = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$";
-pub const DURATION_PATTERN_OR_ZERO: &str = r"^(0|([0-9]+h)?([0-9]+m)?([0-9]+s)?)$";
-pub const CRON_PATTERN: &str = r"^\S+\s+\S+\s+\S+\s+\S+\s+\S+$";
+/// Go's duration syntax (`1.5h`, `500ms`, `1h30m`; `µs` with either mu); the parser gives
+/// the helpful message, this only keeps nonsense out of the API server.
+pub const DURATION_PATTERN: &str = r"^\+?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$";
+pub const DURATION_PATTERN_OR_ZERO: &str =
+    r"^(0|\+?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$";
+/// Five fields or a macro such as `@daily`; the parser checks the rest.
+pub const CRON_PATTERN: &str = r"^(@\S+|\S+\s+\S+\s+\S+\s+\S+\s+\S+)$";
 
 fn default_five_minutes() -> String {
     "5m".into()

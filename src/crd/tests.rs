@@ -304,7 +304,8 @@ fn durations_parse_like_go() {
             .expect_err("bad unit")
             .contains("unknown unit")
     );
-    assert!(parse_duration("5s1m").is_err());
+    // Go adds units in any order: "5s1m" is 65 seconds.
+    assert_eq!(parse_duration("5s1m").map(|d| d.as_secs()), Ok(65));
     assert!(parse_cron("0 3 * * *").is_ok());
     assert!(parse_cron("*/5 * * * 1-5").is_ok());
     // Kubernetes numbers weekdays from Sunday = 0: "0" is Sunday and "1-5" Monday to Friday.
@@ -316,13 +317,17 @@ fn durations_parse_like_go() {
     let next = |expr: &str| {
         parse_cron(expr)
             .expect("valid")
-            .after(&saturday)
-            .next()
+            .next_after(&saturday)
             .expect("next")
             .weekday()
     };
     assert_eq!(next("0 3 * * 0"), chrono::Weekday::Sun);
-    assert_eq!(next("0 3 * * 7"), chrono::Weekday::Sun);
+    // Kubernetes (robfig/cron v3) stops at 6: "7" is refused rather than read as Sunday.
+    assert!(
+        parse_cron("0 3 * * 7")
+            .expect_err("7")
+            .contains("Sunday is 0 or SUN")
+    );
     assert_eq!(next("0 3 * * 1-5"), chrono::Weekday::Mon);
     assert_eq!(next("0 3 * * 6"), chrono::Weekday::Sat);
 }
@@ -592,8 +597,8 @@ fn check_warns_about_locations_that_cannot_match() {
     ]);
     let text = format!(
         "{}\n---\n{}\n",
-        serde_yaml::to_string(&inst).expect("yaml"),
-        serde_yaml::to_string(&minimal_mapping()).expect("yaml")
+        serde_saphyr::to_string(&inst).expect("yaml"),
+        serde_saphyr::to_string(&minimal_mapping()).expect("yaml")
     );
     let mut report = Report::default();
     check_text(
@@ -622,4 +627,29 @@ fn check_warns_about_locations_that_cannot_match() {
         warnings[1].starts_with("spec.locations[1].deliveryMethod: is unset and no PostalServiceMapping uses depot \"COVENTRY\""),
         "{warnings:?}"
     );
+}
+
+#[test]
+fn check_says_where_yaml_is_broken_without_quoting_it() {
+    use super::check::{Report, check_text};
+    let text =
+        "apiVersion: v1\nkind: Secret\nstringData:\n  token: s3cr3t-value\n  other: [unclosed\n";
+    let mut report = Report::default();
+    check_text(&mut report, std::path::Path::new("s.yaml"), text, "default");
+    assert_eq!(report.errors(), 1, "{:?}", report.findings);
+    let message = report.findings[0].problem.to_string();
+    assert!(message.contains("is not valid YAML"), "{message}");
+    assert!(message.contains("line "), "{message}");
+    assert!(!message.contains("s3cr3t-value"), "{message}");
+
+    let duplicate = "apiVersion: v1\nkind: Secret\nkind: Secret\n";
+    let mut report = Report::default();
+    check_text(
+        &mut report,
+        std::path::Path::new("d.yaml"),
+        duplicate,
+        "default",
+    );
+    let message = report.findings[0].problem.to_string();
+    assert!(message.contains("line 3"), "{message}");
 }

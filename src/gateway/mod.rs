@@ -8,6 +8,8 @@ mod cancel;
 pub mod contract;
 mod label;
 mod manifest;
+#[cfg(test)]
+mod openapi_drift;
 mod routes;
 mod services;
 mod setup;

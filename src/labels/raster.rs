@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use ab_glyph::{Font, point};
-use image::{GrayImage, Luma};
 
 use super::error::LabelError;
 use super::fonts::{Weight, faces};
@@ -33,9 +32,26 @@ pub fn png(scene: &Scene, size: LabelSize) -> Result<Vec<u8>, LabelError> {
     encode_1bit(&image)
 }
 
-/// Renders the scene into an 8-bit greyscale image holding only black and white.
-pub fn rasterize(scene: &Scene, size: LabelSize) -> GrayImage {
-    let mut image = GrayImage::from_pixel(size.png_width(), size.png_height(), Luma([WHITE]));
+/// Greyscale pixels, one byte each, row by row; only [`BLACK`] and [`WHITE`] are drawn.
+struct Bitmap {
+    width: u32,
+    height: u32,
+    pixels: Vec<u8>,
+}
+
+impl Bitmap {
+    fn white(width: u32, height: u32) -> Self {
+        Self {
+            width,
+            height,
+            pixels: vec![WHITE; width as usize * height as usize],
+        }
+    }
+}
+
+/// Renders the scene into a bitmap holding only black and white.
+fn rasterize(scene: &Scene, size: LabelSize) -> Bitmap {
+    let mut image = Bitmap::white(size.png_width(), size.png_height());
     for fill in &scene.fills {
         fill_rect(
             &mut image,
@@ -59,14 +75,14 @@ fn ink_value(ink: Ink) -> u8 {
     }
 }
 
-fn fill_rect(image: &mut GrayImage, x: f32, y: f32, w: f32, h: f32, value: u8) {
-    let (width, height) = image.dimensions();
+fn fill_rect(image: &mut Bitmap, x: f32, y: f32, w: f32, h: f32, value: u8) {
+    let (width, height) = (image.width, image.height);
     let x0 = x.round().clamp(0.0, width as f32) as u32;
     let x1 = (x + w).round().clamp(0.0, width as f32) as u32;
     let y0 = y.round().clamp(0.0, height as f32) as u32;
     let y1 = (y + h).round().clamp(0.0, height as f32) as u32;
     let stride = width as usize;
-    let buf: &mut [u8] = image;
+    let buf = &mut image.pixels;
     for row in y0..y1 {
         let start = row as usize * stride;
         buf[start + x0 as usize..start + x1 as usize].fill(value);
@@ -157,7 +173,7 @@ fn rasterize_glyph(key: GlyphKey) -> GlyphMask {
     }
 }
 
-fn draw_text(image: &mut GrayImage, run: &TextRun) {
+fn draw_text(image: &mut Bitmap, run: &TextRun) {
     let face = faces().face(run.weight);
     let width = DejaVu.width(&run.text, run.size, run.weight);
     let start = match run.align {
@@ -166,10 +182,10 @@ fn draw_text(image: &mut GrayImage, run: &TextRun) {
         Align::Right => run.right - width,
     };
     let value = ink_value(run.ink);
-    let (img_w, img_h) = (image.width() as i32, image.height() as i32);
+    let (img_w, img_h) = (image.width as i32, image.height as i32);
     let stride = img_w as usize;
     let baseline = run.baseline.round() as i32;
-    let buf: &mut [u8] = image;
+    let buf = &mut image.pixels;
     let mut x = start;
     for c in run.text.chars() {
         let steps = (x * SUBPIXEL_STEPS).round();
@@ -197,12 +213,12 @@ fn draw_text(image: &mut GrayImage, run: &TextRun) {
 }
 
 /// Packs black/white pixels eight to a byte and writes a 1-bit greyscale PNG.
-fn encode_1bit(image: &GrayImage) -> Result<Vec<u8>, LabelError> {
-    let (width, height) = image.dimensions();
+fn encode_1bit(image: &Bitmap) -> Result<Vec<u8>, LabelError> {
+    let (width, height) = (image.width, image.height);
     let row_bytes = (width as usize).div_ceil(8);
     let mut packed = vec![0u8; row_bytes * height as usize];
     for (row, out) in image
-        .as_raw()
+        .pixels
         .chunks_exact(width as usize)
         .zip(packed.chunks_exact_mut(row_bytes))
     {

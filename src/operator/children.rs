@@ -18,7 +18,8 @@ use kube::api::{
 use serde_json::Value;
 
 use super::build::{FIELD_MANAGER, names};
-use super::context::{Caches, Error};
+use super::caches::{Caches, version_of};
+use super::error::Error;
 
 /// A child as `apiVersion`, `kind`, namespace and name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -54,7 +55,7 @@ pub fn api_resource(api_version: &str, kind: &str) -> ApiResource {
 pub struct Applier {
     client: Client,
     /// What was last applied to each child: (hash of the object, version answered, see
-    /// `context::version_of`).
+    /// `caches::version_of`).
     applied: Mutex<HashMap<ChildRef, (String, String)>>,
 }
 
@@ -114,7 +115,7 @@ impl Applier {
                     &Patch::Apply(obj),
                 )
                 .await?;
-            let version = super::context::version_of(&child.kind, &answer.metadata);
+            let version = version_of(&child.kind, &answer.metadata);
             // Changed by this apply: created, a new wanted state, or the server's version
             // moved (a no-op apply keeps it: a re-apply after someone else's status update
             // is no change; one that reverts an edit is). Watch lag may overstate.

@@ -319,7 +319,7 @@ fn resource_yaml(
         "metadata": {"name": name, "namespace": ns},
         "spec": spec,
     });
-    serde_yaml::to_string(&value).unwrap_or_default()
+    serde_saphyr::to_string(&value).unwrap_or_default()
 }
 
 fn secret_yaml(ns: &str, name: &str, keys: &BTreeMap<String, String>) -> String {
@@ -329,11 +329,11 @@ fn secret_yaml(ns: &str, name: &str, keys: &BTreeMap<String, String>) -> String 
         "metadata": {"name": name, "namespace": ns},
         "stringData": keys,
     });
-    serde_yaml::to_string(&value).unwrap_or_default()
+    serde_saphyr::to_string(&value).unwrap_or_default()
 }
 
 fn merge_secret(ns: &str, name: &str, text: &str, more: BTreeMap<String, String>) -> String {
-    let mut keys: BTreeMap<String, String> = serde_yaml::from_str::<serde_json::Value>(text)
+    let mut keys: BTreeMap<String, String> = serde_saphyr::from_str::<serde_json::Value>(text)
         .ok()
         .and_then(|v| serde_json::from_value(v["stringData"].clone()).ok())
         .unwrap_or_default();
@@ -363,7 +363,7 @@ mod tests {
     #[test]
     fn the_files_load_as_the_gateway_reads_them() {
         let inst: Installation =
-            serde_yaml::from_str(include_str!("../../examples/installation.yaml")).unwrap();
+            serde_saphyr::from_str(include_str!("../../examples/installation.yaml")).unwrap();
         let mut docs = vec![resource_yaml(
             &Installation::api_version(&()),
             "Installation",
@@ -372,7 +372,7 @@ mod tests {
             &inst.spec,
         )];
         let mapping: PostalServiceMapping =
-            serde_yaml::from_str(include_str!("../../examples/mapping-delivery.yaml")).unwrap();
+            serde_saphyr::from_str(include_str!("../../examples/mapping-delivery.yaml")).unwrap();
         docs.push(resource_yaml(
             &PostalServiceMapping::api_version(&()),
             "PostalServiceMapping",

@@ -24,7 +24,8 @@ use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use super::build::CronJobApi;
-use super::context::{Caches, Context};
+use super::caches::Caches;
+use super::context::Context;
 use super::metrics::Metrics;
 use super::settings::OperatorConfig;
 use super::{installation, mapping};

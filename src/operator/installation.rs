@@ -17,7 +17,8 @@ use serde_json::json;
 
 use super::build::{self, BuildError, BuildInput, ChildNames, FIELD_MANAGER, WebhookToken, env};
 use super::children::ChildRef;
-use super::context::{Context, Error};
+use super::context::Context;
+use super::error::Error;
 use super::secrets;
 use super::status::{self, Finding, Findings};
 use super::subscriptions::{self, Wanted};

@@ -13,7 +13,8 @@ use kube::runtime::reflector::ObjectRef;
 use serde_json::json;
 
 use super::build::FIELD_MANAGER;
-use super::context::{Context, Error};
+use super::context::Context;
+use super::error::Error;
 use super::status::{self, Finding, READY};
 use crate::config::InstallationKey;
 use crate::crd::common::{Problem, describe};
@@ -267,7 +268,7 @@ mod tests {
 
     fn spec() -> PostalServiceMappingSpec {
         let m: PostalServiceMapping =
-            serde_yaml::from_str(include_str!("../../examples/mapping-delivery.yaml")).unwrap();
+            serde_saphyr::from_str(include_str!("../../examples/mapping-delivery.yaml")).unwrap();
         m.spec
     }
 

@@ -4,14 +4,18 @@
 //! Only the holder of the leader Lease reconciles (`leader`). See docs/operator.md.
 
 pub mod build;
+pub mod caches;
 pub mod children;
 pub mod config;
 pub mod context;
 pub mod controllers;
+pub mod error;
 pub mod installation;
 pub mod leader;
 pub mod mapping;
 pub mod metrics;
+#[cfg(test)]
+mod mock_api;
 pub mod secrets;
 pub mod settings;
 pub mod status;

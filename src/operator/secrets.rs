@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn every_credential_and_the_database_url_are_checked() {
         let inst: Installation =
-            serde_yaml::from_str(include_str!("../../examples/installation.yaml")).unwrap();
+            serde_saphyr::from_str(include_str!("../../examples/installation.yaml")).unwrap();
         let db = SecretKeyRef {
             name: "linnstream-database".into(),
             key: "url".into(),

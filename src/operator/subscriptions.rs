@@ -16,7 +16,8 @@ use kube::runtime::events::EventType;
 use serde_json::json;
 
 use super::build::WebhookToken;
-use super::context::{Context, Error};
+use super::context::Context;
+use super::error::Error;
 use super::status::Finding;
 use crate::crd::Installation;
 use crate::crd::installation::{WebhookSubscriptionRef, WebhookSubscriptions};

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use serde_yaml::Value as Yaml;
 
 use super::kit::RunningServer;
 use super::linnworks::{
@@ -96,7 +95,7 @@ impl World {
     /// at the simulators (depot NORTH; methods NTH-2MAN and NTH-COLL).
     pub fn write_resources(&self, dir: &Path, settings: &WorldSettings) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
-        let mut inst: Yaml = serde_yaml::from_str(EXAMPLE_INSTALLATION)?;
+        let mut inst: Value = serde_saphyr::from_str(EXAMPLE_INSTALLATION)?;
         set(
             &mut inst,
             &["spec", "stream", "clientUrl"],
@@ -154,11 +153,11 @@ impl World {
                 "1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6",
                 DEMO_INSTALLATION_TOKEN,
             );
-        let mut delivery: Yaml = serde_yaml::from_str(EXAMPLE_DELIVERY)?;
+        let mut delivery: Value = serde_saphyr::from_str(EXAMPLE_DELIVERY)?;
         set(
             &mut delivery,
             &["spec", "postalService"],
-            serde_yaml::to_value(json!({"name": NEXT_DAY}))?,
+            json!({"name": NEXT_DAY}),
         );
         set(&mut delivery, &["spec", "depot"], "NORTH".into());
         set(
@@ -167,22 +166,25 @@ impl World {
             "NTH-2MAN".into(),
         );
         set(&mut delivery, &["spec", "stockLocation"], "LDS".into());
-        let mut collection: Yaml = serde_yaml::from_str(EXAMPLE_COLLECTION)?;
+        let mut collection: Value = serde_saphyr::from_str(EXAMPLE_COLLECTION)?;
         set(&mut collection, &["spec", "depot"], "NORTH".into());
         set(
             &mut collection,
             &["spec", "deliveryMethod"],
             "NTH-COLL".into(),
         );
-        std::fs::write(dir.join("installation.yaml"), serde_yaml::to_string(&inst)?)?;
+        std::fs::write(
+            dir.join("installation.yaml"),
+            serde_saphyr::to_string(&inst)?,
+        )?;
         std::fs::write(dir.join("secrets.yaml"), secrets)?;
         std::fs::write(
             dir.join("mapping-delivery.yaml"),
-            serde_yaml::to_string(&delivery)?,
+            serde_saphyr::to_string(&delivery)?,
         )?;
         std::fs::write(
             dir.join("mapping-collection.yaml"),
-            serde_yaml::to_string(&collection)?,
+            serde_saphyr::to_string(&collection)?,
         )?;
         Ok(())
     }
@@ -272,23 +274,18 @@ pub fn demo_orders(first: i64) -> Vec<Value> {
     orders
 }
 
-fn set(doc: &mut Yaml, path: &[&str], value: Yaml) {
+fn set(doc: &mut Value, path: &[&str], value: Value) {
     let mut node = doc;
     for (i, key) in path.iter().enumerate() {
-        let Some(map) = node.as_mapping_mut() else {
+        let Some(map) = node.as_object_mut() else {
             return;
         };
-        let k = Yaml::from(*key);
         if i == path.len() - 1 {
-            map.insert(k, value);
+            map.insert((*key).to_string(), value);
             return;
         }
-        if !map.contains_key(&k) {
-            map.insert(k.clone(), Yaml::Mapping(Default::default()));
-        }
-        let Some(next) = map.get_mut(&k) else {
-            return;
-        };
-        node = next;
+        node = map
+            .entry((*key).to_string())
+            .or_insert_with(|| Value::Object(Default::default()));
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::crd::cron::CronSchedule;
 use crate::crd::installation::Schedule;
 use crate::crd::validate::{parse_cron, parse_duration, parse_time_zone};
 
@@ -67,8 +68,8 @@ pub struct JobTimes {
     pub send_interval: Duration,
     pub send_offset: Duration,
     pub webhook_interval: Duration,
-    identifiers: cron::Schedule,
-    postal_services: cron::Schedule,
+    identifiers: CronSchedule,
+    postal_services: CronSchedule,
     time_zone: chrono_tz::Tz,
 }
 
@@ -105,13 +106,12 @@ impl JobTimes {
         }
     }
 
-    fn next_cron(&self, schedule: &cron::Schedule, now: DateTime<Utc>) -> DateTime<Utc> {
+    fn next_cron(&self, schedule: &CronSchedule, now: DateTime<Utc>) -> DateTime<Utc> {
         schedule
-            .after(&now.with_timezone(&self.time_zone))
-            .next()
+            .next_after(&now.with_timezone(&self.time_zone))
             .map(|t| t.with_timezone(&Utc))
-            // A valid five-field expression always has a next time; a year away is a safe
-            // fallback that keeps the scheduler alive if the cron crate ever disagrees.
+            // A valid five-field expression always has a next time (Feb 29 within eight
+            // years); a year away is a safe fallback that keeps the scheduler alive.
             .unwrap_or(now + chrono::Duration::days(366))
     }
 

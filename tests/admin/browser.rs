@@ -438,10 +438,12 @@ async fn the_console_as_the_chart_runs_it_works_in_headless_chromium() {
         ]),
         "helm template",
     );
-    let deployment: serde_json::Value = serde_yaml::Deserializer::from_str(&rendered)
-        .map(|d| serde::Deserialize::deserialize(d).expect("yaml"))
-        .find(|d: &serde_json::Value| d["kind"] == "Deployment")
-        .expect("the console Deployment");
+    let deployment: serde_json::Value =
+        serde_saphyr::from_str_multiple::<serde_json::Value, Vec<_>>(&rendered)
+            .expect("yaml")
+            .into_iter()
+            .find(|d: &serde_json::Value| d["kind"] == "Deployment")
+            .expect("the console Deployment");
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

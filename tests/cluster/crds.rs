@@ -219,7 +219,7 @@ async fn what_the_schema_cannot_express_is_accepted_and_caught_by_check() {
         .await
         .expect("1.20 accepts what only parsing can fault");
     let file = dir.path().join("schedule.yaml");
-    std::fs::write(&file, serde_yaml::to_string(&schedule).expect("yaml")).expect("write");
+    std::fs::write(&file, serde_saphyr::to_string(&schedule).expect("yaml")).expect("write");
     let out = check(&file);
     assert!(
         out.contains("spec.schedule.timeZone: \"Mars/Olympus\" is not an IANA time zone"),

@@ -101,8 +101,9 @@ fn helm_ok(args: &[&str]) -> String {
 }
 
 fn yaml_stream(text: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(text)
-        .map(|d| <Value as serde::Deserialize>::deserialize(d).expect("rendered YAML"))
+    serde_saphyr::from_str_multiple::<Value, Vec<_>>(text)
+        .expect("rendered YAML")
+        .into_iter()
         .filter(|v| !v.is_null())
         .collect()
 }
@@ -784,7 +785,7 @@ fn schema() -> Value {
 }
 
 fn values() -> Value {
-    serde_yaml::from_str(&std::fs::read_to_string(chart().join("values.yaml")).expect("values"))
+    serde_saphyr::from_str(&std::fs::read_to_string(chart().join("values.yaml")).expect("values"))
         .expect("values YAML")
 }
 
@@ -1044,7 +1045,7 @@ fn the_readme_documents_every_value_and_only_those() {
 
 #[test]
 fn the_chart_version_is_the_crate_version() {
-    let chart: Value = serde_yaml::from_str(
+    let chart: Value = serde_saphyr::from_str(
         &std::fs::read_to_string(chart().join("Chart.yaml")).expect("Chart.yaml"),
     )
     .expect("yaml");
@@ -1061,7 +1062,7 @@ fn server_dry_run(ns: &str, docs: &[Value], dir: &Path, name: &str) -> String {
     let file = dir.join(format!("{name}.yaml"));
     let text_out: String = docs
         .iter()
-        .map(|d| format!("---\n{}", serde_yaml::to_string(d).expect("yaml")))
+        .map(|d| format!("---\n{}", serde_saphyr::to_string(d).expect("yaml")))
         .collect();
     std::fs::write(&file, text_out).expect("write");
     let mut command = Command::new(kubectl_bin());

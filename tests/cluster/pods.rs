@@ -354,7 +354,7 @@ async fn the_chart_runs_an_installation_on_real_pods() {
     let values = dir.path().join("values.yaml");
     std::fs::write(
         &values,
-        serde_yaml::to_string(&json!({
+        serde_saphyr::to_string(&json!({
             "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
             "database": {"url": pod_db},
             "operator": {"watchNamespace": ns.name, "resyncInterval": "5s"},

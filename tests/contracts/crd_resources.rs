@@ -103,8 +103,7 @@ fn crd_has_printer_columns_short_names_and_category() {
             undescribed(items, &format!("{path}[]"), out);
         }
     }
-    for doc in serde_yaml::Deserializer::from_str(&yaml) {
-        let crd: serde_json::Value = serde::Deserialize::deserialize(doc).expect("yaml");
+    for crd in serde_saphyr::from_str_multiple::<serde_json::Value, Vec<_>>(&yaml).expect("yaml") {
         let status =
             &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"];
         let mut missing = Vec::new();

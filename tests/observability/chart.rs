@@ -67,11 +67,9 @@ fn render(extra: &[&str]) -> Vec<Value> {
         .output()
         .expect("run helm");
     assert!(out.status.success(), "helm template: {}", text(&out));
-    serde_yaml::Deserializer::from_str(&String::from_utf8_lossy(&out.stdout))
-        .map(|d| {
-            let v: serde_yaml::Value = serde::Deserialize::deserialize(d).expect("yaml");
-            serde_json::to_value(v).expect("json")
-        })
+    serde_saphyr::from_str_multiple::<Value, Vec<_>>(&String::from_utf8_lossy(&out.stdout))
+        .expect("yaml")
+        .into_iter()
         .filter(|v| !v.is_null())
         .collect()
 }
@@ -99,7 +97,7 @@ fn rule_file(dir: &Path) -> PathBuf {
     let docs = render(&[]);
     let rule = one(&docs, "PrometheusRule");
     let path = dir.join("rules.yaml");
-    std::fs::write(&path, serde_yaml::to_string(&rule["spec"]).expect("yaml")).expect("write");
+    std::fs::write(&path, serde_saphyr::to_string(&rule["spec"]).expect("yaml")).expect("write");
     path
 }
 
@@ -113,7 +111,7 @@ fn promtool_accepts_the_rendered_alert_rules_and_every_alert_has_a_runbook() {
 
     let docs = std::fs::read_to_string(root().join("docs/observability.md")).expect("docs");
     let spec: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(&rules).expect("rules")).expect("yaml");
+        serde_saphyr::from_str(&std::fs::read_to_string(&rules).expect("rules")).expect("yaml");
     let alerts: Vec<&Value> = spec["groups"][0]["rules"]
         .as_array()
         .expect("rules")
@@ -159,7 +157,7 @@ fn run_rule_tests(dir: &Path, tests: Value) -> String {
         "evaluation_interval": "1m",
         "tests": tests,
     });
-    std::fs::write(&file, serde_yaml::to_string(&doc).expect("yaml")).expect("write");
+    std::fs::write(&file, serde_saphyr::to_string(&doc).expect("yaml")).expect("write");
     let out = promtool(&["test", "rules", file.to_str().expect("path")]);
     assert!(out.status.success(), "promtool test rules: {}", text(&out));
     text(&out)

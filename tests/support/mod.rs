@@ -72,8 +72,9 @@ pub async fn client() -> Client {
 pub fn yaml_docs(path: &Path) -> Vec<Value> {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_yaml::Deserializer::from_str(&text)
-        .map(|d| <Value as serde::Deserialize>::deserialize(d).expect("YAML"))
+    serde_saphyr::from_str_multiple::<Value, Vec<_>>(&text)
+        .expect("YAML")
+        .into_iter()
         .filter(|v| !v.is_null())
         .collect()
 }

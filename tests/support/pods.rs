@@ -22,12 +22,12 @@ pub fn free_port() -> u16 {
 /// The test cluster's kubeconfig, acting as `user` (impersonated), written into `dir`.
 pub fn kubeconfig_as(dir: &Path, user: &str) -> std::path::PathBuf {
     let text = std::fs::read_to_string(super::kubeconfig_path()).expect("kubeconfig");
-    let mut config: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
-    for u in config["users"].as_sequence_mut().expect("users") {
-        u["user"]["as"] = serde_yaml::Value::from(user);
+    let mut config: serde_json::Value = serde_saphyr::from_str(&text).expect("yaml");
+    for u in config["users"].as_array_mut().expect("users") {
+        u["user"]["as"] = serde_json::Value::from(user);
     }
     let path = dir.join("kubeconfig");
-    std::fs::write(&path, serde_yaml::to_string(&config).expect("yaml")).expect("write");
+    std::fs::write(&path, serde_saphyr::to_string(&config).expect("yaml")).expect("write");
     path
 }
 

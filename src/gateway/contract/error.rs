@@ -1,5 +1,6 @@
 //! Contract errors and the reply fields every endpoint carries.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A request Linnworks sent that the integration cannot accept.
@@ -71,7 +72,7 @@ impl ContractError {
 }
 
 /// `IsError` and `ErrorMessage`, carried by every reply.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ReplyStatus {
     #[serde(rename = "IsError")]
@@ -94,7 +95,7 @@ impl ReplyStatus {
 }
 
 /// The contract's bare error reply: `{"IsError": true, "ErrorMessage": "..."}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorReply {
     #[serde(flatten)]
     pub status: ReplyStatus,

@@ -1,5 +1,6 @@
 //! Manifest endpoints: CreateManifest and PrintManifest.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ContractError, ReplyStatus, error_constructor};
@@ -10,7 +11,7 @@ use super::{Validate, wire};
 pub const MAX_MANIFEST_ORDERS: usize = 2000;
 
 /// CreateManifest: close the day for these orders.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateManifestRequest {
     #[serde(rename = "AuthorizationToken")]
     pub authorization_token: AuthorizationToken,
@@ -61,7 +62,7 @@ impl CreateManifestRequest {
 }
 
 /// CreateManifest reply.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct CreateManifestResponse {
     #[serde(flatten)]
@@ -71,7 +72,7 @@ pub struct CreateManifestResponse {
 }
 
 /// PrintManifest: the manifest document.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PrintManifestRequest {
     #[serde(rename = "AuthorizationToken")]
     pub authorization_token: AuthorizationToken,
@@ -96,7 +97,7 @@ impl Validate for PrintManifestRequest {
 }
 
 /// PrintManifest reply: the PDF, base64 (see [`crate::labels::manifest`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct PrintManifestResponse {
     #[serde(flatten)]

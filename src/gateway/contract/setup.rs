@@ -1,6 +1,7 @@
 //! Account setup endpoints: AddNewUser, UserConfig, UpdateConfig, ConfigDeleted,
 //! UserAvailableServices, ExtendedPropertyMapping.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -22,7 +23,7 @@ fn require_token(token: &AuthorizationToken) -> Result<(), ContractError> {
 macro_rules! token_only_request {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
         $(#[$doc])*
-        #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
         pub struct $name {
             #[serde(rename = "AuthorizationToken")]
             pub authorization_token: AuthorizationToken,
@@ -48,7 +49,7 @@ token_only_request!(
 );
 
 /// AddNewUser: a Linnworks account installs the integration.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AddNewUserRequest {
     #[serde(rename = "LinnworksUniqueIdentifier")]
     pub linnworks_unique_identifier: Uuid,
@@ -80,7 +81,7 @@ impl Validate for AddNewUserRequest {
 }
 
 /// AddNewUser reply: the token Linnworks sends on every later call.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct AddNewUserResponse {
     #[serde(flatten)]
@@ -107,24 +108,45 @@ impl Serialize for ConfigValueType {
     }
 }
 
+impl ConfigValueType {
+    /// Every value type, in the order of their numbers.
+    const ALL: [Self; 6] = [
+        Self::String,
+        Self::Int,
+        Self::Double,
+        Self::Boolean,
+        Self::Password,
+        Self::List,
+    ];
+}
+
 impl<'de> Deserialize<'de> for ConfigValueType {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match u8::deserialize(d)? {
-            0 => Ok(Self::String),
-            1 => Ok(Self::Int),
-            2 => Ok(Self::Double),
-            3 => Ok(Self::Boolean),
-            4 => Ok(Self::Password),
-            5 => Ok(Self::List),
-            other => Err(serde::de::Error::custom(format!(
-                "ValueType {other} is not one of 0 (String) to 5 (List)"
-            ))),
-        }
+        let number = u8::deserialize(d)?;
+        Self::ALL
+            .into_iter()
+            .find(|t| *t as u8 == number)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "ValueType {number} is not one of 0 (String) to 5 (List)"
+                ))
+            })
+    }
+}
+
+impl JsonSchema for ConfigValueType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ConfigValueType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let numbers: Vec<u8> = Self::ALL.into_iter().map(|t| t as u8).collect();
+        schemars::json_schema!({ "type": "integer", "enum": numbers })
     }
 }
 
 /// A choice of a List config item.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ListValue {
     #[serde(rename = "Display")]
@@ -134,7 +156,7 @@ pub struct ListValue {
 }
 
 /// One setting shown in Linnworks' configuration wizard or on a service.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ConfigItem {
     /// At most [`CONFIG_ITEM_ID_MAX`] characters.
@@ -165,7 +187,7 @@ pub struct ConfigItem {
 }
 
 /// A wizard step: title, description and the items to fill in.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ConfigStage {
     #[serde(rename = "WizardStepTitle")]
@@ -177,7 +199,7 @@ pub struct ConfigStage {
 }
 
 /// UserConfig reply.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct UserConfigResponse {
     #[serde(flatten)]
@@ -192,7 +214,7 @@ pub struct UserConfigResponse {
 
 /// A value the user entered for a config item. `Debug` hides the value: a
 /// Password item carries a credential.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConfigItemValue {
     #[serde(rename = "ConfigItemId", default, deserialize_with = "wire::string")]
     pub config_item_id: String,
@@ -234,7 +256,7 @@ pub(crate) fn validate_config_values(
 }
 
 /// UpdateConfig: the user saved a wizard step.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateConfigRequest {
     #[serde(rename = "AuthorizationToken")]
     pub authorization_token: AuthorizationToken,
@@ -255,7 +277,7 @@ impl Validate for UpdateConfigRequest {
 }
 
 /// UpdateConfig reply (status only).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct UpdateConfigResponse {
     #[serde(flatten)]
@@ -263,7 +285,7 @@ pub struct UpdateConfigResponse {
 }
 
 /// ConfigDeleted reply (status only).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ConfigDeletedResponse {
     #[serde(flatten)]
@@ -271,7 +293,7 @@ pub struct ConfigDeletedResponse {
 }
 
 /// A name/value property of a service.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ServiceProperty {
     #[serde(rename = "PropertyName")]
@@ -281,7 +303,7 @@ pub struct ServiceProperty {
 }
 
 /// A shipping service Linnworks can assign to orders.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct CourierService {
     #[serde(rename = "ServiceName")]
@@ -301,7 +323,7 @@ pub struct CourierService {
 }
 
 /// UserAvailableServices reply.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct UserAvailableServicesResponse {
     #[serde(flatten)]
@@ -311,7 +333,7 @@ pub struct UserAvailableServicesResponse {
 }
 
 /// Whether an extended property sits on the order or on an item.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum PropertyType {
     #[default]
     #[serde(rename = "ORDER")]
@@ -321,7 +343,7 @@ pub enum PropertyType {
 }
 
 /// An extended property the integration reads, offered for mapping.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ExtendedPropertyMappingItem {
     #[serde(rename = "PropertyTitle")]
@@ -335,7 +357,7 @@ pub struct ExtendedPropertyMappingItem {
 }
 
 /// ExtendedPropertyMapping reply.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ExtendedPropertyMappingResponse {
     #[serde(flatten)]

@@ -2,6 +2,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -13,7 +14,7 @@ use super::token::AuthorizationToken;
 use super::{Validate, wire};
 
 /// A `{Name, Value}` pair (order and item extended properties).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NameValue {
     #[serde(rename = "Name", default, deserialize_with = "wire::string")]
     pub name: String,
@@ -22,7 +23,7 @@ pub struct NameValue {
 }
 
 /// An item in a package. Weights in grams, dimensions in centimetres.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PackageItem {
     #[serde(rename = "ItemName", default, deserialize_with = "wire::string")]
     pub item_name: String,
@@ -49,7 +50,7 @@ pub struct PackageItem {
 }
 
 /// A package to label. Weight in grams, dimensions in centimetres.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Package {
     /// 1-based; echoed in the reply.
     #[serde(rename = "SequenceNumber")]
@@ -69,7 +70,7 @@ pub struct Package {
 }
 
 /// GenerateLabel: label the packages of one order.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GenerateLabelRequest {
     #[serde(rename = "AuthorizationToken")]
     pub authorization_token: AuthorizationToken,
@@ -252,7 +253,7 @@ impl Validate for GenerateLabelRequest {
 }
 
 /// One labelled package in the GenerateLabel reply.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct LabelPackage {
     /// As in the request.
@@ -300,7 +301,7 @@ impl LabelPackage {
 }
 
 /// GenerateLabel reply.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct GenerateLabelResponse {
     #[serde(flatten)]
@@ -316,7 +317,7 @@ pub struct GenerateLabelResponse {
 }
 
 /// CancelLabel: Linnworks cancels an order's label.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CancelLabelRequest {
     #[serde(rename = "AuthorizationToken")]
     pub authorization_token: AuthorizationToken,
@@ -337,7 +338,7 @@ impl Validate for CancelLabelRequest {
 }
 
 /// CancelLabel reply (status only).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct CancelLabelResponse {
     #[serde(flatten)]

@@ -1,10 +1,11 @@
 //! The integration's per-account token, kept out of logs.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The `AuthorizationToken` the integration issues in AddNewUser and Linnworks
 /// sends on every later call. It is a credential: `Debug` never shows it.
-#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct AuthorizationToken(#[serde(deserialize_with = "super::wire::string")] String);
 

@@ -174,7 +174,8 @@ fn compress(values: &BTreeSet<u32>, lo: u32, hi: u32, names: &[&str]) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Timelike;
+    use crate::crd::validate::parse_cron;
+    use chrono::{Datelike, Timelike};
 
     #[test]
     fn zero_offset_keeps_the_expression() {
@@ -225,35 +226,83 @@ mod tests {
         assert!(e.contains("hour field"), "{e}");
     }
 
+    type Firings = Vec<DateTime<Utc>>;
+
+    /// The next `n` firings of `expr` in `zone` (as `run` computes them) and of the
+    /// expression the operator writes for a CronJob without `timeZone`, in UTC.
+    fn both_firings(
+        expr: &str,
+        zone: &str,
+        now: DateTime<Utc>,
+        n: usize,
+    ) -> Option<(Firings, Firings, String)> {
+        let tz: chrono_tz::Tz = zone.parse().unwrap();
+        let local = parse_cron(expr).unwrap();
+        let utc = to_utc(local.expression(), offset_minutes(&tz, now)).ok()?;
+        let converted = parse_cron(&utc).unwrap();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let (mut ta, mut tb) = (now.with_timezone(&tz), now);
+        for _ in 0..n {
+            ta = local.next_after(&ta).unwrap();
+            tb = converted.next_after(&tb).unwrap();
+            a.push(ta.with_timezone(&Utc));
+            b.push(tb);
+        }
+        Some((a, b, utc))
+    }
+
     #[test]
     fn converted_schedules_fire_at_the_same_instants() {
-        // Check with the cron crate: the next firings of the local expression in the zone
-        // equal the next firings of the converted expression in UTC.
+        // Zones without daylight saving time, where one offset holds all year.
         let zones = ["Asia/Tokyo", "Asia/Kolkata", "America/Bogota", "Etc/GMT+3"];
         let now = Utc.with_ymd_and_hms(2025, 1, 15, 12, 0, 0).unwrap();
+        let mut converted = 0;
         for zone in zones {
-            let tz: chrono_tz::Tz = zone.parse().unwrap();
-            // Day names only: the cron crate numbers days 1-7, Kubernetes 0-6.
             for expr in [
                 "0 3 * * *",
                 "30 22 * * MON-FRI",
                 "15 0 * * SUN",
                 "*/20 6-8 * * *",
+                "0 3 1 * 1",
+                "0 9 1,15 * 1",
+                "@daily",
+                "@weekly",
+                "@hourly",
             ] {
-                let Ok(utc) = to_utc(expr, offset_minutes(&tz, now)) else {
+                let Some((a, b, utc)) = both_firings(expr, zone, now, 40) else {
                     continue;
                 };
-                let local: cron::Schedule = format!("0 {expr}").parse().unwrap();
-                let converted: cron::Schedule = format!("0 {utc}").parse().unwrap();
-                let a: Vec<_> = local
-                    .after(&now.with_timezone(&tz))
-                    .take(20)
-                    .map(|t| t.with_timezone(&Utc))
-                    .collect();
-                let b: Vec<_> = converted.after(&now).take(20).collect();
+                converted += 1;
                 assert_eq!(a, b, "{expr} in {zone} -> {utc}");
                 assert_eq!(a[0].second(), 0);
             }
         }
+        assert!(converted >= 25, "only {converted} conversions were checked");
+    }
+
+    #[test]
+    fn run_and_the_cronjob_fire_on_the_same_days_for_both_day_fields() {
+        use crate::crd::installation::Schedule;
+        use crate::sync::schedule::{Job, JobTimes};
+        // The 1st of the month OR a Monday, at 03:00 in Bogota (UTC-5, no daylight saving).
+        let spec = Schedule {
+            identifiers_schedule: "0 3 1 * 1".into(),
+            time_zone: "America/Bogota".into(),
+            ..Schedule::default()
+        };
+        let times = JobTimes::from_spec(&spec).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let (_, cronjob, utc) = both_firings("0 3 1 * 1", "America/Bogota", now, 8).unwrap();
+        assert_eq!(utc, "0 8 1 * 1");
+        let mut run = Vec::new();
+        let mut t = now;
+        for _ in 0..8 {
+            t = times.next_run(Job::Identifiers, now, t);
+            run.push(t);
+        }
+        assert_eq!(run, cronjob);
+        let days: Vec<u32> = run.iter().map(|t| t.day()).collect();
+        // Jan 1 (1st), Jan 5/12/19/26 (Mondays), Feb 1 (1st), Feb 2/9 (Mondays).
+        assert_eq!(days, [1, 5, 12, 19, 26, 1, 2, 9]);
     }
 }

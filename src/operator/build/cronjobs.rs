@@ -13,7 +13,7 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 
 use super::pod::{self, Credentials};
 use super::{BuildError, Component, Context, cron_utc, env};
-use crate::crd::validate::parse_time_zone;
+use crate::crd::validate::{parse_cron, parse_time_zone};
 
 /// Annotations on a `batch/v1beta1` CronJob recording what the UTC schedule came from.
 pub const SCHEDULE_ANNOTATION: &str = "linnstream.io/schedule";
@@ -152,7 +152,12 @@ pub fn cron_job_v1beta1(
     let local = std::mem::take(&mut spec.schedule);
     spec.time_zone = None;
     let offset = cron_utc::offset_minutes(&zone, now);
-    spec.schedule = cron_utc::to_utc(&local, offset).map_err(|e| BuildError::InvalidSpec {
+    // Converted from the normalised form: macros expanded, names and `?` resolved.
+    let normalised = parse_cron(&local).map_err(|message| BuildError::InvalidSpec {
+        path: kind.schedule_field().into(),
+        message,
+    })?;
+    spec.schedule = cron_utc::to_utc(normalised.expression(), offset).map_err(|e| BuildError::InvalidSpec {
         path: kind.schedule_field().into(),
         message: format!(
             "{local:?} in {} cannot run on this cluster's batch/v1beta1 CronJobs (no timeZone): {e}",

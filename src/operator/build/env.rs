@@ -83,11 +83,17 @@ pub fn from_secret(name: &str, secret: &SecretKeyRef) -> EnvVar {
     }
 }
 
-/// `--lease-duration` of the workers, as whole seconds.
+/// `--lease-duration` of the workers: whole seconds, or milliseconds when the setting has
+/// a fraction (`3.5s`), so the workers get the operator's value and not a truncated one.
 pub fn lease_duration(lease: std::time::Duration) -> EnvVar {
+    let value = if lease.subsec_nanos() == 0 {
+        format!("{}s", lease.as_secs())
+    } else {
+        format!("{}ms", lease.as_millis())
+    };
     EnvVar {
         name: LEASE_DURATION.to_string(),
-        value: Some(format!("{}s", lease.as_secs())),
+        value: Some(value),
         ..EnvVar::default()
     }
 }
@@ -154,6 +160,22 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         settings: SystemSettings,
+    }
+
+    #[test]
+    fn the_workers_get_the_lease_duration_the_operator_parsed() {
+        use crate::crd::validate::parse_duration;
+        for text in ["15s", "3.5s", "1m30s", "2m0.25s"] {
+            let lease = parse_duration(text).expect("duration");
+            let value = lease_duration(lease).value.expect("value");
+            assert_eq!(parse_duration(&value), Ok(lease), "{text} -> {value}");
+        }
+        assert_eq!(
+            lease_duration(std::time::Duration::from_secs(15))
+                .value
+                .as_deref(),
+            Some("15s")
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ const NAMESPACE: &str = "shop";
 const UID: &str = "6a1f0d2e-1111-4222-8333-944455556666";
 
 fn example<T: serde::de::DeserializeOwned>(text: &str) -> T {
-    serde_yaml::from_str(text).expect("example parses")
+    serde_saphyr::from_str(text).expect("example parses")
 }
 
 fn installation() -> Installation {
@@ -358,8 +358,7 @@ fn credentials_reach_pods_only_as_secret_references() {
     }
     // No value of the example Secrets appears anywhere.
     let secrets = include_str!("../../../examples/secrets.yaml");
-    for doc in serde_yaml::Deserializer::from_str(secrets) {
-        let secret = <Value as serde::Deserialize>::deserialize(doc).unwrap();
+    for secret in serde_saphyr::from_str_multiple::<Value, Vec<_>>(secrets).unwrap() {
         for value in secret["stringData"].as_object().unwrap().values() {
             let value = value.as_str().unwrap();
             for o in &objects {
