@@ -1175,7 +1175,7 @@ fn refused_by_rbac<'a>(log: &'a str, user: &str) -> Vec<&'a str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_install_runs_the_example_to_ready_as_the_charts_service_account() {
-    let _cluster_wide = crate::cluster_wide_operator().await;
+    let _cluster_wide = crate::cluster_alone().await;
     let admin = client().await;
     // The Installations' namespace, database (with the children's database Secret) and
     // Stream simulator, as the operator tests have them.
@@ -1451,7 +1451,7 @@ async fn service_names(http: &reqwest::Client, port: u16, token: &str) -> Vec<St
 /// `kubectl linnstream` (through real kubectl) reaches it through the API server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_secret() {
-    let _cluster_wide = crate::cluster_wide_operator().await;
+    let _cluster_wide = crate::cluster_alone().await;
     let admin = client().await;
     let env = Env::new().await;
     let release_ns = TestNamespace::new(&admin).await;

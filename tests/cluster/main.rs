@@ -21,8 +21,9 @@ mod pool;
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A cluster-wide operator reconciles every namespace's Installations from its own test's
-/// database, so it would overwrite the status other tests wait for. Each test that runs
-/// one holds this alone ([`cluster_wide_operator`]); every other test using the cluster
+/// database, so it would overwrite the status other tests wait for; the pool test's kill
+/// and takeover deadlines assume it runs alone, as it did in a test binary of its own.
+/// Such tests hold this alone ([`cluster_alone`]); every other test using the cluster
 /// holds it shared ([`shared_cluster`]).
 static CLUSTER: RwLock<()> = RwLock::const_new(());
 
@@ -30,6 +31,6 @@ pub async fn shared_cluster() -> RwLockReadGuard<'static, ()> {
     CLUSTER.read().await
 }
 
-pub async fn cluster_wide_operator() -> RwLockWriteGuard<'static, ()> {
+pub async fn cluster_alone() -> RwLockWriteGuard<'static, ()> {
     CLUSTER.write().await
 }

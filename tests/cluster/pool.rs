@@ -156,7 +156,7 @@ async fn completed(store: &Store, id: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_switch() {
-    let _cluster = crate::shared_cluster().await;
+    let _cluster = crate::cluster_alone().await;
     let admin = client().await;
     install_crds(&admin).await;
     let ns = TestNamespace::new(&admin).await;
