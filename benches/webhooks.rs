@@ -16,6 +16,7 @@
 //!   cargo bench --bench webhooks
 //!   LINNSTREAM_BENCH_PARTS=ingest,latency cargo bench --bench webhooks   # skip the drain
 //!   LINNSTREAM_BENCH_SECONDS=10 cargo bench --bench webhooks             # per ingest figure
+//!   LINNSTREAM_BENCH_BACKENDS=sqlite LINNSTREAM_BENCH_CONNECTIONS=32 cargo bench --bench webhooks
 //!
 //! PostgreSQL: a fresh database on LINNSTREAM_TEST_POSTGRES_URL (default
 //! postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
@@ -110,17 +111,25 @@ async fn main() {
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap_or(if full { 5.0 } else { 0.3 });
     let window = Duration::from_secs_f64(seconds);
-    let backends = [Backend::Postgres, Backend::Sqlite];
+    let only = std::env::var("LINNSTREAM_BENCH_BACKENDS").unwrap_or_default();
+    let backends: Vec<Backend> = [Backend::Postgres, Backend::Sqlite]
+        .into_iter()
+        .filter(|b| only.is_empty() || only.contains(b.name()))
+        .collect();
+    let connections: Vec<usize> = std::env::var("LINNSTREAM_BENCH_CONNECTIONS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .unwrap_or_else(|| CONNECTIONS.to_vec());
     if parts.contains("ingest") {
         let mut noop = Vec::new();
-        for c in CONNECTIONS {
+        for &c in &connections {
             let load = axum_noop(c, window).await;
             println!("axum_noop_c{c}_rate: {:.0} requests/s", load.rate());
             noop.push(load.rate());
         }
-        for backend in backends {
+        for &backend in &backends {
             let db = Db::create(backend).await;
-            for (i, c) in CONNECTIONS.into_iter().enumerate() {
+            for (i, &c) in connections.iter().enumerate() {
                 let base = single_inserts(&db, c, window).await;
                 let name = backend.name();
                 println!("db_single_insert_{name}_c{c}_rate: {base:.0} commits/s");
@@ -155,7 +164,7 @@ async fn main() {
     }
     if parts.contains("latency") {
         let events = if full { 30 } else { 3 };
-        for backend in backends {
+        for &backend in &backends {
             let db = Db::create(backend).await;
             receipt_to_applied(&db, events).await;
             db.drop().await;

@@ -106,6 +106,11 @@ impl Store {
                     .application_name("linnstream");
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections.max(1))
+                    // No ping before each use: it cost a round trip per query (per webhook
+                    // batch on the receiver). A connection the server dropped fails its next
+                    // query and is discarded; every caller already treats a failed query as
+                    // "try again" (503 to Stream and Linnworks, the next cycle for jobs).
+                    .test_before_acquire(false)
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect)
                     .await?;

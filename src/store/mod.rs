@@ -140,8 +140,8 @@ pub(crate) fn chrono_duration(d: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
-/// Sends one wake-up (PostgreSQL); inside a transaction it leaves on commit.
-pub(crate) const NOTIFY: &str = "SELECT pg_notify($1, $2)";
+/// Sends one wake-up per payload (PostgreSQL).
+const NOTIFY_ALL: &str = "SELECT pg_notify($1, p) FROM UNNEST($2::text[]) AS p";
 
 /// Rows a query returns when its caller gives no limit (0).
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -201,26 +201,30 @@ impl Store {
         self.wake_all_of(&[installation.to_string()], work).await;
     }
 
-    /// [`Store::wake`] for several installations (each once).
-    pub(crate) async fn wake_all_of(&self, installations: &[String], work: Work) {
+    /// [`Store::wake`] for several installations (each once), in one statement on
+    /// PostgreSQL.
+    pub async fn wake_all_of(&self, installations: &[String], work: Work) {
         let unique: std::collections::BTreeSet<&String> = installations.iter().collect();
-        for installation in unique {
-            match &self.pool {
-                Pool::Postgres(pool) => {
-                    if let Err(e) = sqlx::query(NOTIFY)
-                        .bind(wakeups::CHANNEL)
-                        .bind(work.payload(installation))
-                        .execute(pool)
-                        .await
-                    {
-                        tracing::warn!(
-                            installation,
-                            work = work.as_str(),
-                            "could not send a wake-up: {e}"
-                        );
-                    }
+        match &self.pool {
+            Pool::Postgres(pool) => {
+                let payloads: Vec<String> = unique.iter().map(|i| work.payload(i)).collect();
+                if let Err(e) = sqlx::query(NOTIFY_ALL)
+                    .bind(wakeups::CHANNEL)
+                    .bind(&payloads)
+                    .execute(pool)
+                    .await
+                {
+                    tracing::warn!(
+                        installations = payloads.len(),
+                        work = work.as_str(),
+                        "could not send wake-ups: {e}"
+                    );
                 }
-                Pool::Sqlite(_) => self.wakeups.wake_local(installation, work),
+            }
+            Pool::Sqlite(_) => {
+                for installation in unique {
+                    self.wakeups.wake_local(installation, work);
+                }
             }
         }
     }

@@ -5,9 +5,10 @@
 //!
 //! A [`Wakeups`] registry maps (installation, [`Work`]) to a counter that waiters watch. On
 //! SQLite (one process) the store bumps it in-process after a commit. On PostgreSQL the
-//! store sends `NOTIFY linnstream_wake, '<work> <namespace>/<name>'` (inside the
-//! transaction that stored the work, where it can, so the signal leaves on commit and never
-//! before), and every process that waits for any installation runs one `LISTEN` connection
+//! store sends `NOTIFY linnstream_wake, '<work> <namespace>/<name>'` after the commit that
+//! stored the work (never inside it: a notifying transaction holds a database-wide lock
+//! until its commit is flushed, which would serialise the commits of every writer), and
+//! every process that waits for any installation runs one `LISTEN` connection
 //! that bumps its local counters: the signal reaches whichever process holds the
 //! installation, and processes that do not serve it ignore it.
 //!

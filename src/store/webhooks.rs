@@ -4,6 +4,7 @@
 //! Events have no In Progress status (the guide names four); a processor's claim is the owner
 //! and lease columns, and an event whose lease lapsed is simply claimable again.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use super::model::{
     AuditAction, AuditOutcome, NewWebhookEvent, ReceiptAudit, WebhookClaim, WebhookCounts,
     WebhookEvent, WebhookInsert, WebhookReceipt, WebhookStatus,
 };
-use super::wakeups::{CHANNEL, Work};
+use super::wakeups::Work;
 use super::{
     BackendKind, Dialect, Pool, Store, StoreError, StoreResult, chrono_duration,
     fetch_all_claiming, now, require, sql_limit, with_pool,
@@ -29,23 +30,16 @@ const EVENT_COLUMNS: &str = "id, installation, dedup_key, received_at, body, eve
 /// order for ever.
 const OPEN: &str = "'Pending', 'ReadyForRetry'";
 
-const INSERT_EVENT: &str = "INSERT INTO webhook_events (installation, dedup_key, received_at, \
-        body, event_code, consignment_no, order_no, run, grp, status, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'Pending', $10) \
-    ON CONFLICT (installation, dedup_key) DO NOTHING RETURNING id";
-const INSERT_REF: &str = "INSERT INTO webhook_event_refs (event_id, installation, order_ref) \
-    VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 const SELECT_ID_BY_KEY: &str =
     "SELECT id FROM webhook_events WHERE installation = $1 AND dedup_key = $2";
-const INSERT_RECEIPT_AUDIT: &str = "INSERT INTO audit_log (at, installation, order_id, \
-        correlation_id, action, outcome, message, duration_ms, actor) \
-    VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8)";
 
 /// The receiver's group commit on PostgreSQL: a whole batch of notifications in one
 /// statement, hence one round trip and one commit. Events (new dedup keys only, in arrival
-/// order so ids keep it), their order references, one audit entry per notification, and one
-/// wake-up per installation that got a new event, sent on commit (receipts without an
-/// audit entry have a NULL subject). `first` is false for a
+/// order so ids keep it), their order references and one audit entry per notification
+/// (receipts without an audit entry have a NULL subject). No NOTIFY in here: a transaction
+/// that notifies holds a database-wide lock through its commit, which would make the
+/// writers commit one after the other; the caller wakes after the commit instead.
+/// The earlier event of a duplicate is looked up only for duplicates. `first` is false for a
 /// notification repeating an earlier one of the same batch: it is reported and audited as a
 /// duplicate of that one. A duplicate of an event committed by a concurrent transaction after
 /// this statement's snapshot comes back without an id; the caller looks it up.
@@ -71,12 +65,13 @@ const INGEST_PG: &str = "WITH input AS ( \
         ON CONFLICT DO NOTHING), \
     result AS ( \
         SELECT input.ord, input.installation, input.subject, input.correlation_id, input.actor, \
-            input.duration_ms, COALESCE(ins.id, old.id) AS id, \
+            input.duration_ms, \
+            CASE WHEN ins.id IS NOT NULL THEN ins.id ELSE (SELECT old.id FROM webhook_events old \
+                WHERE old.installation = input.installation AND old.dedup_key = input.dedup_key) \
+            END AS id, \
             (ins.id IS NULL OR NOT input.first) AS duplicate \
         FROM input \
-        LEFT JOIN ins ON ins.installation = input.installation AND ins.dedup_key = input.dedup_key \
-        LEFT JOIN webhook_events old ON ins.id IS NULL \
-            AND old.installation = input.installation AND old.dedup_key = input.dedup_key), \
+        LEFT JOIN ins ON ins.installation = input.installation AND ins.dedup_key = input.dedup_key), \
     audit AS ( \
         INSERT INTO audit_log (at, installation, order_id, correlation_id, action, outcome, \
             message, duration_ms, actor) \
@@ -88,10 +83,7 @@ const INGEST_PG: &str = "WITH input AS ( \
                 ELSE 'received ' || subject || ': stored as event ' || id::text END, \
             duration_ms, actor \
         FROM result WHERE subject IS NOT NULL) \
-    SELECT ord, id, duplicate, \
-        (SELECT COUNT(pg_notify($22, 'webhooks ' || i)) \
-         FROM (SELECT DISTINCT installation FROM ins) AS d(i)) AS woken \
-    FROM result ORDER BY ord";
+    SELECT ord, id, duplicate FROM result ORDER BY ord";
 
 /// Claims go round the orders rather than down the arrival list: only the oldest open event
 /// of an order can be claimed, and among those the one that has waited longest since it
@@ -206,9 +198,17 @@ const COUNT_EVENTS: &str =
 
 const PRUNE_EVENTS: &str = "received_at < $1 AND status IN ('Processed', 'Failed')";
 
+static PRUNE_REFS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "DELETE FROM webhook_event_refs WHERE event_id IN \
+            (SELECT id FROM webhook_events WHERE {PRUNE_EVENTS})"
+    )
+});
+
 impl Store {
     /// Stores a received webhook event as Pending, unless an event with the same dedup key was
-    /// stored for the installation before (then nothing is written and `duplicate` is true).
+    /// stored for the installation before (then nothing is written and `duplicate` is true),
+    /// and wakes the installation's webhook processing when the event is new.
     pub async fn insert_webhook_event(
         &self,
         event: &NewWebhookEvent,
@@ -217,17 +217,24 @@ impl Store {
             event: event.clone(),
             audit: None,
         };
-        self.ingest_batch(std::slice::from_ref(&receipt))
+        let inserted = self
+            .ingest_batch(std::slice::from_ref(&receipt))
             .await?
             .pop()
-            .ok_or_else(|| missing_result(&receipt))
+            .ok_or_else(|| missing_result(&receipt))?;
+        if !inserted.duplicate {
+            self.wake(&event.installation, Work::Webhooks).await;
+        }
+        Ok(inserted)
     }
 
     /// The webhook receiver's group commit: stores every receipt's event (or finds it a
-    /// duplicate) with its order references and audit entry, all in one transaction, and
-    /// wakes the processing of each installation that got a new event. The results come back
-    /// in the receipts' order. When the batch as a whole fails, each receipt is tried on its
-    /// own, so one event the database refuses does not fail the others.
+    /// duplicate) with its order references and audit entry, all in one transaction. The
+    /// results come back in the receipts' order. When the batch as a whole fails, each receipt
+    /// is tried on its own, so one event the database refuses does not fail the others.
+    ///
+    /// It does not wake anyone: the caller wakes the installations that got a new event
+    /// ([`Store::wake_all_of`]) once it has answered, off the path of the next batch.
     pub async fn ingest_webhook_events(
         &self,
         receipts: &[WebhookReceipt],
@@ -278,16 +285,7 @@ impl Store {
         let at = now();
         let mut results = match &self.pool {
             Pool::Postgres(pool) => ingest_pg(pool, receipts, &firsts, at).await?,
-            Pool::Sqlite(pool) => {
-                let results = ingest_sqlite(pool, receipts, &firsts, at).await?;
-                for (r, result) in receipts.iter().zip(&results) {
-                    if !result.duplicate {
-                        self.wakeups
-                            .wake_local(&r.event.installation, Work::Webhooks);
-                    }
-                }
-                results
-            }
+            Pool::Sqlite(pool) => ingest_sqlite(pool, receipts, &firsts, at).await?,
         };
         // Stored by a concurrent transaction after the statement's snapshot: look it up.
         for (i, result) in results.iter_mut().enumerate() {
@@ -522,8 +520,14 @@ impl Store {
         Ok(counts)
     }
 
-    /// Deletes Processed and Failed events received before `older_than`; returns how many.
+    /// Deletes Processed and Failed events received before `older_than`, with their order
+    /// references; returns how many events.
     pub async fn prune_webhook_events(&self, older_than: DateTime<Utc>) -> StoreResult<u64> {
+        // References first, by the same condition: on PostgreSQL no foreign key cascades
+        // them (migration 0006), and no reference is added to an event once it is stored.
+        with_pool!(self, pool => {
+            sqlx::query(&PRUNE_REFS).bind(older_than).execute(pool).await?;
+        });
         self.delete_in_batches("webhook_events", PRUNE_EVENTS, older_than)
             .await
     }
@@ -592,7 +596,7 @@ async fn ingest_pg(
             ref_text.push(order_ref);
         }
     }
-    let rows: Vec<(i64, Option<i64>, bool, i64)> = sqlx::query_as(INGEST_PG)
+    let rows: Vec<(i64, Option<i64>, bool)> = sqlx::query_as(INGEST_PG)
         .bind((0..n as i64).collect::<Vec<i64>>())
         .bind(
             events()
@@ -634,7 +638,6 @@ async fn ingest_pg(
         .bind(AuditAction::Webhook.as_str())
         .bind(AuditOutcome::Success.as_str())
         .bind(AuditOutcome::Skipped.as_str())
-        .bind(CHANNEL)
         .fetch_all(pool)
         .await?;
     let mut out = vec![
@@ -644,7 +647,7 @@ async fn ingest_pg(
         };
         n
     ];
-    for (ord, id, duplicate, _) in rows {
+    for (ord, id, duplicate) in rows {
         if let Some(slot) = usize::try_from(ord).ok().and_then(|i| out.get_mut(i)) {
             *slot = WebhookInsert {
                 id: id.unwrap_or(0),
@@ -655,6 +658,10 @@ async fn ingest_pg(
     Ok(out)
 }
 
+/// The SQLite group commit: one write transaction, and in it one multi-row statement per
+/// table per chunk (chunks of 128, 64, ... 1 rows, so any batch takes a few statements and
+/// the statement cache holds a few texts). Each statement is a round trip to the
+/// connection's thread, so statements per batch, not per event, set the rate.
 async fn ingest_sqlite(
     pool: &sqlx::SqlitePool,
     receipts: &[WebhookReceipt],
@@ -662,76 +669,182 @@ async fn ingest_sqlite(
     at: DateTime<Utc>,
 ) -> StoreResult<Vec<WebhookInsert>> {
     let mut tx = pool.begin_write().await?;
+    // Events: the first receipt of each dedup key; ids follow the batch's order.
+    let new: Vec<&NewWebhookEvent> = receipts
+        .iter()
+        .zip(firsts)
+        .filter(|(_, first)| first.is_none())
+        .map(|(r, _)| &r.event)
+        .collect();
+    // Installation, then dedup key, to the id stored now.
+    let mut ids: HashMap<String, HashMap<String, i64>> = HashMap::new();
+    for rows in sqlite_chunks(&new) {
+        let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlite_insert(
+            &SQLITE_INSERT_EVENTS,
+            rows.len(),
+        ));
+        for e in rows {
+            q = q
+                .bind(&e.installation)
+                .bind(&e.dedup_key)
+                .bind(e.received_at)
+                .bind(&e.body)
+                .bind(&e.event_code)
+                .bind(&e.consignment_no)
+                .bind(&e.order_no)
+                .bind(e.run.as_ref().map(Json))
+                .bind(e.group.as_ref().map(Json))
+                .bind(at);
+        }
+        for (id, installation, dedup_key) in q.fetch_all(&mut *tx).await? {
+            ids.entry(installation).or_default().insert(dedup_key, id);
+        }
+    }
+    // Order references of the events stored now (not of duplicates).
+    let stored_id = |e: &NewWebhookEvent| {
+        ids.get(e.installation.as_str())
+            .and_then(|keys| keys.get(e.dedup_key.as_str()))
+            .copied()
+    };
+    let refs: Vec<(i64, &str, &str)> = new
+        .iter()
+        .filter_map(|e| stored_id(e).map(|id| (id, e)))
+        .flat_map(|(id, e)| {
+            e.order_refs
+                .iter()
+                .map(move |r| (id, e.installation.as_str(), r.as_str()))
+        })
+        .collect();
+    for rows in sqlite_chunks(&refs) {
+        let mut q = sqlx::query(sqlite_insert(&SQLITE_INSERT_REFS, rows.len()));
+        for (id, installation, order_ref) in rows {
+            q = q.bind(*id).bind(*installation).bind(*order_ref);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    // Results in the receipts' order: stored now, a repeat within the batch, or a duplicate
+    // of an event stored before (looked up; rare).
     let mut out: Vec<WebhookInsert> = Vec::with_capacity(receipts.len());
     for (r, first) in receipts.iter().zip(firsts) {
-        let event = &r.event;
+        let e = &r.event;
         let result = match first {
             Some(earlier) => WebhookInsert {
                 id: out[*earlier].id,
                 duplicate: true,
             },
-            None => {
-                let inserted: Option<(i64,)> = sqlx::query_as(INSERT_EVENT)
-                    .bind(&event.installation)
-                    .bind(&event.dedup_key)
-                    .bind(event.received_at)
-                    .bind(&event.body)
-                    .bind(&event.event_code)
-                    .bind(&event.consignment_no)
-                    .bind(&event.order_no)
-                    .bind(event.run.as_ref().map(Json))
-                    .bind(event.group.as_ref().map(Json))
-                    .bind(at)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                match inserted {
-                    Some((id,)) => {
-                        for order_ref in &event.order_refs {
-                            sqlx::query(INSERT_REF)
-                                .bind(id)
-                                .bind(&event.installation)
-                                .bind(order_ref)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        WebhookInsert {
-                            id,
-                            duplicate: false,
-                        }
-                    }
-                    None => {
-                        let (id,): (i64,) = sqlx::query_as(SELECT_ID_BY_KEY)
-                            .bind(&event.installation)
-                            .bind(&event.dedup_key)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        WebhookInsert {
-                            id,
-                            duplicate: true,
-                        }
+            None => match stored_id(e) {
+                Some(id) => WebhookInsert {
+                    id,
+                    duplicate: false,
+                },
+                None => {
+                    let (id,): (i64,) = sqlx::query_as(SELECT_ID_BY_KEY)
+                        .bind(&e.installation)
+                        .bind(&e.dedup_key)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    WebhookInsert {
+                        id,
+                        duplicate: true,
                     }
                 }
-            }
+            },
         };
-        if let Some(audit) = &r.audit {
-            let (outcome, message) = receipt_audit(audit, result);
-            sqlx::query(INSERT_RECEIPT_AUDIT)
+        out.push(result);
+    }
+    // One audit entry per receipt that asks for one.
+    let audits: Vec<(&WebhookReceipt, &ReceiptAudit, AuditOutcome, String)> = receipts
+        .iter()
+        .zip(&out)
+        .filter_map(|(r, result)| {
+            r.audit.as_ref().map(|a| {
+                let (outcome, message) = receipt_audit(a, *result);
+                (r, a, outcome, message)
+            })
+        })
+        .collect();
+    for rows in sqlite_chunks(&audits) {
+        let mut q = sqlx::query(sqlite_insert(&SQLITE_INSERT_AUDITS, rows.len()));
+        for (r, a, outcome, message) in rows {
+            q = q
                 .bind(at)
-                .bind(&event.installation)
-                .bind(&audit.correlation_id)
+                .bind(&r.event.installation)
+                .bind(&a.correlation_id)
                 .bind(AuditAction::Webhook.as_str())
                 .bind(outcome.as_str())
                 .bind(message)
-                .bind(duration_ms(audit))
-                .bind(&audit.actor)
-                .execute(&mut *tx)
-                .await?;
+                .bind(duration_ms(a))
+                .bind(&a.actor);
         }
-        out.push(result);
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(out)
 }
+
+/// The largest chunk of rows one SQLite statement takes (within SQLite's parameter limit:
+/// 10 parameters a row).
+const SQLITE_CHUNK: usize = 128;
+
+/// `rows` in chunks of powers of two, largest first.
+fn sqlite_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let len = 1 << rows.len().min(SQLITE_CHUNK).ilog2();
+        let (chunk, rest) = rows.split_at(len);
+        rows = rest;
+        Some(chunk)
+    })
+}
+
+/// A multi-row statement's text for each chunk size: `head`, `rows` copies of `row`, `tail`.
+struct MultiRow {
+    texts: Vec<String>,
+}
+
+impl MultiRow {
+    fn new(head: &str, row: &str, tail: &str) -> Self {
+        let texts = (0..=SQLITE_CHUNK.ilog2())
+            .map(|k| {
+                let rows = vec![row; 1 << k].join(", ");
+                format!("{head} VALUES {rows} {tail}")
+            })
+            .collect();
+        Self { texts }
+    }
+}
+
+fn sqlite_insert(statement: &'static MultiRow, rows: usize) -> &'static str {
+    &statement.texts[rows.ilog2() as usize]
+}
+
+static SQLITE_INSERT_EVENTS: LazyLock<MultiRow> = LazyLock::new(|| {
+    MultiRow::new(
+        "INSERT INTO webhook_events (installation, dedup_key, received_at, body, event_code, \
+            consignment_no, order_no, run, grp, status, updated_at)",
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'Pending', ?)",
+        "ON CONFLICT (installation, dedup_key) DO NOTHING RETURNING id, installation, dedup_key",
+    )
+});
+
+static SQLITE_INSERT_REFS: LazyLock<MultiRow> = LazyLock::new(|| {
+    MultiRow::new(
+        "INSERT INTO webhook_event_refs (event_id, installation, order_ref)",
+        "(?, ?, ?)",
+        "ON CONFLICT DO NOTHING",
+    )
+});
+
+static SQLITE_INSERT_AUDITS: LazyLock<MultiRow> = LazyLock::new(|| {
+    MultiRow::new(
+        "INSERT INTO audit_log (at, installation, order_id, correlation_id, action, outcome, \
+            message, duration_ms, actor)",
+        "(?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+        "",
+    )
+});
 
 /// The audit entry of one receipt (the same words as the PostgreSQL statement's).
 fn receipt_audit(r: &ReceiptAudit, result: WebhookInsert) -> (AuditOutcome, String) {

@@ -24,7 +24,7 @@ fn store_cli_migrate_creates_and_migrates_a_sqlite_file() {
 
     let first = migrate(&url);
     assert!(first.status.success(), "{}", text(&first.stderr));
-    assert_eq!(text(&first.stdout), "SQLite schema version 5\n");
+    assert_eq!(text(&first.stdout), "SQLite schema version 6\n");
     assert!(
         text(&first.stderr).contains("applied migration 1 store")
             && text(&first.stderr).contains("applied migration 2 manifests")
@@ -57,7 +57,7 @@ async fn store_cli_migrate_migrates_postgres() {
         .await
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "PostgreSQL schema version 5\n");
+    assert_eq!(text(&out.stdout), "PostgreSQL schema version 6\n");
     assert!(text(&out.stderr).contains("applied migration 1 store"));
     assert!(text(&out.stderr).contains("applied migration 2 manifests"));
     assert!(text(&out.stderr).contains("applied migration 3 write back"));

@@ -155,7 +155,14 @@ async fn store_postgres_migrators_started_together_all_succeed() {
     conn.close().await.unwrap();
     assert_eq!(
         applied,
-        vec![(1, true), (2, true), (3, true), (4, true), (5, true)],
+        vec![
+            (1, true),
+            (2, true),
+            (3, true),
+            (4, true),
+            (5, true),
+            (6, true)
+        ],
         "each migration applied exactly once"
     );
     let store = Store::connect_with(

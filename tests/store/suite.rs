@@ -857,6 +857,18 @@ pub async fn webhook_failures_are_retried_until_the_limit(store: &Store) {
             ..Default::default()
         }
     );
+    // ... and their order references with them, not the references of the others.
+    let gone = store
+        .webhook_event_refs(INST, std::slice::from_ref(&done))
+        .await
+        .unwrap();
+    assert!(!gone.contains_key(&done.id), "{gone:?}");
+    let kept = store
+        .claim_webhook_events(INST, 5, "p3", LEASE)
+        .await
+        .unwrap();
+    let refs = store.webhook_event_refs(INST, &kept).await.unwrap();
+    assert_eq!(refs.get(&kept[0].id), Some(&vec!["CN10".to_string()]));
 }
 
 pub async fn the_audit_log_is_queryable_and_pruned(store: &Store) {
@@ -1350,7 +1362,7 @@ pub async fn heartbeats_tell_live_workers_from_dead_ones(store: &Store) {
 pub async fn migrating_again_changes_nothing(store: &Store) {
     let report = store.migrate().await.unwrap();
     assert!(report.applied.is_empty(), "{report:?}");
-    assert_eq!(report.latest_version, Some(5));
+    assert_eq!(report.latest_version, Some(6));
     store.ping().await.unwrap();
 }
 

@@ -28,6 +28,7 @@ use crate::support::sync::{Harness, PLAIN_SERVICE};
 on_both_backends!(
     concurrent_notifications_are_all_stored_and_answered_after_commit,
     a_batch_with_a_refused_event_stores_the_others,
+    a_large_batch_of_two_installations_is_stored_in_arrival_order,
     a_stored_event_is_applied_long_before_the_interval,
     a_retried_event_is_applied_at_once,
     an_order_back_in_the_queue_is_sent_at_once,
@@ -186,6 +187,71 @@ async fn a_batch_with_a_refused_event_stores_the_others(backend: Backend) {
         assert!(store.webhook_event(r.id).await.expect("store").is_some());
     }
     assert_eq!(h.events().await.len(), 3, "k0, k1 and k3");
+}
+
+/// A batch larger than one statement takes (SQLite writes chunks of at most 128 rows),
+/// mixing two installations, events with two order references and repeats: every event is
+/// stored once with its references and its audit entry, ids follow the arrival order.
+async fn a_large_batch_of_two_installations_is_stored_in_arrival_order(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let store: &Store = &h.db.store;
+    let (a, b) = (h.key.id(), "elsewhere/other".to_string());
+    let mut batch = Vec::new();
+    for i in 0..301 {
+        let inst = if i % 3 == 0 { &b } else { &a };
+        let mut r = receipt(inst, &format!("big{i}"), "{}");
+        if i % 5 == 0 {
+            r.event.order_refs.push(format!("SECOND-{i}"));
+        }
+        batch.push(r);
+        if i % 50 == 0 {
+            batch.push(receipt(inst, &format!("big{i}"), "{}"));
+        }
+    }
+    let results: Vec<_> = store
+        .ingest_webhook_events(&batch)
+        .await
+        .into_iter()
+        .map(|r| r.expect("stored"))
+        .collect();
+    let firsts: Vec<_> = results.iter().filter(|r| !r.duplicate).collect();
+    assert_eq!(firsts.len(), 301, "each dedup key once");
+    assert!(
+        firsts.windows(2).all(|w| w[0].id < w[1].id),
+        "ids follow the arrival order"
+    );
+    for (r, receipt) in results.iter().zip(&batch) {
+        if r.duplicate {
+            let first = batch
+                .iter()
+                .position(|x| x.event.dedup_key == receipt.event.dedup_key)
+                .expect("first");
+            assert_eq!(r.id, results[first].id, "a repeat names the first");
+        }
+    }
+    let events = h.events().await;
+    let refs = store.webhook_event_refs(&a, &events).await.expect("refs");
+    let with_two = refs.values().filter(|r| r.len() == 2).count();
+    assert_eq!(
+        refs.len(),
+        200,
+        "the first installation's 200 events have references"
+    );
+    assert_eq!(with_two, 40, "every fifth of them has two");
+    let audited = store
+        .audit_entries(&AuditQuery {
+            installation: Some(b.clone()),
+            action: Some(AuditAction::Webhook),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    assert_eq!(
+        audited.len(),
+        101 + 3,
+        "one entry per notification, repeats too"
+    );
 }
 
 /// Runs the scheduler on the harness's engine with every interval at [`INTERVAL`], and
