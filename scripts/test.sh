@@ -14,7 +14,7 @@ export LINNSTREAM_TEST_REQUIRE_SERVICES=1
 
 ensure_postgres
 ensure_curl
-# Headless Chromium and playwright-core: tests/dashboard_browser.rs drives the dashboard.
+# Headless Chromium and playwright-core: tests/admin/browser.rs drives the dashboard.
 ensure_browser
 ensure_label_tools
 ensure_promtool
@@ -25,7 +25,7 @@ export LINNSTREAM_TEST_POSTGRES_URL=${LINNSTREAM_TEST_POSTGRES_URL:-postgres://p
 scripts/test-cluster.sh install
 scripts/test-cluster.sh install-node
 scripts/test-cluster.sh tools
-# The image the pod tests run (tests/cluster_pods.rs): the release binary, built with umoci and skopeo.
+# The image the pod tests run (tests/cluster/pods.rs): the release binary, built with umoci and skopeo.
 LINNSTREAM_TEST_IMAGE_TAR=$(scripts/image.sh)
 export LINNSTREAM_TEST_IMAGE_TAR
 export LINNSTREAM_K8S_WITH_NODE=1

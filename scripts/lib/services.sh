@@ -38,7 +38,7 @@ ensure_postgres() {
   return 1
 }
 
-# curl and bash: tests/stream_docs.rs runs the documented curl commands.
+# curl and bash: tests/contracts/stream_docs.rs runs the documented curl commands.
 ensure_curl() {
   if command -v curl >/dev/null 2>&1; then
     return 0
@@ -57,7 +57,7 @@ ensure_label_tools() {
   apt_install zbar-tools poppler-utils
 }
 
-# promtool (Debian's prometheus package): tests/observability_chart.rs checks the chart's
+# promtool (Debian's prometheus package): tests/observability/chart.rs checks the chart's
 # alert rules with `promtool check rules` and fires them with `promtool test rules`. Only
 # the tool is wanted: the package's server is not started (no init system runs it here).
 ensure_promtool() {

@@ -3,7 +3,7 @@
 //! required and each one's JSON type must match the schema schemars derives from the type.
 //! A request's required properties are also checked against what the gateway refuses. The
 //! prose (descriptions, examples) and the limits (`minLength`, `minimum`, ...) stay
-//! hand-written; the limits are `Validate`'s, checked by tests/gateway_contract.rs.
+//! hand-written; the limits are `Validate`'s, checked by tests/gateway/contract.rs.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,7 +17,7 @@ use super::routes::OPENAPI_JSON;
 const SCHEMAS: &str = "#/components/schemas/";
 
 /// Schemas with no Rust type behind them: the webhook receiver reads any JSON object and
-/// answers with `json!` literals (its replies are checked by tests/webhook_ingest.rs).
+/// answers with `json!` literals (its replies are checked by tests/sync/webhook_ingest.rs).
 const UNTYPED: [&str; 3] = ["StreamNotification", "WebhookAccepted", "WebhookRefused"];
 
 /// Which way a type travels. A request is read, so a field serde fills in by default may

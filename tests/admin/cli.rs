@@ -5,7 +5,7 @@ use std::process::Output;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Harness, NAME, NAMESPACE, TOKEN};
+use crate::harness::{Backend, Harness, NAME, NAMESPACE, TOKEN};
 
 async fn linnstream(h: &Harness, token: &str, args: &[&str]) -> Output {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_linnstream"));

@@ -8,7 +8,14 @@ use linnstream::labels::LabelSize;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Harness, NAME, NAMESPACE, TOKEN, png_size, seed_failed_webhook};
+use crate::harness::{Backend, Harness, NAME, NAMESPACE, TOKEN, png_size, seed_failed_webhook};
+use crate::on_both_backends;
+
+on_both_backends!(
+    webhook_events_are_listed_filtered_and_a_failed_one_retried,
+    the_overview_counts_and_buckets_and_the_label_preview_is_a_png,
+    the_cli_lists_and_retries_webhook_events,
+);
 
 fn installation() -> String {
     format!("{NAMESPACE}/{NAME}")

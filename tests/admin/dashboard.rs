@@ -1,11 +1,11 @@
 //! The dashboard's sign-in, session cookie and CSRF rules over plain HTTP (the browser
-//! test, tests/dashboard_browser.rs, drives the pages themselves).
+//! test, tests/admin/browser.rs, drives the pages themselves).
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Harness, TOKEN};
+use crate::harness::{Backend, Harness, TOKEN};
 
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()

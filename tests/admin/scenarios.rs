@@ -5,7 +5,18 @@ use linnstream::store::JobOutcome;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Harness, NAME, NAMESPACE, TOKEN};
+use crate::harness::{Backend, Harness, NAME, NAMESPACE, TOKEN};
+use crate::on_both_backends;
+
+on_both_backends!(
+    orders_are_listed_filtered_and_searched,
+    an_order_shows_its_audit_trail,
+    send_and_resend_keep_the_guides_limits,
+    delete_refuses_other_statuses_and_deletes_completed,
+    wrong_or_missing_credentials_get_401_and_no_data,
+    bad_parameters_are_refused_naming_them,
+    jobs_show_runs_and_flag_overdue_ones,
+);
 
 fn ids(list: &Value) -> Vec<String> {
     list["orders"]

@@ -2,7 +2,7 @@
 // driven by playwright-core): sign in, the overview charts drawn with the seeded data, the
 // webhook events view showing a Failed event and retrying it (audited), and the label
 // preview of a Completed order. Parameterised so any process serving the console can be
-// tested with it (`linnstream run` in tests/dashboard_browser.rs, `linnstream console` in
+// tested with it (`linnstream run` in tests/admin/browser.rs, `linnstream console` in
 // cluster mode):
 //   BASE_URL, ADMIN_TOKEN, SCREENSHOT_DIR, CHROMIUM (default /usr/bin/chromium),
 //   INSTALLATION  "namespace/name" of the seeded installation,

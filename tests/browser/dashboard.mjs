@@ -1,5 +1,5 @@
 // End-to-end test of the support dashboard in headless Chromium (Debian's /usr/bin/chromium
-// driven by playwright-core). Started by tests/dashboard_browser.rs, which serves the
+// driven by playwright-core). Started by tests/admin/browser.rs, which serves the
 // dashboard against the Linnworks and Stream simulators with seeded orders and passes:
 //   BASE_URL, ADMIN_TOKEN, SCREENSHOT_DIR, ORDERS (JSON: failed, pending, invalid, completed),
 //   CHROMIUM (default /usr/bin/chromium).

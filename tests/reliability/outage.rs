@@ -81,19 +81,6 @@ async fn clear_faults(h: &Harness) {
         .expect("Stream simulator");
 }
 
-async fn stream_orders(h: &Harness) -> Vec<Value> {
-    let body: Value = h
-        .http
-        .get(format!("{}/_sim/orders", h.stream_url))
-        .send()
-        .await
-        .expect("Stream simulator")
-        .json()
-        .await
-        .expect("json");
-    body["orders"].as_array().cloned().unwrap_or_default()
-}
-
 const ADMIN_TOKEN: &str = "reliability-admin-token-0123456789";
 
 /// The admin API over the harness's engine, as `run` serves it.
@@ -257,7 +244,7 @@ async fn stream_down_for_ten_cycles_then_back_completes_every_order_once(backend
         (&json!("closed"), &json!("closed"))
     );
 
-    let in_stream = stream_orders(&h).await;
+    let in_stream = h.stream_orders().await;
     assert_eq!(in_stream.len(), ORDERS, "exactly one Stream order each");
     for order in orders(&h, &ids).await {
         let matching = in_stream
@@ -305,7 +292,7 @@ async fn a_permanent_refusal_still_fails_after_max_retry_attempts(backend: Backe
         "closed",
         "a refusal shows Stream is up: nothing is paused"
     );
-    assert!(stream_orders(&h).await.is_empty());
+    assert!(h.stream_orders().await.is_empty());
 }
 
 on_both_backends!(

@@ -93,16 +93,7 @@ async fn a_poisoned_order_is_refused_alone_and_the_rest_reach_stream(backend: Ba
             .expect("send");
     }
     let store = &h.db.store;
-    let stream_orders: Value = h
-        .http
-        .get(format!("{}/_sim/orders", h.stream_url))
-        .send()
-        .await
-        .expect("Stream simulator")
-        .json()
-        .await
-        .expect("json");
-    let in_stream = stream_orders["orders"].as_array().expect("orders").len();
+    let in_stream = h.stream_orders().await.len();
     assert_eq!(in_stream, 4, "exactly the four good orders reached Stream");
     for id in &good_ids {
         let order = store

@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use crate::support::create_postgres_database;
+use crate::support::db::create_postgres_database;
 
 fn migrate(url: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_linnstream"))

@@ -8,7 +8,7 @@ use sqlx::Connection;
 
 use linnstream::store::{FetchedOrder, OrderStatus, OrderType, SendSuccess, Store, StoreOptions};
 
-use crate::support::{Backend, TestDb, create_postgres_database};
+use crate::support::db::{Backend, TestDb, create_postgres_database};
 
 const INST: &str = "default/busy";
 

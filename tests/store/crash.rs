@@ -12,7 +12,9 @@ use std::time::Duration;
 use linnstream::store::{OrderStatus, SendSuccess, Store, StoreOptions};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::support::{Backend, LEASE, TestDb, seed_orders};
+use crate::on_both_backends;
+use crate::seed::{LEASE, seed_orders};
+use crate::support::db::{Backend, TestDb};
 
 const INST: &str = "default/crashy";
 const CHILD_URL: &str = "LINNSTREAM_CRASH_CHILD_DATABASE_URL";
@@ -144,12 +146,4 @@ async fn killed_claimer_loses_nothing(backend: Backend) {
     );
 }
 
-#[tokio::test]
-async fn store_postgres_killed_claimer_loses_nothing() {
-    killed_claimer_loses_nothing(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn store_sqlite_killed_claimer_loses_nothing() {
-    killed_claimer_loses_nothing(Backend::Sqlite).await;
-}
+on_both_backends!(killed_claimer_loses_nothing);

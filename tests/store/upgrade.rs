@@ -9,7 +9,7 @@ use linnstream::store::{Order, Store};
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
 
-use crate::support::{create_postgres_database, test_options};
+use crate::support::db::{create_postgres_database, test_options};
 
 const INST: &str = "default/upgraded";
 

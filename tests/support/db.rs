@@ -1,6 +1,7 @@
 //! Test databases, shared by every test crate that needs the store: a fresh PostgreSQL
 //! database per test (random name, dropped at the end; the test FAILS when PostgreSQL is
-//! unreachable) or a SQLite file in a temporary folder.
+//! unreachable) or a SQLite file in a temporary folder; and `on_both_backends!`, which runs
+//! a test on each.
 #![allow(dead_code)]
 
 use linnstream::store::{Store, StoreOptions};
@@ -114,6 +115,15 @@ pub fn test_options() -> StoreOptions {
     }
 }
 
+/// The store itself, so a test of the store can take `&TestDb` as its `&Store`.
+impl std::ops::Deref for TestDb {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
         match backend {
@@ -162,4 +172,47 @@ impl TestDb {
             .await
             .expect("second connection")
     }
+}
+
+/// Runs each named test of the calling module once on PostgreSQL (`postgres::NAME`) and once
+/// on SQLite (`sqlite::NAME`).
+///
+/// - `on_both_backends!(a, b)`: each is an `async fn(Backend)`.
+/// - `on_both_backends!(with setup; a, b)`: `setup` is an `async fn(Backend) -> F` and each
+///   test an `async fn(&F)`; the fixture lives until the test ends.
+#[macro_export]
+macro_rules! on_both_backends {
+    (with $setup:path; $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@tests postgres Postgres with $setup; $($name),*);
+        $crate::on_both_backends!(@tests sqlite Sqlite with $setup; $($name),*);
+    };
+    (@tests $module:ident $backend:ident with $setup:path; $($name:ident),*) => {
+        mod $module {
+            // `setup` as named in the calling module.
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let fixture = $setup($crate::support::db::Backend::$backend).await;
+                    super::$name(&fixture).await;
+                }
+            )*
+        }
+    };
+    (@tests $module:ident $backend:ident; $($name:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::db::Backend::$backend).await;
+                }
+            )*
+        }
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@tests postgres Postgres; $($name),*);
+        $crate::on_both_backends!(@tests sqlite Sqlite; $($name),*);
+    };
 }

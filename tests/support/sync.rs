@@ -1,12 +1,15 @@
 //! A whole engine in one test: both simulators served on loopback ports, a real store
 //! (PostgreSQL or SQLite, see `db`), one installation pointed at the simulators, an
-//! `Engine` over them, and the webhook receiver served on a loopback port and subscribed in
-//! the Stream simulator, so Stream's own notifications reach it.
+//! `Engine` over them, and the webhook receiver served on a loopback port. Two
+//! installations to start from: a test one subscribed in the Stream simulator, so Stream's
+//! own notifications reach the receiver ([`Harness::start`]), and the example one of
+//! `linnstream simulate`, webhooks off ([`Harness::example`]).
 #![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use linnstream::config::files::load_dir;
 use linnstream::config::{
     Credentials, InstallationConfig, InstallationKey, MappingConfig, Snapshot,
 };
@@ -19,7 +22,8 @@ use linnstream::sim::linnworks::{
     NewPostalService,
 };
 use linnstream::sim::stream::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, StreamSim, StreamSimConfig};
-use linnstream::store::{Order, OrderStatus, WebhookEvent};
+use linnstream::sim::world::{NAME, NAMESPACE, World, WorldSettings};
+use linnstream::store::{Order, OrderQuery, OrderStatus, WebhookEvent};
 use linnstream::stream::WebhookSubscription;
 use linnstream::sync::Engine;
 use linnstream::sync::process_webhooks::{WebhookSummary, process_webhooks};
@@ -67,9 +71,12 @@ pub struct Harness {
     pub auth: WebhookAuth,
     pub engine: Engine,
     pub http: reqwest::Client,
-    config: watch::Sender<Arc<Snapshot>>,
+    /// The published settings, as a config watcher would publish them.
+    pub config: watch::Sender<Arc<Snapshot>>,
     // Kept for their lifetime: dropping one stops it.
     _servers: Vec<RunningServer>,
+    // The example installation's resource files.
+    _dir: Option<tempfile::TempDir>,
 }
 
 pub fn installation_config(
@@ -148,7 +155,105 @@ pub fn test_remote_options() -> RemoteOptions {
     }
 }
 
+/// The example installation's system settings: batches of 50 and one HTTP attempt per send,
+/// so an injected failure fails the send.
+pub fn example_settings() -> SystemSettings {
+    SystemSettings {
+        max_batch_size_per_installation: 50,
+        stream_api_max_retry_attempts: 0,
+        ..SystemSettings::default()
+    }
+}
+
+/// What both kinds of harness are made of before the engine is built.
+struct Parts {
+    db: TestDb,
+    linnworks: LinnworksSim,
+    stream: StreamSim,
+    linnworks_server: RunningServer,
+    stream_server: RunningServer,
+    key: InstallationKey,
+    snapshot: Snapshot,
+    settings: SystemSettings,
+    remote: RemoteOptions,
+    dir: Option<tempfile::TempDir>,
+}
+
 impl Harness {
+    /// The engine over `parts`, with the webhook receiver served beside it.
+    async fn assemble(parts: Parts) -> Harness {
+        let (config, receiver) = watch::channel(Arc::new(parts.snapshot));
+        let engine = Engine::with_remote_options(
+            parts.db.store.clone(),
+            parts.settings,
+            receiver,
+            parts.remote,
+        );
+        let auth = WebhookAuth::derived(WEBHOOK_SECRET.to_vec());
+        let receiver_server = serve_loopback(webhook_router(engine.clone(), auth.clone()))
+            .await
+            .expect("serve the receiver");
+        Harness {
+            linnworks_url: parts.linnworks_server.url(),
+            stream_url: parts.stream_server.url(),
+            receiver_url: receiver_server.url(),
+            db: parts.db,
+            linnworks: parts.linnworks,
+            stream: parts.stream,
+            key: parts.key,
+            auth,
+            engine,
+            http: reqwest::Client::new(),
+            config,
+            _servers: vec![parts.linnworks_server, parts.stream_server, receiver_server],
+            _dir: parts.dir,
+        }
+    }
+
+    /// The example installation of `linnstream simulate` (`sim::world`: its Linnworks
+    /// account, depot NORTH, a delivery and a collection mapping) on `backend`, with
+    /// [`example_settings`]; webhooks off, master data synced.
+    pub async fn example(backend: Backend) -> Harness {
+        Self::example_with(backend, example_settings()).await
+    }
+
+    pub async fn example_with(backend: Backend, settings: SystemSettings) -> Harness {
+        let db = TestDb::new(backend).await;
+        let world = World::start().await.expect("simulators start");
+        let dir = tempfile::tempdir().expect("temp dir");
+        world
+            .write_resources(dir.path(), &WorldSettings::default())
+            .expect("resources written");
+        let snapshot = load_dir(dir.path()).expect("generated resources are valid");
+        let remote = RemoteOptions {
+            timeout: Duration::from_secs(5),
+            retry: RetryPolicy::from_settings(&settings).with_base_delay(Duration::from_millis(10)),
+            linnworks_pace_scale: 1.0,
+        };
+        let World {
+            linnworks,
+            linnworks_server,
+            stream,
+            stream_server,
+        } = world;
+        let harness = Self::assemble(Parts {
+            db,
+            linnworks,
+            stream,
+            linnworks_server,
+            stream_server,
+            key: InstallationKey::new(NAMESPACE, NAME),
+            snapshot,
+            settings,
+            remote,
+            dir: Some(dir),
+        })
+        .await;
+        // Identifiers and postal services exist in Linnworks before orders are tagged.
+        harness.master_data().await;
+        harness
+    }
+
     pub async fn start(backend: Backend) -> Harness {
         Self::start_with(backend, Options::default()).await
     }
@@ -178,32 +283,20 @@ impl Harness {
         let (settings, master_data) = (options.settings.clone(), options.master_data);
         let inst = installation_config(&key, &lw_server.url(), &stream_server.url(), options);
         let mut snapshot = Snapshot::default();
-        snapshot.installations.insert(key.clone(), inst.clone());
-        let (config, receiver) = watch::channel(Arc::new(snapshot));
-        let engine = Engine::with_remote_options(
-            db.store.clone(),
-            settings,
-            receiver,
-            test_remote_options(),
-        );
-        let auth = WebhookAuth::derived(WEBHOOK_SECRET.to_vec());
-        let receiver_server = serve_loopback(webhook_router(engine.clone(), auth.clone()))
-            .await
-            .expect("serve the receiver");
-        let harness = Harness {
-            linnworks_url: lw_server.url(),
-            stream_url: stream_server.url(),
-            receiver_url: receiver_server.url(),
+        snapshot.installations.insert(key.clone(), inst);
+        let harness = Self::assemble(Parts {
             db,
             linnworks,
             stream,
+            linnworks_server: lw_server,
+            stream_server,
             key,
-            auth,
-            engine,
-            http: reqwest::Client::new(),
-            config,
-            _servers: vec![lw_server, stream_server, receiver_server],
-        };
+            snapshot,
+            settings,
+            remote: test_remote_options(),
+            dir: None,
+        })
+        .await;
         harness.subscribe("*").await;
         if master_data {
             harness.master_data().await;
@@ -510,28 +603,136 @@ impl Harness {
             .filter(|r| r.path == path)
             .count()
     }
-}
 
-/// Runs each named `async fn(Backend)` of the test crate once on PostgreSQL and once on
-/// SQLite.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::support::db::Backend::Postgres).await;
-                }
-            )*
+    /// Adds orders described compactly (see `POST /_sim/orders` in docs/simulators.md).
+    pub fn add_orders(&self, orders: Vec<Value>) -> Result<Vec<uuid::Uuid>, String> {
+        let orders: Vec<NewOrder> = orders
+            .into_iter()
+            .map(serde_json::from_value)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("not an order: {e}"))?;
+        self.linnworks
+            .add_orders(orders)
+            .map_err(|e| format!("adding orders: {e:?}"))
+    }
+
+    pub async fn fetch(&self) -> linnstream::sync::fetch::FetchSummary {
+        linnstream::sync::fetch::fetch(&self.engine, &self.key, "test-fetch", ACTOR)
+            .await
+            .expect("fetch runs")
+    }
+
+    pub async fn send(&self) -> linnstream::sync::send::SendSummary {
+        linnstream::sync::send::send_cycle(&self.engine, &self.key, "test-send", ACTOR)
+            .await
+            .expect("send runs")
+    }
+
+    /// The stored order with Linnworks number `num`.
+    pub async fn queued(&self, num: i64) -> Order {
+        let page = self
+            .engine
+            .store()
+            .list_orders(&OrderQuery {
+                installation: self.key.id(),
+                search: Some(num.to_string()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .expect("list orders");
+        page.orders
+            .into_iter()
+            .find(|o| o.num_order_id == Some(num))
+            .unwrap_or_else(|| panic!("order {num} is not queued"))
+    }
+
+    pub async fn status(&self, num: i64) -> OrderStatus {
+        self.queued(num).await.status
+    }
+
+    /// The Linnworks order with number `num` as the simulator now has it.
+    pub fn linnworks_order(&self, num: i64) -> Value {
+        self.linnworks
+            .order(&num.to_string())
+            .unwrap_or_else(|| panic!("Linnworks has no order {num}"))
+    }
+
+    /// The identifier tags on Linnworks order `num`, in the order Linnworks lists them.
+    pub fn identifiers(&self, num: i64) -> Vec<String> {
+        self.linnworks_order(num)["GeneralInfo"]["Identifiers"]
+            .as_array()
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|i| i["Tag"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The values of the `name` extended properties of Linnworks order `num`.
+    pub fn extended_property(&self, num: i64, name: &str) -> Vec<String> {
+        self.linnworks_order(num)["ExtendedProperties"]
+            .as_array()
+            .map(|props| {
+                props
+                    .iter()
+                    .filter(|p| p["Name"] == name)
+                    .filter_map(|p| p["Value"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn tracking_number(&self, num: i64) -> String {
+        self.linnworks_order(num)["ShippingInfo"]["TrackingNumber"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Every order the Stream simulator has received (deleted ones included).
+    pub async fn stream_orders(&self) -> Vec<Value> {
+        let body: Value = self
+            .http
+            .get(format!("{}/_sim/orders", self.stream_url))
+            .send()
+            .await
+            .expect("sim reachable")
+            .json()
+            .await
+            .expect("json");
+        body["orders"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Adds a simulator fault (`POST /_sim/faults`) to Stream, or else to Linnworks.
+    pub async fn fault(&self, stream: bool, fault: Value) {
+        let url = if stream {
+            &self.stream_url
+        } else {
+            &self.linnworks_url
+        };
+        let response = self
+            .http
+            .post(format!("{url}/_sim/faults"))
+            .json(&fault)
+            .send()
+            .await
+            .expect("sim reachable");
+        assert!(
+            response.status().is_success(),
+            "fault refused: {}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+
+    pub async fn clear_faults(&self) {
+        for url in [&self.stream_url, &self.linnworks_url] {
+            self.http
+                .delete(format!("{url}/_sim/faults"))
+                .send()
+                .await
+                .expect("sim reachable");
         }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::support::db::Backend::Sqlite).await;
-                }
-            )*
-        }
-    };
+    }
 }

@@ -3,10 +3,22 @@ use linnstream::store::OrderStatus;
 use linnstream::sync::manual;
 use serde_json::json;
 
-use crate::harness::Harness;
+use crate::on_both_backends;
+use crate::support::sync::Harness;
+
+on_both_backends!(
+    with Harness::example;
+    orders_flow_to_stream_and_back,
+    a_failed_send_is_retried_then_completes,
+    retries_stop_at_the_limit_until_a_manual_resend,
+    only_completed_orders_can_be_deleted,
+    a_lost_reply_creates_exactly_one_stream_order,
+    a_corrected_order_is_picked_up_on_the_next_fetch,
+    every_validation_error_says_what_is_wrong,
+);
 
 pub async fn orders_flow_to_stream_and_back(h: &Harness) {
-    h.world.add_orders(demo_orders(1001)).expect("orders added");
+    h.add_orders(demo_orders(1001)).expect("orders added");
     let fetched = h.fetch().await;
     assert_eq!(fetched.seen, 8);
     assert_eq!(
@@ -105,9 +117,7 @@ pub async fn orders_flow_to_stream_and_back(h: &Harness) {
 }
 
 pub async fn a_failed_send_is_retried_then_completes(h: &Harness) {
-    h.world
-        .add_orders(vec![order(2001, NEXT_DAY)])
-        .expect("added");
+    h.add_orders(vec![order(2001, NEXT_DAY)]).expect("added");
     h.fetch().await;
     // A refusal (not an outage, which would leave the order queued without using a retry).
     h.fault(true, json!({"path": "/api/orders/orders", "method": "POST", "kind": "status", "status": 400, "times": 1})).await;
@@ -133,9 +143,7 @@ pub async fn a_failed_send_is_retried_then_completes(h: &Harness) {
 }
 
 pub async fn retries_stop_at_the_limit_until_a_manual_resend(h: &Harness) {
-    h.world
-        .add_orders(vec![order(3001, NEXT_DAY)])
-        .expect("added");
+    h.add_orders(vec![order(3001, NEXT_DAY)]).expect("added");
     h.fetch().await;
     h.fault(
         true,
@@ -187,8 +195,7 @@ pub async fn retries_stop_at_the_limit_until_a_manual_resend(h: &Harness) {
 }
 
 pub async fn only_completed_orders_can_be_deleted(h: &Harness) {
-    h.world
-        .add_orders(vec![order(4001, NEXT_DAY), order(4002, NEXT_DAY)])
+    h.add_orders(vec![order(4001, NEXT_DAY), order(4002, NEXT_DAY)])
         .expect("added");
     h.fetch().await;
     let pending = h.queued(4002).await;
@@ -256,9 +263,7 @@ pub async fn only_completed_orders_can_be_deleted(h: &Harness) {
 }
 
 pub async fn a_lost_reply_creates_exactly_one_stream_order(h: &Harness) {
-    h.world
-        .add_orders(vec![order(5001, NEXT_DAY)])
-        .expect("added");
+    h.add_orders(vec![order(5001, NEXT_DAY)]).expect("added");
     h.fetch().await;
     h.fault(
         true,
@@ -282,7 +287,7 @@ pub async fn a_lost_reply_creates_exactly_one_stream_order(h: &Harness) {
 pub async fn a_corrected_order_is_picked_up_on_the_next_fetch(h: &Harness) {
     let mut bad = order(6001, NEXT_DAY);
     bad["customer"]["postCode"] = json!("");
-    let ids = h.world.add_orders(vec![bad]).expect("added");
+    let ids = h.add_orders(vec![bad]).expect("added");
     h.fetch().await;
     assert_eq!(h.status(6001).await, OrderStatus::ValidationFailed);
     assert_eq!(
@@ -292,7 +297,7 @@ pub async fn a_corrected_order_is_picked_up_on_the_next_fetch(h: &Harness) {
     );
 
     // Someone fixes the address in Linnworks.
-    let url = format!("{}/_sim/orders/{}", h.world.linnworks_server.url(), ids[0]);
+    let url = format!("{}/_sim/orders/{}", h.linnworks_url, ids[0]);
     let fixed = reqwest::Client::new()
         .patch(&url)
         .json(&json!({"customer": {"postCode": "LS6 1AA"}}))
@@ -317,7 +322,6 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
     let mut unassigned = order(9001, NEXT_DAY);
     unassigned["postalServiceName"] = json!(null);
     let ids = h
-        .world
         .add_orders(vec![unassigned, order(9002, NEXT_DAY)])
         .expect("added");
     let outcomes = manual::send_selected(&h.engine, &h.key, &[ids[0].to_string()], "v1", "carol")

@@ -8,9 +8,11 @@ use linnstream::sim::world::{NEXT_DAY, RETURNS, order};
 use linnstream::store::OrderStatus;
 use serde_json::{Value, json};
 
-use crate::harness::Harness;
+use crate::on_both_backends;
+use crate::support::sync::Harness;
 
-tests_on_both_backends!(
+on_both_backends!(
+    with Harness::example;
     stream_receives_every_country_and_both_order_types,
     stream_receives_composites_dimensions_and_packaging,
     stream_receives_service_location_and_hands_on_date,
@@ -30,7 +32,7 @@ async fn stream_order(h: &Harness, num: i64) -> Value {
 /// received for it.
 async fn ship(h: &Harness, order: Value) -> Value {
     let num = order["numOrderId"].as_i64().expect("numbered order");
-    h.world.add_orders(vec![order]).expect("order added");
+    h.add_orders(vec![order]).expect("order added");
     h.fetch().await;
     assert_eq!(h.send().await.completed, 1, "order {num}");
     stream_order(h, num).await["request"].take()
@@ -82,12 +84,12 @@ pub async fn stream_receives_every_country_and_both_order_types(h: &Harness) {
     let mut nowhere = order(3020, NEXT_DAY);
     nowhere["customer"]["country"] = json!("Narnia");
     orders.push(nowhere);
-    h.world.add_orders(orders).expect("orders added");
+    h.add_orders(orders).expect("orders added");
     // A real-looking captured order in the OrderDetails shape GetOrdersById returns, with
     // the capturing account's postal service id (unknown here: matched by name instead).
     let captured = captured_order_details(3030);
     let response = reqwest::Client::new()
-        .post(format!("{}/_sim/orders", h.world.linnworks_server.url()))
+        .post(format!("{}/_sim/orders", h.linnworks_url))
         .json(&captured)
         .send()
         .await

@@ -10,20 +10,21 @@ use linnstream::sim::world::{NEXT_DAY, order};
 use linnstream::store::{AuditAction, AuditOutcome, AuditQuery, OrderStatus};
 use serde_json::json;
 
-use crate::db::TestDb;
-use crate::harness::{Harness, settings};
+use crate::on_both_backends;
+use crate::support::db::Backend;
+use crate::support::sync::{Harness, example_settings};
 
 const SHIPPING_INFO: &str = "/api/Orders/SetOrderShippingInfo";
 const LEASE_SECONDS: u32 = 5;
 
 /// The harness with a short claim lease: pending write-backs are retried 5 s after the last
 /// attempt instead of 5 minutes.
-async fn harness(db: TestDb) -> Harness {
-    Harness::with_settings(
-        db,
+async fn harness(backend: Backend) -> Harness {
+    Harness::example_with(
+        backend,
         SystemSettings {
             claim_lease_seconds: LEASE_SECONDS,
-            ..settings()
+            ..example_settings()
         },
     )
     .await
@@ -54,9 +55,7 @@ async fn write_back_audit(h: &Harness, order_id: &str) -> Vec<(AuditOutcome, Str
 }
 
 async fn a_failed_write_back_is_retried_by_a_later_send_cycle(h: &Harness) {
-    h.world
-        .add_orders(vec![order(7001, NEXT_DAY)])
-        .expect("added");
+    h.add_orders(vec![order(7001, NEXT_DAY)]).expect("added");
     h.fetch().await;
     // Linnworks refuses the tracking number on every try.
     h.fault(
@@ -107,7 +106,7 @@ async fn a_failed_write_back_is_retried_by_a_later_send_cycle(h: &Harness) {
     // Linnworks recovers: the next cycle past the lease writes everything, once.
     h.clear_faults().await;
     past_the_lease().await;
-    let calls_before = h.linnworks_calls(SHIPPING_INFO).await;
+    let calls_before = h.linnworks_calls(SHIPPING_INFO);
     let retried = h.send().await;
     assert_eq!(
         (
@@ -148,7 +147,7 @@ async fn a_failed_write_back_is_retried_by_a_later_send_cycle(h: &Harness) {
     let after = h.send().await;
     assert_eq!((after.written_back, after.write_back_failed), (0, 0));
     assert_eq!(
-        h.linnworks_calls(SHIPPING_INFO).await - calls_before,
+        h.linnworks_calls(SHIPPING_INFO) - calls_before,
         1,
         "the tracking number was written exactly once"
     );
@@ -157,14 +156,4 @@ async fn a_failed_write_back_is_retried_by_a_later_send_cycle(h: &Harness) {
     assert_eq!(stream.len(), 1, "exactly one Stream order: {stream:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_a_failed_write_back_is_retried_by_a_later_send_cycle() {
-    let h = harness(TestDb::postgres().await).await;
-    a_failed_write_back_is_retried_by_a_later_send_cycle(&h).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_a_failed_write_back_is_retried_by_a_later_send_cycle() {
-    let h = harness(TestDb::sqlite().await).await;
-    a_failed_write_back_is_retried_by_a_later_send_cycle(&h).await;
-}
+on_both_backends!(with harness; a_failed_write_back_is_retried_by_a_later_send_cycle);

@@ -1,5 +1,5 @@
 //! The Installation reconcile against a mocked API server (the `tower-test` pattern of
-//! kube-rs `controller-rs`), beside the real-server tests in tests/cluster_operator.rs:
+//! kube-rs `controller-rs`), beside the real-server tests in tests/cluster/operator.rs:
 //! every request the reconcile makes is recorded and answered from a table, so what it
 //! asks of Kubernetes (which objects, applied how, which status and events) is checked in
 //! milliseconds, with no cluster. Watches, garbage collection and Stream are left to the

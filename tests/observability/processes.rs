@@ -5,9 +5,6 @@
 //! (no escape codes; one order's correlation id across fetch, send and write-back; the
 //! request id of an HTTP call); `/readyz` while PostgreSQL refuses connections and after.
 
-#[path = "support/db.rs"]
-mod db;
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,6 +14,8 @@ use linnstream::config::files::load_dir;
 use linnstream::server::webhooks::derive_token;
 use linnstream::sim::world::{NAME, NAMESPACE, NEXT_DAY, World, WorldSettings, order};
 use serde_json::{Value, json};
+
+use crate::support::db;
 
 const WEBHOOK_SECRET: &str = "observability-test-secret-of-at-least-32-bytes";
 

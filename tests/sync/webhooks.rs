@@ -3,15 +3,14 @@
 //! applied to Linnworks by the processing job. On PostgreSQL (a fresh database per test,
 //! failing when PostgreSQL is unreachable) and SQLite.
 
-mod support;
-
 use linnstream::sim::stream::DEMO_CLIENT_ID;
 use linnstream::store::{AuditAction, AuditEntry, AuditOutcome, AuditQuery, Order, WebhookStatus};
 use linnstream::sync::webhook_event::MAX_BODY_BYTES;
 use serde_json::{Value, json};
 
-use support::db::Backend;
-use support::sync::{Harness, Options, PLAIN_SERVICE, PROCESSING_SERVICE};
+use crate::on_both_backends;
+use crate::support::db::Backend;
+use crate::support::sync::{Harness, Options, PLAIN_SERVICE, PROCESSING_SERVICE};
 
 on_both_backends!(
     deliveries_add_a_note_and_process_only_when_the_mapping_says_so,

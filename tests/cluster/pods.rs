@@ -8,8 +8,6 @@
 //! receiver through its Service, the gateway answers GenerateLabel through its Service, and
 //! the Installation becomes Ready. Fails, never skips, without the node or the image.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -26,13 +24,15 @@ use linnstream::crd::{ConditionStatus, Installation};
 use linnstream::gateway::service_id;
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
 use linnstream::store::{OrderStatus, Store, WebhookStatus};
-use support::db::create_postgres_database;
-use support::node::{
+
+use crate::support;
+use crate::support::db::create_postgres_database;
+use crate::support::node::{
     Node, archive_file, archive_manifest, describe, image_tar, ready_pod, relay, restarts,
     succeeded_pod,
 };
-use support::operator::DATABASE_SECRET;
-use support::{apply, client, eventually, root, yaml_docs};
+use crate::support::operator::DATABASE_SECRET;
+use crate::support::{apply, client, eventually, root, yaml_docs};
 
 // ---------------------------------------------------------------------------------------
 // The image
@@ -300,6 +300,7 @@ async fn run_cronjob(client: &Client, ns: &str, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_chart_runs_an_installation_on_real_pods() {
+    let _cluster = crate::shared_cluster().await;
     let started = Instant::now();
     let node = Node::from_env();
     let admin = client().await;

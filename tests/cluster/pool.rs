@@ -9,8 +9,6 @@
 //! and the others take its installations over; one installation goes Dedicated and back
 //! with orders in its queue. Every order reaches Stream exactly once.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -28,10 +26,11 @@ use linnstream::sim::linnworks::LinnworksSim;
 use linnstream::sim::stream::{StreamSim, StreamSimConfig};
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, linnworks_account, order};
 use linnstream::store::{OrderStatus, Store, WebhookStatus};
-use support::db::create_postgres_database;
-use support::operator::{DATABASE_SECRET, RunningOperator, kubectl, operator_config};
-use support::pods::{free_port, kubeconfig_as, pod_command, terminate};
-use support::{TestNamespace, apply, client, eventually, install_crds, yaml_docs};
+
+use crate::support::db::create_postgres_database;
+use crate::support::operator::{DATABASE_SECRET, RunningOperator, kubectl, operator_config};
+use crate::support::pods::{free_port, kubeconfig_as, pod_command, terminate};
+use crate::support::{TestNamespace, apply, client, eventually, install_crds, yaml_docs};
 
 const INSTALLATIONS: usize = 50;
 const WORKERS: usize = 3;
@@ -157,6 +156,7 @@ async fn completed(store: &Store, id: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_pool_of_three_serves_fifty_installations_through_a_kill_and_a_mode_switch() {
+    let _cluster = crate::cluster_alone().await;
     let admin = client().await;
     install_crds(&admin).await;
     let ns = TestNamespace::new(&admin).await;

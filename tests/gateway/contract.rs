@@ -1,8 +1,6 @@
 //! The Linnworks shipping-integration contract: exact field names both ways,
 //! and request errors that name the field at fault.
 
-#![recursion_limit = "256"]
-
 use std::process::Command;
 
 use base64::Engine as _;

@@ -19,10 +19,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-#[path = "../support/db.rs"]
-mod db;
-
-pub use db::{Backend, TestDb};
+pub use crate::support::db::{Backend, TestDb};
 
 pub const TOKEN: &str = "test-admin-token-0123456789";
 pub const NAMESPACE: &str = "shop";
@@ -369,29 +366,6 @@ impl Harness {
             _dir: dir,
         }
     }
-}
-
-/// Runs each named `async fn(Backend)` of `scenarios` once on PostgreSQL and once on SQLite.
-#[macro_export]
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::scenarios::$name($crate::support::Backend::Postgres).await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::scenarios::$name($crate::support::Backend::Sqlite).await;
-                }
-            )*
-        }
-    };
 }
 
 /// Stores a Stream notification for `installation` concerning consignment `consignment`

@@ -8,8 +8,6 @@
 //!   handed back to the queue (Ready for Retry) and a manual send reach the scheduler
 //!   within seconds.
 
-mod support;
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -22,8 +20,10 @@ use linnstream::sync::scheduler::{SchedulerOptions, run_scheduler};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use support::db::Backend;
-use support::sync::{Harness, PLAIN_SERVICE};
+use crate::on_both_backends;
+use crate::support;
+use crate::support::db::Backend;
+use crate::support::sync::{Harness, PLAIN_SERVICE};
 
 on_both_backends!(
     concurrent_notifications_are_all_stored_and_answered_after_commit,

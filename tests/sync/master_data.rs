@@ -3,8 +3,6 @@
 //! delivery method, created once and updated (never duplicated) afterwards. On PostgreSQL (a
 //! fresh database per test, failing when PostgreSQL is unreachable) and SQLite.
 
-mod support;
-
 use linnstream::linnworks::{Identifier, PostalService};
 use linnstream::sim::kit::FaultSpec;
 use linnstream::sim::linnworks::NewPostalService;
@@ -13,8 +11,9 @@ use linnstream::store::{AuditAction, AuditOutcome, AuditQuery};
 use linnstream::sync::master_data::{sync_identifiers, sync_postal_services};
 use serde_json::json;
 
-use support::db::Backend;
-use support::sync::{ACTOR, Harness, Options};
+use crate::on_both_backends;
+use crate::support::db::Backend;
+use crate::support::sync::{ACTOR, Harness, Options};
 
 on_both_backends!(
     identifiers_are_registered_once,

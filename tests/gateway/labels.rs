@@ -455,7 +455,7 @@ fn accented_and_non_latin_addresses_render_and_scan() {
 }
 
 /// Writes sample labels for a person to look at:
-/// `LABEL_SAMPLES_DIR=/tmp/labels cargo test --test labels write_samples`.
+/// `LABEL_SAMPLES_DIR=/tmp/labels cargo test --test gateway write_samples`.
 #[test]
 fn write_samples() {
     let Some(dir) = std::env::var_os("LABEL_SAMPLES_DIR").map(PathBuf::from) else {

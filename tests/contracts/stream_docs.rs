@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use linnstream::sim::stream::{StreamSim, StreamSimConfig};
 use serde_json::Value;
 
-const MARKER: &str = "<!-- stream-curl: run by tests/stream_docs.rs -->";
+const MARKER: &str = "<!-- stream-curl: run by tests/contracts/stream_docs.rs -->";
 
 fn doc_script() -> String {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/simulators.md"))

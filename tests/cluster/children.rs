@@ -3,8 +3,6 @@
 //! server accepts every one of them, and owner references make them go with the
 //! Installation.
 
-mod support;
-
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::Client;
@@ -13,7 +11,9 @@ use serde_json::{Value, json};
 
 use linnstream::crd::{Installation, SecretKeyRef};
 use linnstream::operator::build::{self, BuildInput, Children, CronJobApi, OperatorSettings};
-use support::{apply, apply_examples, client, eventually};
+
+use crate::support;
+use crate::support::{apply, apply_examples, client, eventually};
 
 /// The CronJob API this cluster serves, found the way the operator will find it.
 async fn served_cron_job_api(client: &Client) -> CronJobApi {
@@ -53,6 +53,7 @@ async fn build_for(client: &Client, ns: &str, api: CronJobApi) -> Children {
 
 #[tokio::test]
 async fn every_child_passes_a_server_side_dry_run() {
+    let _cluster = crate::shared_cluster().await;
     let client = client().await;
     let ns = apply_examples(&client).await;
     let api = served_cron_job_api(&client).await;
@@ -126,6 +127,7 @@ async fn cron_job(client: &Client, ns: &str, name: &str) -> Value {
 
 #[tokio::test]
 async fn applied_children_run_suspend_and_go_with_their_installation() {
+    let _cluster = crate::shared_cluster().await;
     let client = client().await;
     let ns = apply_examples(&client).await;
     let api = served_cron_job_api(&client).await;

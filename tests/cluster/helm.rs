@@ -7,8 +7,6 @@
 //! the console whose gateway and console learn their settings from the operator's config
 //! Secret. Fails, never skips, without helm or the cluster.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -22,14 +20,11 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use linnstream::crd::{ConditionStatus, Installation};
-use support::operator::Env;
-use support::pods::{free_port, kubeconfig_as, pod_command, terminate};
-use support::{TestNamespace, client, eventually, root};
 
-/// Held by each test that runs a cluster-wide operator: such an operator reconciles every
-/// namespace's Installations from its own test's database, so two at once would overwrite
-/// each other's status.
-static CLUSTER_WIDE_OPERATOR: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use crate::support;
+use crate::support::operator::Env;
+use crate::support::pods::{free_port, kubeconfig_as, pod_command, terminate};
+use crate::support::{TestNamespace, client, eventually, root};
 
 // ---------------------------------------------------------------------------------------
 // helm, kubectl and the chart
@@ -1096,6 +1091,7 @@ fn server_dry_run(ns: &str, docs: &[Value], dir: &Path, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rendered_chart_passes_a_server_side_dry_run() {
+    let _cluster = crate::shared_cluster().await;
     let admin = client().await;
     let ns = TestNamespace::new(&admin).await;
     let version = admin.apiserver_version().await.expect("version");
@@ -1116,7 +1112,7 @@ async fn the_rendered_chart_passes_a_server_side_dry_run() {
     // The ServiceMonitor's, PodMonitor's and PrometheusRule's schemas belong to the
     // Prometheus operator, whose CRDs the test cluster lacks; stand-in CRDs would accept
     // anything and prove nothing, so they are left out here (their shapes are asserted by
-    // the rendering tests, the rules by promtool in tests/observability_chart.rs).
+    // the rendering tests, the rules by promtool in tests/observability/chart.rs).
     let (monitors, docs): (Vec<Value>, Vec<Value>) = docs
         .into_iter()
         .partition(|d| d["apiVersion"] == "monitoring.coreos.com/v1");
@@ -1179,7 +1175,7 @@ fn refused_by_rbac<'a>(log: &'a str, user: &str) -> Vec<&'a str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_install_runs_the_example_to_ready_as_the_charts_service_account() {
-    let _cluster_wide = CLUSTER_WIDE_OPERATOR.lock().await;
+    let _cluster_wide = crate::cluster_alone().await;
     let admin = client().await;
     // The Installations' namespace, database (with the children's database Secret) and
     // Stream simulator, as the operator tests have them.
@@ -1455,7 +1451,7 @@ async fn service_names(http: &reqwest::Client, port: u16, token: &str) -> Vec<St
 /// `kubectl linnstream` (through real kubectl) reaches it through the API server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_secret() {
-    let _cluster_wide = CLUSTER_WIDE_OPERATOR.lock().await;
+    let _cluster_wide = crate::cluster_alone().await;
     let admin = client().await;
     let env = Env::new().await;
     let release_ns = TestNamespace::new(&admin).await;

@@ -1,41 +1,11 @@
-//! The store tests' helpers: the test databases (shared with the other test crates, in
-//! tests/support/db.rs), the macro that runs one test body on both backends, seed orders.
+//! Orders and leases the store tests start from.
 
 use std::time::Duration;
 
 use linnstream::store::{FetchedOrder, Order, OrderType, Store};
 use serde_json::json;
 
-#[path = "../support/db.rs"]
-mod db;
-pub use db::*;
-
 pub const LEASE: Duration = Duration::from_secs(300);
-
-/// Runs each named `async fn(&Store)` of `suite` once on PostgreSQL and once on SQLite.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod store_postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let db = $crate::support::TestDb::postgres().await;
-                    $crate::suite::$name(&db.store).await;
-                }
-            )*
-        }
-        mod store_sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let db = $crate::support::TestDb::sqlite().await;
-                    $crate::suite::$name(&db.store).await;
-                }
-            )*
-        }
-    };
-}
 
 /// A fetched order with a snapshot, as the fetch job would store it.
 pub fn fetched(installation: &str, order_id: &str, num: i64) -> FetchedOrder {

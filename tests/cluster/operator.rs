@@ -3,8 +3,6 @@
 //! the Stream simulator: YAML in, children, status, events and Stream webhook
 //! subscriptions out.
 
-mod support;
-
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -17,8 +15,10 @@ use linnstream::crd::{ConditionStatus, Installation, PostalServiceMapping};
 use linnstream::operator::subscriptions::EVENTS;
 use linnstream::store::{FetchedOrder, JobOutcome, OrderType, SendFailure, SendSuccess};
 use linnstream::sync::schedule::Job;
-use support::eventually;
-use support::operator::{Env, PUBLIC_BASE_URL, kubectl};
+
+use crate::support;
+use crate::support::eventually;
+use crate::support::operator::{Env, PUBLIC_BASE_URL, kubectl};
 
 const TRUE: ConditionStatus = ConditionStatus::True;
 const FALSE: ConditionStatus = ConditionStatus::False;
@@ -104,6 +104,7 @@ async fn owned_by_acme(env: &Env, obj: &kube::api::ObjectMeta) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn examples_become_owned_children_and_a_ready_status_with_the_stores_counts() {
+    let _cluster = crate::shared_cluster().await;
     let env = Env::new().await;
     seed_orders(&env).await;
     env.seed_healthy("acme").await;
@@ -327,6 +328,7 @@ async fn examples_become_owned_children_and_a_ready_status_with_the_stores_count
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spec_only_the_rules_refuse_is_reported_and_creates_nothing() {
+    let _cluster = crate::shared_cluster().await;
     let env = Env::new().await;
     env.seed_healthy("acme").await;
     // Valid for the schema; refused by the rules: the send offset is not shorter than the
@@ -393,6 +395,7 @@ async fn a_spec_only_the_rules_refuse_is_reported_and_creates_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_secret_is_reported_without_its_values_until_it_appears() {
+    let _cluster = crate::shared_cluster().await;
     let env = Env::new().await;
     env.seed_healthy("acme").await;
     env.apply_examples(|_| {}).await;
@@ -459,6 +462,7 @@ fn replicas(d: &Deployment) -> Option<i32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suspend_stops_the_worker_and_the_cron_jobs_and_resume_restarts_them() {
+    let _cluster = crate::shared_cluster().await;
     let env = Env::new().await;
     env.seed_healthy("acme").await;
     env.apply_examples(|_| {}).await;
@@ -507,6 +511,7 @@ async fn suspend_stops_the_worker_and_the_cron_jobs_and_resume_restarts_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_the_children() {
+    let _cluster = crate::shared_cluster().await;
     let env = Env::new().await;
     env.seed_healthy("acme").await;
     env.apply_examples(|_| {}).await;
@@ -671,6 +676,7 @@ async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_stream_delays_deletion_only_until_the_finalizer_gives_up() {
+    let _cluster = crate::shared_cluster().await;
     let mut env = Env::new().await;
     env.seed_healthy("acme").await;
     env.apply_examples(|_| {}).await;
@@ -707,6 +713,7 @@ async fn an_unreachable_stream_delays_deletion_only_until_the_finalizer_gives_up
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_operators_never_both_act_and_the_follower_takes_over() {
+    let _cluster = crate::shared_cluster().await;
     let env = Env::new().await;
     env.seed_healthy("acme").await;
     env.apply_examples(|_| {}).await;

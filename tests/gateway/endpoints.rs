@@ -3,8 +3,6 @@
 //! failing when PostgreSQL is unreachable) and SQLite. Labels in the replies are decoded with
 //! zbarimg (tracking number in the Code 128, tracking URL in the QR code) and poppler.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -24,9 +22,10 @@ use linnstream::store::{
 };
 use serde_json::{Value, json};
 
-use support::db::Backend;
-use support::linnworks::assert_written_back;
-use support::sync::{Harness, Options, PLAIN_SERVICE};
+use crate::on_both_backends;
+use crate::support::db::Backend;
+use crate::support::linnworks::assert_written_back;
+use crate::support::sync::{Harness, Options, PLAIN_SERVICE};
 
 const TOKEN: &str = "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f";
 const OTHER_WORKER: &str = "another-worker";

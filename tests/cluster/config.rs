@@ -2,8 +2,6 @@
 //! kube-apiserver, acting as the Installation's own ServiceAccount: it may read its
 //! Installation and mappings (and sees their changes live), and nothing else.
 
-mod support;
-
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
@@ -15,7 +13,9 @@ use linnstream::config::kube::KubeSource;
 use linnstream::config::{Credentials, InstallationKey, SnapshotReceiver};
 use linnstream::crd::{Installation, SecretKeyRef};
 use linnstream::operator::build::{self, BuildInput, CronJobApi, OperatorSettings};
-use support::{apply, apply_examples, client, client_as, eventually};
+
+use crate::support;
+use crate::support::{apply, apply_examples, client, client_as, eventually};
 
 fn credentials() -> Credentials {
     Credentials {
@@ -70,6 +70,7 @@ fn mapping_names(rx: &SnapshotReceiver, key: &InstallationKey) -> Vec<String> {
 
 #[tokio::test]
 async fn the_service_account_watches_its_installation_and_mappings_live() {
+    let _cluster = crate::shared_cluster().await;
     let admin = client().await;
     let ns = apply_examples(&admin).await;
     apply_access(&admin, &ns.name).await;
@@ -153,6 +154,7 @@ async fn the_service_account_watches_its_installation_and_mappings_live() {
 
 #[tokio::test]
 async fn without_access_start_fails_and_says_why() {
+    let _cluster = crate::shared_cluster().await;
     let admin = client().await;
     let ns = apply_examples(&admin).await;
     // No Role applied: the ServiceAccount may read nothing.

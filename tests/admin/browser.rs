@@ -8,9 +8,6 @@
 //! `scripts/test.sh` installs Chromium and playwright-core (`ensure_browser`); without them
 //! this test FAILS.
 
-#[path = "admin/support.rs"]
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Instant;
@@ -20,7 +17,8 @@ use linnstream::store::{JobOutcome, Store};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use support::{AdminApi, NAME, NAMESPACE, Sims, TOKEN, write_settings};
+use crate::harness;
+use crate::harness::{AdminApi, NAME, NAMESPACE, Sims, TOKEN, write_settings};
 
 fn browser_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -315,7 +313,7 @@ async fn seed_console_data(
         .await
         .expect("open the queue linnstream run uses");
     let error = "Linnworks answered 500 adding the note";
-    let event = support::seed_failed_webhook(&store, &inst, "DELIVERED", "CN-4242", error).await;
+    let event = harness::seed_failed_webhook(&store, &inst, "DELIVERED", "CN-4242", error).await;
     let size = linnstream::labels::LabelSize::of(linnstream::labels::LabelType::Default);
     let seed = json!({
         "completed": completed,

@@ -4,8 +4,6 @@
 //! (and idempotent), Delete Completed clearing everything the integration wrote, and a
 //! suspended installation refusing manual sends.
 
-mod support;
-
 use linnstream::config::MappingConfig;
 use linnstream::sim::linnworks::{NewItem, NewOrder, NewPostalService, SimAddress};
 use linnstream::store::{AuditAction, AuditOutcome, AuditQuery, Order, OrderStatus};
@@ -15,8 +13,10 @@ use linnstream::sync::send::TRACKING_URL_PROPERTY;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use support::db::Backend;
-use support::sync::{ACTOR, Harness, PLAIN_SERVICE};
+use crate::on_both_backends;
+use crate::support;
+use crate::support::db::Backend;
+use crate::support::sync::{ACTOR, Harness, PLAIN_SERVICE};
 
 on_both_backends!(
     each_location_ships_from_its_depot_for_deliveries_and_collections,

@@ -1,8 +1,6 @@
 //! The generated CRDs and the examples against a real kube-apiserver (Kubernetes 1.20,
 //! started by scripts/test.sh). Each test works in a namespace of its own.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -10,7 +8,9 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 use linnstream::crd::Installation;
-use support::{
+
+use crate::support;
+use crate::support::{
     TestNamespace, apply, apply_examples, client, get_json, install_crds, refusal, root, yaml_doc,
 };
 
@@ -20,6 +20,7 @@ fn example(name: &str) -> PathBuf {
 
 #[tokio::test]
 async fn crds_are_established_with_short_names_and_category() {
+    let _cluster = crate::shared_cluster().await;
     let client = client().await;
     install_crds(&client).await;
     let served = client
@@ -64,6 +65,7 @@ async fn crds_are_established_with_short_names_and_category() {
 
 #[tokio::test]
 async fn examples_apply_and_the_server_fills_in_the_defaults() {
+    let _cluster = crate::shared_cluster().await;
     let client = client().await;
     let ns = apply_examples(&client).await;
 
@@ -171,6 +173,7 @@ const BROKEN: &[(&str, &[&str])] = &[
 
 #[tokio::test]
 async fn broken_examples_are_refused_with_the_field_named() {
+    let _cluster = crate::shared_cluster().await;
     let client = client().await;
     install_crds(&client).await;
     let ns = TestNamespace::new(&client).await;
@@ -204,6 +207,7 @@ async fn broken_examples_are_refused_with_the_field_named() {
 /// these; this is why the controller re-checks every spec.
 #[tokio::test]
 async fn what_the_schema_cannot_express_is_accepted_and_caught_by_check() {
+    let _cluster = crate::shared_cluster().await;
     let client = client().await;
     install_crds(&client).await;
     let ns = TestNamespace::new(&client).await;
@@ -288,6 +292,7 @@ fn line_starting<'a>(output: &'a str, prefix: &str) -> &'a str {
 
 #[tokio::test]
 async fn kubectl_get_shows_the_printer_columns_short_names_and_category() {
+    let _cluster = crate::shared_cluster().await;
     let client = client().await;
     let ns = apply_examples(&client).await;
     // Status as the controller will write it.

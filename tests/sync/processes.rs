@@ -3,11 +3,6 @@
 //! tracking write-back to Linnworks, and two of them on one PostgreSQL database. Every order
 //! must end Completed with exactly one Stream order, and its tracking in Linnworks.
 
-#[path = "support/db.rs"]
-mod db;
-#[path = "support/linnworks.rs"]
-mod linnworks;
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -15,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
 use linnstream::store::{OrderQuery, OrderStatus, Store};
-use linnworks::assert_written_back;
 use serde_json::{Value, json};
+
+use crate::support::db;
+use crate::support::linnworks::assert_written_back;
 
 fn spawn_run(resources: &Path, database_url: &str, log: &Path) -> Child {
     spawn_run_with(resources, database_url, log, &["--no-master-data"])

@@ -4,7 +4,7 @@
 
 use linnstream::sim::linnworks::{LinnworksSim, LinnworksSimConfig};
 
-const MARKER: &str = "<!-- linnworks-curl: run by tests/linnworks_docs.rs -->";
+const MARKER: &str = "<!-- linnworks-curl: run by tests/contracts/linnworks_docs.rs -->";
 
 fn doc_script() -> String {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/simulators.md"))

@@ -1,11 +1,9 @@
 //! The operator's children as a platform team scrapes them: the worker and the webhook
 //! receiver run with exactly the arguments and environment of their Deployments (as in
-//! tests/cluster_end_to_end.rs), against the simulators, and their `/metrics` (read with
+//! tests/cluster/end_to_end.rs), against the simulators, and their `/metrics` (read with
 //! a Prometheus parser) move as the sync does: orders fetched, one failing validation, a
 //! 429 from Stream retried, a webhook received by one process and applied by the other.
 //! Both answer `/healthz` and `/readyz` on the port their probes use.
-
-mod support;
 
 use std::time::{Duration, Instant};
 
@@ -15,10 +13,12 @@ use kube::api::Api;
 use serde_json::{Value, json};
 
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
-use support::db::create_postgres_database;
-use support::operator::{DATABASE_SECRET, RunningOperator, operator_config};
-use support::pods::{free_port, kubeconfig_as, output, pod_command, terminate};
-use support::{TestNamespace, apply, client, eventually, install_crds, yaml_docs};
+
+use crate::support;
+use crate::support::db::create_postgres_database;
+use crate::support::operator::{DATABASE_SECRET, RunningOperator, operator_config};
+use crate::support::pods::{free_port, kubeconfig_as, output, pod_command, terminate};
+use crate::support::{TestNamespace, apply, client, eventually, install_crds, yaml_docs};
 
 fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
@@ -63,6 +63,7 @@ fn value(s: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)]) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_workers_and_receivers_metrics_follow_the_sync() {
+    let _cluster = crate::shared_cluster().await;
     let admin = client().await;
     install_crds(&admin).await;
     let ns = TestNamespace::new(&admin).await;

@@ -6,8 +6,6 @@
 //! Installation's ServiceAccount). Orders flow from Linnworks to Stream, a Stream webhook
 //! flows back, and the Installation becomes Ready from the real processes' work.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -18,10 +16,12 @@ use serde_json::{Value, json};
 use linnstream::crd::{ConditionStatus, PostalServiceMapping};
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
 use linnstream::store::{OrderStatus, Store, WebhookStatus};
-use support::db::create_postgres_database;
-use support::operator::{DATABASE_SECRET, RunningOperator, kubectl, operator_config};
-use support::pods::{free_port, kubeconfig_as, output, pod_command, terminate};
-use support::{TestNamespace, apply, client, eventually, install_crds, yaml_docs};
+
+use crate::support;
+use crate::support::db::create_postgres_database;
+use crate::support::operator::{DATABASE_SECRET, RunningOperator, kubectl, operator_config};
+use crate::support::pods::{free_port, kubeconfig_as, output, pod_command, terminate};
+use crate::support::{TestNamespace, apply, client, eventually, install_crds, yaml_docs};
 
 fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
@@ -29,6 +29,7 @@ fn b64(s: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_flow_from_yaml_through_the_operators_children_to_stream_and_back() {
+    let _cluster = crate::shared_cluster().await;
     let admin = client().await;
     install_crds(&admin).await;
     let ns = TestNamespace::new(&admin).await;
