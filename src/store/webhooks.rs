@@ -37,8 +37,9 @@ const SELECT_ID_BY_KEY: &str =
 /// statement, hence one round trip and one commit. Events (new dedup keys only, in arrival
 /// order so ids keep it), their order references and one audit entry per notification
 /// (receipts without an audit entry have a NULL subject). No NOTIFY in here: a transaction
-/// that notifies holds a database-wide lock through its commit, which would make the
-/// writers commit one after the other; the caller wakes after the commit instead.
+/// that notifies holds a database-wide lock until its commit is flushed, so every receiver
+/// replica and every other notifying transaction would commit one after the other; the
+/// caller wakes after the commit instead.
 /// The earlier event of a duplicate is looked up only for duplicates. `first` is false for a
 /// notification repeating an earlier one of the same batch: it is reported and audited as a
 /// duplicate of that one. A duplicate of an event committed by a concurrent transaction after
