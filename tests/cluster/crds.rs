@@ -257,6 +257,31 @@ fn check(file: &std::path::Path) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `kubectl explain`, retried for a while: the API server republishes its OpenAPI document
+/// a moment after any CRD update, and the other cluster tests in this process re-apply the
+/// CRDs (before they shared a process, they ran one crate after another).
+async fn kubectl_explain(namespace: &str, what: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let bin = std::env::var("LINNSTREAM_TEST_KUBECTL").unwrap_or_default();
+        let out = Command::new(&bin)
+            .arg("--kubeconfig")
+            .arg(support::kubeconfig_path())
+            .args(["--namespace", namespace, "explain", what])
+            .output();
+        if let Ok(out) = &out
+            && out.status.success()
+        {
+            return String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        if std::time::Instant::now() >= deadline {
+            // Fails with kubectl's own message.
+            return kubectl(namespace, &["explain", what]);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 fn kubectl(namespace: &str, args: &[&str]) -> String {
     let bin = std::env::var("LINNSTREAM_TEST_KUBECTL").unwrap_or_else(|_| {
         panic!(
@@ -353,7 +378,7 @@ async fn kubectl_get_shows_the_printer_columns_short_names_and_category() {
     // `kubectl explain` describes the status. (Kubernetes 1.20 publishes a nullable
     // object without its fields, so explain cannot go deeper there; the CRD's own schema
     // describes every status field, as crd_resources checks.)
-    let explained = kubectl(&ns.name, &["explain", "installations.status"]);
+    let explained = kubectl_explain(&ns.name, "installations.status").await;
     assert!(
         explained.contains("Written only by the operator"),
         "{explained}"
