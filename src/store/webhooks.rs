@@ -268,7 +268,7 @@ impl Store {
         }
         // The first receipt of each (installation, dedup key) in the batch; later ones are
         // duplicates of it.
-        let mut first_of: std::collections::HashMap<(&str, &str), usize> = Default::default();
+        let mut first_of: HashMap<(&str, &str), usize> = Default::default();
         let firsts: Vec<Option<usize>> = receipts
             .iter()
             .enumerate()
@@ -471,8 +471,8 @@ impl Store {
         &self,
         installation: &str,
         events: &[WebhookEvent],
-    ) -> StoreResult<std::collections::HashMap<i64, Vec<String>>> {
-        let mut out: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    ) -> StoreResult<HashMap<i64, Vec<String>>> {
+        let mut out: HashMap<i64, Vec<String>> = Default::default();
         let (Some(low), Some(high)) = (
             events.iter().map(|e| e.id).min(),
             events.iter().map(|e| e.id).max(),
@@ -800,29 +800,20 @@ fn sqlite_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
     })
 }
 
-/// A multi-row statement's text for each chunk size: `head`, `rows` copies of `row`, `tail`.
-struct MultiRow {
-    texts: Vec<String>,
+/// A multi-row statement's text for each chunk size (index k: 2^k rows): `head`, that many
+/// copies of `row`, `tail`.
+fn multi_row(head: &str, row: &str, tail: &str) -> Vec<String> {
+    (0..=SQLITE_CHUNK.ilog2())
+        .map(|k| format!("{head} VALUES {} {tail}", vec![row; 1 << k].join(", ")))
+        .collect()
 }
 
-impl MultiRow {
-    fn new(head: &str, row: &str, tail: &str) -> Self {
-        let texts = (0..=SQLITE_CHUNK.ilog2())
-            .map(|k| {
-                let rows = vec![row; 1 << k].join(", ");
-                format!("{head} VALUES {rows} {tail}")
-            })
-            .collect();
-        Self { texts }
-    }
+fn sqlite_insert(texts: &'static [String], rows: usize) -> &'static str {
+    &texts[rows.ilog2() as usize]
 }
 
-fn sqlite_insert(statement: &'static MultiRow, rows: usize) -> &'static str {
-    &statement.texts[rows.ilog2() as usize]
-}
-
-static SQLITE_INSERT_EVENTS: LazyLock<MultiRow> = LazyLock::new(|| {
-    MultiRow::new(
+static SQLITE_INSERT_EVENTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    multi_row(
         "INSERT INTO webhook_events (installation, dedup_key, received_at, body, event_code, \
             consignment_no, order_no, run, grp, status, updated_at)",
         "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'Pending', ?)",
@@ -830,16 +821,16 @@ static SQLITE_INSERT_EVENTS: LazyLock<MultiRow> = LazyLock::new(|| {
     )
 });
 
-static SQLITE_INSERT_REFS: LazyLock<MultiRow> = LazyLock::new(|| {
-    MultiRow::new(
+static SQLITE_INSERT_REFS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    multi_row(
         "INSERT INTO webhook_event_refs (event_id, installation, order_ref)",
         "(?, ?, ?)",
         "ON CONFLICT DO NOTHING",
     )
 });
 
-static SQLITE_INSERT_AUDITS: LazyLock<MultiRow> = LazyLock::new(|| {
-    MultiRow::new(
+static SQLITE_INSERT_AUDITS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    multi_row(
         "INSERT INTO audit_log (at, installation, order_id, correlation_id, action, outcome, \
             message, duration_ms, actor)",
         "(?, ?, NULL, ?, ?, ?, ?, ?, ?)",
