@@ -27,10 +27,11 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::process::{Child, Command};
 
+use linnstream::domain::OrderStatus;
 use linnstream::sim::kit::RunningServer;
 use linnstream::sim::linnworks::LinnworksSim;
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, linnworks_account, order};
-use linnstream::store::{OrderStatus, Store};
+use linnstream::store::Store;
 
 const WORKERS: usize = 4;
 

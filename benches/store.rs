@@ -10,7 +10,9 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use linnstream::store::{FetchedOrder, OrderType, SendSuccess, Store, StoreOptions};
+use linnstream::store::{FetchedOrder, SendSuccess, Store, StoreOptions};
+
+use linnstream::domain::OrderType;
 use serde_json::json;
 use sqlx::Connection;
 

@@ -17,14 +17,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use linnstream::config::InstallationKey;
 use linnstream::config::files::load_dir;
+use linnstream::domain::InstallationKey;
+use linnstream::domain::Job;
 use linnstream::remote::RemoteOptions;
 use linnstream::settings::SystemSettings;
 use linnstream::sim::world::{NAME, NAMESPACE, NEXT_DAY, World, WorldSettings, order};
 use linnstream::store::Store;
 use linnstream::sync::Engine;
-use linnstream::sync::schedule::Job;
 use linnstream::sync::scheduler::{SchedulerOptions, run_job, run_scheduler};
 use serde_json::{Value, json};
 

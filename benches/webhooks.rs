@@ -51,20 +51,22 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::routing::post;
 use futures::StreamExt;
+use linnstream::config::Snapshot;
 use linnstream::config::files::load_dir;
-use linnstream::config::{InstallationKey, Snapshot};
+use linnstream::domain::InstallationKey;
+use linnstream::domain::Job;
+use linnstream::domain::webhook::webhook_path;
 use linnstream::linnworks::PUBLISHED_RATE_LIMITS;
 use linnstream::remote::RemoteOptions;
-use linnstream::server::webhooks::{WebhookAuth, derive_token, webhook_path, webhook_router};
+use linnstream::server::webhooks::{WebhookAuth, derive_token, webhook_router};
 use linnstream::settings::SystemSettings;
 use linnstream::sim::kit::{FaultSpec, RateLimitRule, serve_loopback};
 use linnstream::sim::world::{NAME, NAMESPACE, NEXT_DAY, World, WorldSettings, order};
 use linnstream::store::{Store, StoreOptions};
+use linnstream::stream::notification;
 use linnstream::sync::Engine;
 use linnstream::sync::process_webhooks::new_stored_event;
-use linnstream::sync::schedule::Job;
 use linnstream::sync::scheduler::{SchedulerOptions, run_job, run_scheduler};
-use linnstream::sync::webhook_event;
 use serde_json::json;
 use sqlx::Connection;
 use tokio::sync::watch;
@@ -744,7 +746,7 @@ async fn drain(full: bool) {
                         break;
                     }
                     let body = notification(cn, n);
-                    let parsed = webhook_event::parse(body.as_bytes()).expect("notification");
+                    let parsed = notification::parse(body.as_bytes()).expect("notification");
                     let stored = new_stored_event(&key.id(), &parsed, &body, chrono::Utc::now());
                     store.insert_webhook_event(&stored).await.expect("insert");
                 }

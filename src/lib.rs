@@ -1,13 +1,27 @@
 //! linnstream: the Linnworks-to-Stream shipping integration.
 //!
-//! Layers, each ignorant of the ones above it (see README):
-//! `crd` (resource types) -> `linnworks`, `stream` (API clients) -> `store` (queue) ->
-//! `sync` (jobs) -> surfaces (`cli`, servers, operator); `sim` simulates the remote APIs.
+//! Layers, each importing only the ones below it (README, "Layout"):
+//!
+//! 0. [`domain`]: the business's words as types (installation keys, order statuses and
+//!    types, the lifecycle, event codes, label types, jobs and schedules, identifiers,
+//!    webhook paths), with no kube, sqlx or axum.
+//! 1. [`crd`] (the resources), [`settings`] (system settings), [`labels`] (label rendering,
+//!    pure functions).
+//! 2. [`remote`], [`linnworks`], [`stream`]: the API clients and Stream's notification format.
+//! 3. [`store`] (the queue and everything kept in the database), [`config`] (where an
+//!    installation's settings come from: files or the Kubernetes API).
+//! 4. [`sync`]: the jobs, as plain async functions over (config, clients, store).
+//! 5. Surfaces: [`server`] (webhook receiver, admin console, listeners), [`gateway`]
+//!    (shipping integration), [`operator`], [`app`] (the standalone process), [`cli`].
+//! 6. [`sim`]: simulators of the remote APIs for the demo, tests and benchmarks.
+//!
+//! [`observe`] (logs, metrics, traces, health) serves every layer from beside them.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod crd;
+pub mod domain;
 pub mod gateway;
 pub mod labels;
 pub mod linnworks;

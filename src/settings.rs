@@ -4,172 +4,159 @@
 
 use std::time::Duration;
 
-use clap::Args;
-use serde::Serialize;
-
-#[derive(Args, Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SystemSettings {
-    /// Max Batch Size Per Installation: orders sent per installation per send cycle.
-    #[arg(long, env = "LINNSTREAM_MAX_BATCH_SIZE_PER_INSTALLATION", default_value_t = 5,
-          value_parser = clap::value_parser!(u32).range(1..=50))]
-    pub max_batch_size_per_installation: u32,
-
-    /// Max Installations Per Batch: installations processed at once in a scheduler cycle.
-    #[arg(long, env = "LINNSTREAM_MAX_INSTALLATIONS_PER_BATCH", default_value_t = 2,
-          value_parser = clap::value_parser!(u32).range(1..=50))]
-    pub max_installations_per_batch: u32,
-
-    /// Max User-Selected Orders: orders a user may select for one bulk operation.
-    #[arg(long, env = "LINNSTREAM_MAX_USER_SELECTED_ORDERS", default_value_t = 5,
-          value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_user_selected_orders: u32,
-
-    /// Max User-Selected Orders for Delete: orders a user may select for one bulk delete.
-    #[arg(long, env = "LINNSTREAM_MAX_USER_SELECTED_ORDERS_FOR_DELETE", default_value_t = 10,
-          value_parser = clap::value_parser!(u32).range(1..=50))]
-    pub max_user_selected_orders_for_delete: u32,
-
-    /// Max Retry Attempts: automatic retries of a failed order before it stays Failed.
-    #[arg(long, env = "LINNSTREAM_MAX_RETRY_ATTEMPTS", default_value_t = 3,
-          value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_retry_attempts: u32,
-
-    /// Webhook Batch Size: webhook events claimed per batch; a processing cycle repeats
-    /// batches while events remain.
-    #[arg(long, env = "LINNSTREAM_WEBHOOK_BATCH_SIZE", default_value_t = 5,
-          value_parser = clap::value_parser!(u32).range(1..=50))]
-    pub webhook_batch_size: u32,
-
-    /// Webhook Max Retry Attempts: retries of a webhook event that failed to process.
-    #[arg(long, env = "LINNSTREAM_WEBHOOK_MAX_RETRY_ATTEMPTS", default_value_t = 3,
-          value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub webhook_max_retry_attempts: u32,
-
-    /// Stream API Timeout, in seconds, for each remote API request.
-    #[arg(long, env = "LINNSTREAM_STREAM_API_TIMEOUT_SECONDS", default_value_t = 30,
-          value_parser = clap::value_parser!(u32).range(1..=300))]
-    pub stream_api_timeout_seconds: u32,
-
-    /// Stream API Max Retry Attempts: HTTP-level retries on 5xx, 408 and 429.
-    #[arg(long, env = "LINNSTREAM_STREAM_API_MAX_RETRY_ATTEMPTS", default_value_t = 3,
-          value_parser = clap::value_parser!(u32).range(0..=5))]
-    pub stream_api_max_retry_attempts: u32,
-
-    /// Linnworks Order Sync Page Size: orders per page when fetching from Linnworks.
-    #[arg(long, env = "LINNSTREAM_ORDER_SYNC_PAGE_SIZE", default_value_t = 50,
-          value_parser = clap::value_parser!(u32).range(1..=500))]
-    pub order_sync_page_size: u32,
-
-    /// Seconds a claimed order stays locked to its worker; after that a crashed worker's
-    /// claims return to the queue. Must exceed the longest possible send: the Stream API
-    /// timeout times (retries + 1).
-    #[arg(long, env = "LINNSTREAM_CLAIM_LEASE_SECONDS", default_value_t = 300,
-          value_parser = clap::value_parser!(u32).range(5..=3600))]
-    pub claim_lease_seconds: u32,
-
-    /// Days of audit log kept; older rows are pruned.
-    #[arg(long, env = "LINNSTREAM_AUDIT_RETENTION_DAYS", default_value_t = 30,
-          value_parser = clap::value_parser!(u32).range(1..=3650))]
-    pub audit_retention_days: u32,
-
-    /// Seconds a stopping process (SIGTERM, Ctrl-C) keeps finishing the sends it started
-    /// before it hands its remaining claims back to the queue. Kubernetes kills a pod
-    /// `terminationGracePeriodSeconds` after SIGTERM, so pods get this plus 10.
-    #[arg(long, env = "LINNSTREAM_SHUTDOWN_GRACE_SECONDS", default_value_t = 20,
-          value_parser = clap::value_parser!(u32).range(1..=600))]
-    pub shutdown_grace_seconds: u32,
-
-    /// Read timeouts of the HTTP listeners.
-    #[command(flatten)]
-    #[serde(flatten)]
-    pub http: crate::server::HttpSettings,
+/// One ranged setting as the chart, the docs and `validate` see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettingDef {
+    /// The Helm value and the name in error messages (`maxBatchSizePerInstallation`).
+    pub name: &'static str,
+    pub env: &'static str,
+    pub default: u32,
+    pub min: u32,
+    pub max: u32,
+    /// The first line of its documentation.
+    pub summary: &'static str,
 }
 
-impl Default for SystemSettings {
-    fn default() -> Self {
-        Self {
-            max_batch_size_per_installation: 5,
-            max_installations_per_batch: 2,
-            max_user_selected_orders: 5,
-            max_user_selected_orders_for_delete: 10,
-            max_retry_attempts: 3,
-            webhook_batch_size: 5,
-            webhook_max_retry_attempts: 3,
-            stream_api_timeout_seconds: 30,
-            stream_api_max_retry_attempts: 3,
-            order_sync_page_size: 50,
-            claim_lease_seconds: 300,
-            audit_retention_days: 30,
-            shutdown_grace_seconds: 20,
-            http: crate::server::HttpSettings::default(),
+impl SettingDef {
+    /// The command-line flag (`--max-batch-size-per-installation`).
+    pub fn flag(&self) -> String {
+        let mut flag = String::from("--");
+        for c in self.name.chars() {
+            if c.is_ascii_uppercase() {
+                flag.push('-');
+            }
+            flag.push(c.to_ascii_lowercase());
         }
+        flag
     }
 }
 
-/// (name, value, min, max) for each ranged setting, used by `validate`.
-type Range = (&'static str, u32, u32, u32);
+/// Declares a struct of `u32` settings, each read from a flag or a `LINNSTREAM_...` variable,
+/// with its default and range written once: the clap definition, `Default`, the range check
+/// and the [`SettingDef`] table (which the chart's values schema is generated from) all come
+/// from the one entry.
+#[macro_export]
+macro_rules! ranged_settings {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                #[doc = $summary:literal]
+                $(#[doc = $more:literal])*
+                $field:ident: $camel:literal, $env:literal, $default:literal, $lo:literal..=$hi:literal;
+            )+
+            $(flatten $sub:ident: $subty:ty;)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(clap::Args, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            $(
+                #[doc = $summary]
+                $(#[doc = $more])*
+                #[arg(long, env = $env, default_value_t = $default,
+                      value_parser = clap::value_parser!(u32).range($lo..=$hi))]
+                pub $field: u32,
+            )+
+            $(
+                #[command(flatten)]
+                #[serde(flatten)]
+                pub $sub: $subty,
+            )?
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self {
+                    $($field: $default,)+
+                    $($sub: <$subty>::default(),)?
+                }
+            }
+        }
+
+        impl $name {
+            /// Every setting of this struct (and of the one it flattens), in declaration order.
+            pub fn table() -> Vec<$crate::settings::SettingDef> {
+                #[allow(unused_mut)]
+                let mut table = vec![$($crate::settings::SettingDef {
+                    name: $camel,
+                    env: $env,
+                    default: $default,
+                    min: $lo,
+                    max: $hi,
+                    summary: $summary.trim_ascii(),
+                }),+];
+                $(table.extend(<$subty>::table());)?
+                table
+            }
+
+            /// (name, value, min, max) of each setting, for `validate`.
+            pub fn ranges(&self) -> Vec<(&'static str, u32, u32, u32)> {
+                #[allow(unused_mut)]
+                let mut ranges = vec![$(($camel, self.$field, $lo, $hi)),+];
+                $(ranges.extend(self.$sub.ranges());)?
+                ranges
+            }
+        }
+    };
+}
+
+ranged_settings! {
+    /// The guide's "System-Level Settings" and this implementation's operational knobs.
+    pub struct SystemSettings {
+        /// Max Batch Size Per Installation: orders sent per installation per send cycle.
+        max_batch_size_per_installation: "maxBatchSizePerInstallation",
+            "LINNSTREAM_MAX_BATCH_SIZE_PER_INSTALLATION", 5, 1..=50;
+        /// Max Installations Per Batch: installations processed at once in a scheduler cycle.
+        max_installations_per_batch: "maxInstallationsPerBatch",
+            "LINNSTREAM_MAX_INSTALLATIONS_PER_BATCH", 2, 1..=50;
+        /// Max User-Selected Orders: orders a user may select for one bulk operation.
+        max_user_selected_orders: "maxUserSelectedOrders",
+            "LINNSTREAM_MAX_USER_SELECTED_ORDERS", 5, 1..=100;
+        /// Max User-Selected Orders for Delete: orders a user may select for one bulk delete.
+        max_user_selected_orders_for_delete: "maxUserSelectedOrdersForDelete",
+            "LINNSTREAM_MAX_USER_SELECTED_ORDERS_FOR_DELETE", 10, 1..=50;
+        /// Max Retry Attempts: automatic retries of a failed order before it stays Failed.
+        max_retry_attempts: "maxRetryAttempts", "LINNSTREAM_MAX_RETRY_ATTEMPTS", 3, 1..=20;
+        /// Webhook Batch Size: webhook events claimed per batch; a processing cycle repeats
+        /// batches while events remain.
+        webhook_batch_size: "webhookBatchSize", "LINNSTREAM_WEBHOOK_BATCH_SIZE", 5, 1..=50;
+        /// Webhook Max Retry Attempts: retries of a webhook event that failed to process.
+        webhook_max_retry_attempts: "webhookMaxRetryAttempts",
+            "LINNSTREAM_WEBHOOK_MAX_RETRY_ATTEMPTS", 3, 1..=10;
+        /// Stream API Timeout, in seconds, for each remote API request.
+        stream_api_timeout_seconds: "streamApiTimeoutSeconds",
+            "LINNSTREAM_STREAM_API_TIMEOUT_SECONDS", 30, 1..=300;
+        /// Stream API Max Retry Attempts: HTTP-level retries on 5xx, 408 and 429.
+        stream_api_max_retry_attempts: "streamApiMaxRetryAttempts",
+            "LINNSTREAM_STREAM_API_MAX_RETRY_ATTEMPTS", 3, 0..=5;
+        /// Linnworks Order Sync Page Size: orders per page when fetching from Linnworks.
+        order_sync_page_size: "orderSyncPageSize",
+            "LINNSTREAM_ORDER_SYNC_PAGE_SIZE", 50, 1..=500;
+        /// Seconds a claimed order stays locked to its worker; after that a crashed worker's
+        /// claims return to the queue. Must exceed the longest possible send: the Stream API
+        /// timeout times (retries + 1).
+        claim_lease_seconds: "claimLeaseSeconds",
+            "LINNSTREAM_CLAIM_LEASE_SECONDS", 300, 5..=3600;
+        /// Days of audit log kept; older rows are pruned.
+        audit_retention_days: "auditRetentionDays",
+            "LINNSTREAM_AUDIT_RETENTION_DAYS", 30, 1..=3650;
+        /// Seconds a stopping process (SIGTERM, Ctrl-C) keeps finishing the sends it started
+        /// before it hands its remaining claims back to the queue. Kubernetes kills a pod
+        /// `terminationGracePeriodSeconds` after SIGTERM, so pods get this plus 10.
+        shutdown_grace_seconds: "shutdownGraceSeconds",
+            "LINNSTREAM_SHUTDOWN_GRACE_SECONDS", 20, 1..=600;
+        flatten http: HttpSettings;
+    }
+}
 
 impl SystemSettings {
-    fn ranges(&self) -> [Range; 13] {
-        [
-            (
-                "maxBatchSizePerInstallation",
-                self.max_batch_size_per_installation,
-                1,
-                50,
-            ),
-            (
-                "maxInstallationsPerBatch",
-                self.max_installations_per_batch,
-                1,
-                50,
-            ),
-            (
-                "maxUserSelectedOrders",
-                self.max_user_selected_orders,
-                1,
-                100,
-            ),
-            (
-                "maxUserSelectedOrdersForDelete",
-                self.max_user_selected_orders_for_delete,
-                1,
-                50,
-            ),
-            ("maxRetryAttempts", self.max_retry_attempts, 1, 20),
-            ("webhookBatchSize", self.webhook_batch_size, 1, 50),
-            (
-                "webhookMaxRetryAttempts",
-                self.webhook_max_retry_attempts,
-                1,
-                10,
-            ),
-            (
-                "streamApiTimeoutSeconds",
-                self.stream_api_timeout_seconds,
-                1,
-                300,
-            ),
-            (
-                "streamApiMaxRetryAttempts",
-                self.stream_api_max_retry_attempts,
-                0,
-                5,
-            ),
-            ("orderSyncPageSize", self.order_sync_page_size, 1, 500),
-            ("claimLeaseSeconds", self.claim_lease_seconds, 5, 3600),
-            ("auditRetentionDays", self.audit_retention_days, 1, 3650),
-            ("shutdownGraceSeconds", self.shutdown_grace_seconds, 1, 600),
-        ]
-    }
-
     /// Checks every range, for settings built in code rather than parsed by clap.
     pub fn validate(&self) -> Result<(), String> {
         let problems: Vec<String> = self
             .ranges()
             .into_iter()
-            .chain(self.http.ranges())
             .filter(|(_, v, lo, hi)| v < lo || v > hi)
             .map(|(name, v, lo, hi)| format!("{name} is {v}; use {lo} to {hi}"))
             .collect();
@@ -200,6 +187,102 @@ impl SystemSettings {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(u64::from(self.shutdown_grace_seconds))
     }
+}
+
+ranged_settings! {
+    /// Read timeouts of every HTTP listener (`run`, `gateway`, the webhook receiver, the
+    /// operator's metrics and the workers' health listeners).
+    pub struct HttpSettings {
+        /// Seconds a caller has to send a request's line and headers, counted from when the
+        /// connection opens or its previous response was sent; a connection idle that long
+        /// between requests (keep-alive) is closed too.
+        http_header_timeout_seconds: "httpHeaderTimeoutSeconds",
+            "LINNSTREAM_HTTP_HEADER_TIMEOUT_SECONDS", 15, 1..=300;
+        /// Seconds a caller has to send a whole request body once its headers are in.
+        http_body_timeout_seconds: "httpBodyTimeoutSeconds",
+            "LINNSTREAM_HTTP_BODY_TIMEOUT_SECONDS", 30, 1..=600;
+    }
+}
+
+impl HttpSettings {
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(u64::from(self.http_header_timeout_seconds))
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(u64::from(self.http_body_timeout_seconds))
+    }
+}
+
+/// Every ranged setting: the system settings and the HTTP listeners' timeouts.
+pub fn all_settings() -> Vec<SettingDef> {
+    SystemSettings::table()
+}
+
+/// The `settings` object of the chart's `values.schema.json`, from [`all_settings`]: each
+/// setting an integer with its range and default. None is required; a value left out of the
+/// chart's values takes the binary's default.
+pub fn values_schema_section() -> serde_json::Value {
+    let properties: serde_json::Map<String, serde_json::Value> = all_settings()
+        .into_iter()
+        .map(|s| {
+            let schema = serde_json::json!({
+                "type": "integer",
+                "description": s.summary,
+                "minimum": s.min,
+                "maximum": s.max,
+                "default": s.default,
+            });
+            (s.name.to_string(), schema)
+        })
+        .collect();
+    serde_json::json!({
+        "type": "object",
+        "description": "System settings (the guide's defaults and ranges), for the operator, its children and the gateway. Generated by `linnstream crd --values-schema`.",
+        "additionalProperties": false,
+        "properties": properties,
+    })
+}
+
+/// `schema` (the text of the chart's `values.schema.json`) with its top-level
+/// `"settings": {...}` member replaced by [`values_schema_section`], the rest left as written.
+pub fn with_values_schema_section(schema: &str) -> Result<String, String> {
+    const KEY: &str = "\n    \"settings\": ";
+    let start = schema
+        .find(KEY)
+        .ok_or("no top-level \"settings\" property (indented by four spaces) in the schema")?
+        + KEY.len();
+    let end =
+        start + object_len(&schema[start..]).ok_or("the \"settings\" object is not closed")?;
+    let pretty = serde_json::to_string_pretty(&values_schema_section())
+        .map_err(|e| format!("serialising the settings schema: {e}"))?;
+    let indented = pretty.replace('\n', "\n    ");
+    Ok(format!("{}{indented}{}", &schema[..start], &schema[end..]))
+}
+
+/// The length of the JSON object at the start of `text` (through its closing brace).
+fn object_len(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match (in_string, c) {
+            (true, _) if escaped => escaped = false,
+            (true, '\\') => escaped = true,
+            (true, '"') => in_string = false,
+            (true, _) => {}
+            (false, '"') => in_string = true,
+            (false, '{') => depth += 1,
+            (false, '}') => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            (false, _) => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -239,37 +322,61 @@ mod tests {
 
     #[test]
     fn every_range_is_enforced_at_both_ends() {
-        let cases: [(&str, u32, u32); 13] = [
-            ("--max-batch-size-per-installation", 1, 50),
-            ("--max-installations-per-batch", 1, 50),
-            ("--max-user-selected-orders", 1, 100),
-            ("--max-user-selected-orders-for-delete", 1, 50),
-            ("--max-retry-attempts", 1, 20),
-            ("--webhook-batch-size", 1, 50),
-            ("--webhook-max-retry-attempts", 1, 10),
-            ("--stream-api-timeout-seconds", 1, 300),
-            ("--stream-api-max-retry-attempts", 0, 5),
-            ("--order-sync-page-size", 1, 500),
-            ("--claim-lease-seconds", 5, 3600),
-            ("--audit-retention-days", 1, 3650),
-            ("--shutdown-grace-seconds", 1, 600),
-        ];
-        for (flag, lo, hi) in cases {
-            assert!(parse(&[flag, &lo.to_string()]).is_ok(), "{flag} {lo}");
-            assert!(parse(&[flag, &hi.to_string()]).is_ok(), "{flag} {hi}");
-            let err = parse(&[flag, &(hi + 1).to_string()]).expect_err("above range");
+        let table = all_settings();
+        assert_eq!(table.len(), 15, "13 system settings and 2 HTTP timeouts");
+        for def in table {
+            let flag = def.flag();
+            let (lo, hi) = (def.min, def.max);
+            assert!(parse(&[&flag, &lo.to_string()]).is_ok(), "{flag} {lo}");
+            assert!(parse(&[&flag, &hi.to_string()]).is_ok(), "{flag} {hi}");
+            let err = parse(&[&flag, &(hi + 1).to_string()]).expect_err("above range");
             let text = err.to_string();
             assert!(
-                text.contains(flag) && text.contains(&format!("{lo}..={hi}")),
+                text.contains(&flag) && text.contains(&format!("{lo}..={hi}")),
                 "{text}"
             );
             if lo > 0 {
                 assert!(
-                    parse(&[flag, &(lo - 1).to_string()]).is_err(),
+                    parse(&[&flag, &(lo - 1).to_string()]).is_err(),
                     "{flag} below"
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_table_is_what_clap_reads() {
+        use clap::CommandFactory as _;
+        let command = Cli::command();
+        let defaults = serde_json::to_value(SystemSettings::default()).expect("json");
+        for def in all_settings() {
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_long().map(|l| format!("--{l}")) == Some(def.flag()))
+                .unwrap_or_else(|| panic!("{} has no flag {}", def.name, def.flag()));
+            assert_eq!(
+                arg.get_env().and_then(|e| e.to_str()),
+                Some(def.env),
+                "{}",
+                def.name
+            );
+            assert_eq!(defaults[def.name], def.default, "{}", def.name);
+        }
+    }
+
+    #[test]
+    fn the_values_schema_section_is_spliced_in_place() {
+        let schema = "{\n  \"properties\": {\n    \"a\": {\"x\": \"}\"},\n    \"settings\": {\"old\": {}},\n    \"z\": 1\n  }\n}\n";
+        let out = with_values_schema_section(schema).expect("spliced");
+        let value: serde_json::Value = serde_json::from_str(&out).expect("still JSON");
+        assert_eq!(value["properties"]["settings"], values_schema_section());
+        assert_eq!(value["properties"]["a"]["x"], "}");
+        assert_eq!(value["properties"]["z"], 1);
+        assert_eq!(
+            value["properties"]["settings"]["properties"]["claimLeaseSeconds"]["minimum"],
+            5
+        );
+        assert!(with_values_schema_section("{}").is_err());
     }
 
     #[test]

@@ -8,8 +8,7 @@ use crate::server::webhooks::WebhookAuth;
 use crate::stream::WebhookSubscription;
 use crate::sync::Engine;
 
-pub use crate::sync::webhook_event::SUBSCRIBED_EVENTS as EVENTS;
-use crate::sync::webhook_event::subscribed_events;
+use crate::domain::EventCode;
 
 /// Where Stream sends an installation's webhooks, when they are enabled.
 pub fn webhook_url(inst: &InstallationConfig) -> Option<String> {
@@ -17,7 +16,7 @@ pub fn webhook_url(inst: &InstallationConfig) -> Option<String> {
     inst.spec
         .webhooks
         .enabled
-        .then(|| crate::server::webhooks::webhook_url(base, &inst.key))
+        .then(|| crate::domain::webhook::webhook_url(base, &inst.key))
 }
 
 /// Subscribes one installation; returns how many subscriptions it now has.
@@ -41,7 +40,7 @@ pub async fn ensure(
     {
         stream.unsubscribe(&stale.id).await?;
     }
-    let events = subscribed_events(&inst.spec);
+    let events = EventCode::subscribed_codes(inst.spec.sync.order_dispatch_sync_enabled);
     for event in &events {
         stream
             .subscribe(&WebhookSubscription::post_json(

@@ -14,18 +14,20 @@ use clap::{Args, ValueEnum};
 use tokio::sync::watch;
 
 use crate::config::kube::KubeSource;
-use crate::config::{Credentials, InstallationKey, SnapshotReceiver};
-use crate::crd::validate::parse_duration;
+use crate::config::{Credentials, SnapshotReceiver};
+use crate::domain::InstallationKey;
+use crate::domain::Job;
+use crate::domain::JobOutcome;
+use crate::domain::schedule::parse_duration;
 use crate::observe::{self, health, health::Readiness};
 use crate::operator::build::env;
-use crate::server::HttpSettings;
 use crate::server::webhooks::{WebhookAuth, check_secret, webhook_router};
+use crate::settings::HttpSettings;
 use crate::settings::SystemSettings;
-use crate::store::{JobOutcome, Store};
+use crate::store::Store;
 use crate::sync::Engine;
 use crate::sync::permits::Permits;
 use crate::sync::pool::DedicatedLease;
-use crate::sync::schedule::Job;
 use crate::sync::scheduler::{HEARTBEAT_INTERVAL, SchedulerOptions, run_job, run_scheduler};
 
 /// The Installation a process works for, and where its queue is.

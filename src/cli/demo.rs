@@ -13,11 +13,12 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::app::{AppOptions, RunningApp, start};
+use crate::domain::Job;
+use crate::domain::OrderStatus;
 use crate::server::admin::AdminAuth;
 use crate::settings::SystemSettings;
 use crate::sim::world::{NAME, NAMESPACE, World, WorldSettings, demo_orders};
-use crate::store::{OrderQuery, OrderStatus};
-use crate::sync::schedule::Job;
+use crate::store::OrderQuery;
 use crate::sync::scheduler::run_job;
 
 #[derive(Args, Debug)]
@@ -91,7 +92,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     .await?;
     println!("    Listening on   {}", app.url());
     println!("    Queue          {}", database.display());
-    let key = crate::config::InstallationKey::new(NAMESPACE, NAME);
+    let key = crate::domain::InstallationKey::new(NAMESPACE, NAME);
     let permits = crate::sync::permits::Permits::local(1);
 
     step("Master data: registering identifiers and Stream postal services in Linnworks");

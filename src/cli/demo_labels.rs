@@ -10,9 +10,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
-use crate::config::InstallationKey;
+use crate::domain::InstallationKey;
+use crate::domain::OrderStatus;
 use crate::gateway::service_id;
-use crate::store::{Order, OrderQuery, OrderStatus};
+use crate::store::{Order, OrderQuery};
 use crate::sync::Engine;
 
 /// Labels every Completed order of `key` through the gateway at `base_url`, into `dir`.

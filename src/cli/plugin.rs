@@ -18,8 +18,8 @@ use serde_json::Value;
 use super::admin_client::{AdminClient, AdminClientArgs, Output, parse_console};
 use super::table::Table;
 use crate::crd::Installation;
-use crate::crd::installation::JobRun;
-use crate::sync::schedule::Job;
+use crate::crd::installation::LastRun;
+use crate::domain::Job;
 
 /// The executable name kubectl looks for.
 pub const PLUGIN_NAME: &str = "kubectl-linnstream";
@@ -257,7 +257,7 @@ async fn console_view(args: &StatusArgs, kube: &kube::Client) -> Result<ConsoleV
     })
 }
 
-fn run_row(job: &str, run: Option<&JobRun>, next: Option<&str>) -> Vec<String> {
+fn run_row(job: &str, run: Option<&LastRun>, next: Option<&str>) -> Vec<String> {
     vec![
         job.to_string(),
         run.map(|r| r.time.clone()).unwrap_or_else(|| "-".into()),

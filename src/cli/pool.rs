@@ -13,7 +13,7 @@ use clap::Args;
 use tokio::sync::watch;
 
 use super::gateway::{ConfigArgs, DatabaseArgs};
-use crate::crd::validate::parse_duration;
+use crate::domain::schedule::parse_duration;
 use crate::observe::{self, health};
 use crate::operator::build::env;
 use crate::server::webhooks::{WebhookAuth, webhook_router};
@@ -76,7 +76,7 @@ fn member_id(given: Option<String>) -> String {
 async fn serve_health(
     addr: SocketAddr,
     store: &Store,
-    http: &crate::server::HttpSettings,
+    http: &crate::settings::HttpSettings,
 ) -> anyhow::Result<()> {
     let router = observe::http::traced(health::routes(health::Readiness::new(store.clone())));
     let listener = tokio::net::TcpListener::bind(addr)

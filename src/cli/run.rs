@@ -109,7 +109,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 "  installation {}: webhooks at {}{}{}",
                 inst.key,
                 app.url(),
-                crate::server::webhooks::webhook_path(&inst.key),
+                crate::domain::webhook::webhook_path(&inst.key),
                 if has_admin {
                     format!(", dashboard at {}/admin/", app.url())
                 } else {

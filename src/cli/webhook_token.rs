@@ -8,8 +8,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::config::InstallationKey;
-use crate::server::webhooks::{check_secret, derive_token, webhook_path};
+use crate::domain::InstallationKey;
+use crate::domain::webhook::webhook_path;
+use crate::server::webhooks::{check_secret, derive_token};
 
 use super::secrets::required;
 

@@ -101,15 +101,15 @@ pub fn snapshot_from_report(report: &Report) -> Result<Snapshot, LoadError> {
                 .and_then(|g| g.authorization_token.as_ref())
                 .map(|t| resolve("spec.shippingIntegration.authorizationToken", t)),
         };
-        snapshot.installations.insert(
-            key.clone(),
-            InstallationConfig {
-                key,
-                spec: inst.spec.clone(),
-                credentials,
-                mappings: Vec::new(),
-            },
-        );
+        match InstallationConfig::new(key.clone(), inst.spec.clone(), credentials, Vec::new()) {
+            Ok(config) => {
+                snapshot.installations.insert(key, config);
+            }
+            Err(e) => problems.push(format!(
+                "error: {}: Installation/{name}: spec.{e}",
+                file.display()
+            )),
+        }
     }
     let mut mappings: BTreeMap<InstallationKey, Vec<MappingConfig>> = BTreeMap::new();
     for (file, m) in &report.mappings {

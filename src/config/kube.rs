@@ -210,29 +210,39 @@ impl State {
             return Some(snapshot);
         };
         let problems = validate_installation(&inst.spec);
-        let config = if problems.is_empty() {
-            let config = InstallationConfig {
-                key: self.key.clone(),
-                spec: inst.spec.clone(),
-                credentials: self.credentials.clone(),
-                mappings: self.valid_mappings(),
-            };
-            self.last_valid = Some(config.clone());
-            Some(config)
+        // Valid by the rules above means the schedule parses; a parse error here would be a
+        // rule missing from validate_installation, reported the same way.
+        let parsed = if problems.is_empty() {
+            InstallationConfig::new(
+                self.key.clone(),
+                inst.spec.clone(),
+                self.credentials.clone(),
+                self.valid_mappings(),
+            )
+            .map_err(|e| vec![crate::crd::Problem::new("spec", e)])
         } else {
-            if self.reported_invalid != inst.metadata.resource_version {
-                tracing::warn!(
-                    installation = %self.key,
-                    "the Installation is invalid, keeping its last valid settings: {}",
-                    describe(&problems)
-                );
-                self.reported_invalid = inst.metadata.resource_version.clone();
+            Err(problems)
+        };
+        let config = match parsed {
+            Ok(config) => {
+                self.last_valid = Some(config.clone());
+                Some(config)
             }
-            // Mappings still follow: they are valid on their own.
-            self.last_valid.clone().map(|mut c| {
-                c.mappings = self.valid_mappings();
-                c
-            })
+            Err(problems) => {
+                if self.reported_invalid != inst.metadata.resource_version {
+                    tracing::warn!(
+                        installation = %self.key,
+                        "the Installation is invalid, keeping its last valid settings: {}",
+                        describe(&problems)
+                    );
+                    self.reported_invalid = inst.metadata.resource_version.clone();
+                }
+                // Mappings still follow: they are valid on their own.
+                self.last_valid.clone().map(|mut c| {
+                    c.mappings = self.valid_mappings();
+                    c
+                })
+            }
         };
         if let Some(config) = config {
             snapshot.installations.insert(self.key.clone(), config);

@@ -12,33 +12,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::crd::{InstallationSpec, PostalServiceMappingSpec};
-
-/// Identifies an installation: its namespace and name. Also the webhook URL path segment.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct InstallationKey {
-    pub namespace: String,
-    pub name: String,
-}
-
-impl InstallationKey {
-    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        Self {
-            namespace: namespace.into(),
-            name: name.into(),
-        }
-    }
-
-    /// The key as stored in the queue: `namespace/name`.
-    pub fn id(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
-}
-
-impl fmt::Display for InstallationKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.namespace, self.name)
-    }
-}
+use crate::domain::InstallationKey;
+use crate::domain::schedule::JobTimes;
 
 /// Credentials resolved from Secrets. `Debug` never prints a value.
 #[derive(Clone, PartialEq, Eq)]
@@ -70,11 +45,31 @@ pub struct MappingConfig {
 pub struct InstallationConfig {
     pub key: InstallationKey,
     pub spec: InstallationSpec,
+    /// `spec.schedule`, parsed once here; the scheduler and the console read it.
+    pub times: JobTimes,
     pub credentials: Credentials,
     pub mappings: Vec<MappingConfig>,
 }
 
 impl InstallationConfig {
+    /// An installation's settings, with those that need parsing parsed; the error names the
+    /// field (`schedule.timeZone: ...`).
+    pub fn new(
+        key: InstallationKey,
+        spec: InstallationSpec,
+        credentials: Credentials,
+        mappings: Vec<MappingConfig>,
+    ) -> Result<Self, String> {
+        let times = JobTimes::parse(&spec.schedule.text())?;
+        Ok(Self {
+            key,
+            spec,
+            times,
+            credentials,
+            mappings,
+        })
+    }
+
     /// The mapping for a Linnworks postal service, matched by id first, then by name
     /// (case-insensitive), as an administrator may give either.
     pub fn mapping_for(

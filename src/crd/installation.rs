@@ -9,6 +9,7 @@ use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
 use super::common::{Condition, SecretValue};
+use crate::domain::schedule::ScheduleText;
 
 pub const DEFAULT_LINNWORKS_API_URL: &str = "https://api.linnworks.net";
 
@@ -431,19 +432,19 @@ pub struct WebhookSettings {
 #[serde(rename_all = "camelCase")]
 pub struct Schedule {
     /// How often open orders are fetched from Linnworks.
-    #[serde(default = "default_five_minutes")]
+    #[serde(default = "default_fetch_interval")]
     #[schemars(regex(pattern = DURATION_PATTERN))]
     pub fetch_interval: String,
     /// How often queued orders are sent to Stream.
-    #[serde(default = "default_five_minutes")]
+    #[serde(default = "default_send_interval")]
     #[schemars(regex(pattern = DURATION_PATTERN))]
     pub send_interval: String,
     /// Delay of the send cycle after the fetch cycle.
-    #[serde(default = "default_two_minutes")]
+    #[serde(default = "default_send_offset")]
     #[schemars(regex(pattern = DURATION_PATTERN_OR_ZERO))]
     pub send_offset: String,
     /// How often stored webhook events are processed.
-    #[serde(default = "default_two_minutes")]
+    #[serde(default = "default_webhook_interval")]
     #[schemars(regex(pattern = DURATION_PATTERN))]
     pub webhook_interval: String,
     /// Identifier master-data sync (cron, default 03:00).
@@ -472,32 +473,53 @@ pub const DURATION_PATTERN_OR_ZERO: &str =
 /// Five fields or a macro such as `@daily`; the parser checks the rest.
 pub const CRON_PATTERN: &str = r"^(@\S+|\S+\s+\S+\s+\S+\s+\S+\s+\S+)$";
 
-fn default_five_minutes() -> String {
-    "5m".into()
+fn default_fetch_interval() -> String {
+    ScheduleText::DEFAULTS.fetch_interval.into()
 }
-fn default_two_minutes() -> String {
-    "2m".into()
+fn default_send_interval() -> String {
+    ScheduleText::DEFAULTS.send_interval.into()
+}
+fn default_send_offset() -> String {
+    ScheduleText::DEFAULTS.send_offset.into()
+}
+fn default_webhook_interval() -> String {
+    ScheduleText::DEFAULTS.webhook_interval.into()
 }
 fn default_identifiers_cron() -> String {
-    "0 3 * * *".into()
+    ScheduleText::DEFAULTS.identifiers_schedule.into()
 }
 fn default_postal_services_cron() -> String {
-    "0 4 * * *".into()
+    ScheduleText::DEFAULTS.postal_services_schedule.into()
 }
 fn default_time_zone() -> String {
-    "Etc/UTC".into()
+    ScheduleText::DEFAULTS.time_zone.into()
 }
 fn default_true() -> bool {
     true
 }
 
+impl Schedule {
+    /// The schedule as written, for the domain to parse.
+    pub fn text(&self) -> ScheduleText<'_> {
+        ScheduleText {
+            fetch_interval: &self.fetch_interval,
+            send_interval: &self.send_interval,
+            send_offset: &self.send_offset,
+            webhook_interval: &self.webhook_interval,
+            identifiers_schedule: &self.identifiers_schedule,
+            postal_services_schedule: &self.postal_services_schedule,
+            time_zone: &self.time_zone,
+        }
+    }
+}
+
 impl Default for Schedule {
     fn default() -> Self {
         Self {
-            fetch_interval: default_five_minutes(),
-            send_interval: default_five_minutes(),
-            send_offset: default_two_minutes(),
-            webhook_interval: default_two_minutes(),
+            fetch_interval: default_fetch_interval(),
+            send_interval: default_send_interval(),
+            send_offset: default_send_offset(),
+            webhook_interval: default_webhook_interval(),
             identifiers_schedule: default_identifiers_cron(),
             postal_services_schedule: default_postal_services_cron(),
             time_zone: default_time_zone(),
@@ -543,25 +565,25 @@ pub struct InstallationStatus {
     pub conditions: Vec<Condition>,
     /// Orders in the queue by status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queue: Option<QueueCounts>,
+    pub queue: Option<QueueStatus>,
     /// Time of the last successful fetch or send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<String>,
     /// The last order fetch from Linnworks: when, its outcome and message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_fetch: Option<JobRun>,
+    pub last_fetch: Option<LastRun>,
     /// The last send of queued orders to Stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_send: Option<JobRun>,
+    pub last_send: Option<LastRun>,
     /// The last processing of Stream webhook events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_webhook: Option<JobRun>,
+    pub last_webhook: Option<LastRun>,
     /// The last master-data sync of Linnworks identifiers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_identifiers_sync: Option<JobRun>,
+    pub last_identifiers_sync: Option<LastRun>,
     /// The last master-data sync of Linnworks postal services.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_postal_services_sync: Option<JobRun>,
+    pub last_postal_services_sync: Option<LastRun>,
     /// Where Stream sends this installation's webhooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
@@ -598,7 +620,7 @@ pub struct WebhookSubscriptionRef {
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct QueueCounts {
+pub struct QueueStatus {
     /// Fetched from Linnworks, waiting to be sent to Stream.
     pub pending: i64,
     /// Claimed by a worker and being sent now.
@@ -617,7 +639,7 @@ pub struct QueueCounts {
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct JobRun {
+pub struct LastRun {
     /// RFC 3339 start time of the run.
     pub time: String,
     /// `Succeeded` or `Failed`.

@@ -7,6 +7,7 @@ use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
 use super::common::Condition;
+use crate::domain::{LabelType, OrderType};
 
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
@@ -126,31 +127,6 @@ pub struct PostalServiceRef {
 
 pub const GUID_PATTERN: &str =
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
-
-#[derive(
-    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, Hash,
-)]
-pub enum OrderType {
-    #[default]
-    Delivery,
-    Collection,
-}
-
-/// The four label formats of the user guide.
-#[derive(
-    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, Hash,
-)]
-pub enum LabelType {
-    /// 4x6 inch with QR code and barcode.
-    #[default]
-    Default,
-    /// Portrait, no QR code.
-    PortraitWithoutQr,
-    /// Portrait standard label.
-    PortraitStandard,
-    /// Compact 100x50 mm, no QR code.
-    Compact,
-}
 
 /// Written only by the operator.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]

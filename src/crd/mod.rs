@@ -2,8 +2,7 @@
 
 pub mod check;
 pub mod common;
-pub mod cron;
-pub mod duration;
+
 pub mod installation;
 pub mod mapping;
 pub mod schema_check;
@@ -11,7 +10,7 @@ pub mod validate;
 
 pub use common::{Condition, ConditionStatus, Problem, SecretKeyRef, SecretValue};
 pub use installation::{Installation, InstallationSpec, InstallationStatus};
-pub use mapping::{LabelType, OrderType, PostalServiceMapping, PostalServiceMappingSpec};
+pub use mapping::{PostalServiceMapping, PostalServiceMappingSpec};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;

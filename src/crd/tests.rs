@@ -3,9 +3,11 @@
 use serde_json::json;
 
 use super::installation::{CancelLabelMode, Installation};
-use super::mapping::{LabelType, OrderType, PostalServiceMapping};
-use super::validate::{parse_cron, parse_duration, validate_installation, validate_mapping};
+use super::mapping::PostalServiceMapping;
+use super::validate::{validate_installation, validate_mapping};
 use super::{crds, schema_check::check_against_schema, schema_of};
+use crate::domain::schedule::{parse_cron, parse_duration};
+use crate::domain::{LabelType, OrderType};
 
 fn minimal_installation() -> serde_json::Value {
     json!({

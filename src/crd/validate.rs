@@ -4,22 +4,11 @@
 //! `linnstream check` and the controller both call these, so a resource is judged the same
 //! way offline and in the cluster.
 
-use std::time::Duration;
-
 use super::common::Problem;
 use super::installation::{InstallationSpec, LocationMapping};
 use super::mapping::PostalServiceMappingSpec;
 
-pub use super::cron::parse_cron;
-pub use super::duration::parse_duration;
-
-pub fn parse_time_zone(text: &str) -> Result<chrono_tz::Tz, String> {
-    text.parse::<chrono_tz::Tz>()
-        .map_err(|_| format!("{text:?} is not an IANA time zone (e.g. Europe/London, Etc/UTC)"))
-}
-
-/// The shortest interval a job may run at, so a typo cannot hammer the remote APIs.
-pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
+use crate::domain::schedule::{MIN_INTERVAL, parse_cron, parse_duration, parse_time_zone};
 
 pub fn validate_installation(spec: &InstallationSpec) -> Vec<Problem> {
     let mut problems = Vec::new();

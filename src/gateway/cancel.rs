@@ -16,7 +16,7 @@ use axum::extract::State;
 
 use crate::config::InstallationConfig;
 use crate::crd::installation::CancelLabelMode;
-use crate::store::{AuditAction, AuditOutcome, OrderStatus};
+use crate::domain::{AuditAction, AuditOutcome, OrderStatus};
 use crate::sync::engine::{Audit, correlation_id};
 use crate::sync::manual::delete_completed;
 
@@ -150,7 +150,7 @@ async fn delete_unplanned(
     .await;
     match result {
         Ok(outcomes) => match outcomes.into_iter().find(|o| o.order_id == order.order_id) {
-            Some(o) if o.status == OrderStatus::Deleted.label() => (
+            Some(o) if o.status.parse() == Ok(OrderStatus::Deleted) => (
                 AuditOutcome::Success,
                 format!("label of {reference} cancelled: {}", o.message),
                 id,

@@ -14,18 +14,19 @@ use axum::extract::State;
 use uuid::Uuid;
 
 use crate::config::{InstallationConfig, MappingConfig};
+use crate::domain::{AuditAction, AuditOutcome, OrderStatus};
 use crate::labels::{LabelAddress, LabelInput, render_label};
 use crate::linnworks::{
     FieldCode, FieldsFilter, GetOpenOrdersRequest, TextFieldFilter, TextFilterType,
     UpdateOrderShippingInfoRequest,
 };
-use crate::store::{AuditAction, AuditOutcome, Order, OrderStatus};
+use crate::store::Order;
 use crate::sync::engine::{Audit, correlation_id};
 use crate::sync::manual::send_selected;
 use crate::sync::send::write_back;
 
 use super::contract::{GenerateLabelRequest, GenerateLabelResponse, LabelPackage};
-use super::services::{label_type_name, mapping_by_service_id, service_name};
+use super::services::{mapping_by_service_id, service_name};
 use super::state::{ACTOR, Gateway, job_error, store_error};
 
 /// How often an order another worker is sending is looked at again (the guide: every 3 s).
@@ -181,7 +182,7 @@ async fn label(
         "label for {}: {} package(s), {}, {} cop{} each, tracking {tracking}",
         describe(request),
         packages.len(),
-        label_type_name(label_type),
+        label_type.name(),
         copies,
         if copies == 1 { "y" } else { "ies" },
     );

@@ -11,8 +11,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use uuid::Uuid;
 
 use crate::config::InstallationConfig;
+use crate::domain::OrderStatus;
 use crate::labels::manifest::{Manifest, ManifestEntry, render_manifest_pdf};
-use crate::store::{ManifestConsignment, Order, OrderStatus, StoredManifest};
+use crate::store::{ManifestConsignment, Order, StoredManifest};
 
 use super::contract::{
     CreateManifestRequest, CreateManifestResponse, PrintManifestRequest, PrintManifestResponse,

@@ -4,7 +4,6 @@
 use uuid::Uuid;
 
 use crate::config::{InstallationConfig, MappingConfig};
-use crate::crd::{LabelType, OrderType};
 
 use super::contract::{CourierService, ServiceProperty};
 
@@ -52,22 +51,6 @@ pub fn service_name(mapping: &MappingConfig) -> String {
         .unwrap_or_else(|| mapping.name.clone())
 }
 
-pub fn label_type_name(label_type: LabelType) -> &'static str {
-    match label_type {
-        LabelType::Default => "Default",
-        LabelType::PortraitWithoutQr => "Portrait without QR",
-        LabelType::PortraitStandard => "Portrait Standard",
-        LabelType::Compact => "Compact (100x50mm without QR)",
-    }
-}
-
-fn order_type_name(order_type: OrderType) -> &'static str {
-    match order_type {
-        OrderType::Delivery => "Delivery",
-        OrderType::Collection => "Collection",
-    }
-}
-
 /// One mapping as a contract service. Services carry no config items: every setting lives
 /// on the PostalServiceMapping resource, shown read-only as service properties.
 pub fn courier_service(inst: &InstallationConfig, mapping: &MappingConfig) -> CourierService {
@@ -75,8 +58,8 @@ pub fn courier_service(inst: &InstallationConfig, mapping: &MappingConfig) -> Co
     let mut properties = vec![
         ("Depot", s.depot.clone()),
         ("DeliveryMethod", s.delivery_method.clone()),
-        ("OrderType", order_type_name(s.order_type).to_string()),
-        ("LabelType", label_type_name(s.label_type).to_string()),
+        ("OrderType", s.order_type.label().to_string()),
+        ("LabelType", s.label_type.name().to_string()),
         ("LabelCopies", s.label_copies.to_string()),
     ];
     if let Some(service) = &s.service {
@@ -92,7 +75,7 @@ pub fn courier_service(inst: &InstallationConfig, mapping: &MappingConfig) -> Co
             .clone()
             .unwrap_or_else(|| s.delivery_method.clone()),
         service_tag: mapping.name.clone(),
-        service_group: format!("Stream {}", order_type_name(s.order_type)),
+        service_group: format!("Stream {}", s.order_type.label()),
         service_unique_id: service_id(inst, mapping),
         config_items: Vec::new(),
         service_property: properties

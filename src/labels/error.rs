@@ -1,6 +1,6 @@
 //! Why a label could not be rendered.
 
-use crate::crd::LabelType;
+use crate::domain::LabelType;
 
 /// A label that cannot be rendered, with what to fix.
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -5,7 +5,7 @@
 //! dots, so the PNG is pixel-exact and the PDF, drawn from the same numbers, prints
 //! the same modules on any printer.
 
-use crate::crd::LabelType;
+use crate::domain::LabelType;
 
 /// Dots per inch of the PNG and of the layout grid (the thermal-printer standard).
 pub const DPI: f32 = 203.0;
@@ -30,20 +30,11 @@ pub struct LabelSize {
 }
 
 impl LabelSize {
-    /// 4 x 6 inch portrait for Default and both Portrait types; 100 x 50 mm
-    /// landscape for Compact.
     pub fn of(label_type: LabelType) -> Self {
-        match label_type {
-            LabelType::Default | LabelType::PortraitStandard | LabelType::PortraitWithoutQr => {
-                Self {
-                    width_mm: 4.0 * MM_PER_INCH,
-                    height_mm: 6.0 * MM_PER_INCH,
-                }
-            }
-            LabelType::Compact => Self {
-                width_mm: 100.0,
-                height_mm: 50.0,
-            },
+        let (width_mm, height_mm) = label_type.size_mm();
+        Self {
+            width_mm,
+            height_mm,
         }
     }
 

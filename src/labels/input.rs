@@ -1,11 +1,9 @@
 //! What a label shows: a plain struct, independent of Linnworks, Stream and the store.
 
-use crate::crd::LabelType;
+use crate::domain::LabelType;
+use crate::domain::label::COPIES;
 
 use super::error::LabelError;
-
-/// Fewest and most copies of a label per package (the guide's "1 to 5 copies").
-pub const COPIES: std::ops::RangeInclusive<u32> = 1..=5;
 
 /// A postal address as printed on a label. Empty fields are left out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -81,7 +79,7 @@ impl LabelInput {
         if self.recipient.name.trim().is_empty() && self.recipient.company.trim().is_empty() {
             return Err(LabelError::MissingField("recipient.name"));
         }
-        if has_qr(self.label_type) && self.tracking_url.trim().is_empty() {
+        if self.label_type.has_qr() && self.tracking_url.trim().is_empty() {
             return Err(LabelError::MissingField("tracking_url"));
         }
         if let Some(kg) = self.weight_kg
@@ -91,13 +89,4 @@ impl LabelInput {
         }
         Ok(())
     }
-}
-
-/// Whether a label type prints the tracking URL as a QR code.
-///
-/// Default has one (the guide says so). Portrait Standard has one too: the guide
-/// is silent, but it names the other portrait type "without QR", which makes the
-/// QR what distinguishes the standard one. Portrait without QR and Compact have none.
-pub fn has_qr(label_type: LabelType) -> bool {
-    matches!(label_type, LabelType::Default | LabelType::PortraitStandard)
 }

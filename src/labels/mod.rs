@@ -30,11 +30,11 @@ mod raster;
 pub mod scene;
 mod text;
 
-pub use crate::crd::LabelType;
+pub use crate::domain::LabelType;
 pub use error::LabelError;
 pub use fonts::Weight;
 pub use geometry::LabelSize;
-pub use input::{COPIES, LabelAddress, LabelInput, has_qr};
+pub use input::{LabelAddress, LabelInput};
 pub use layout::plan;
 pub use scene::Scene;
 pub use text::ELLIPSIS;

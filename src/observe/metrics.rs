@@ -328,7 +328,7 @@ fn installation_labels(installation: &str) -> InstallationLabels {
 }
 
 /// An order of `installation` (`namespace/name`) moved into `status`.
-pub fn order_transition(installation: &str, status: crate::store::OrderStatus) {
+pub fn order_transition(installation: &str, status: crate::domain::OrderStatus) {
     let (namespace, installation) = split(installation);
     metrics()
         .order_transitions
@@ -347,7 +347,7 @@ pub fn transitioned(order: crate::store::Order) -> crate::store::Order {
 }
 
 /// `n` orders of `installation` moved into `status` at once.
-pub fn order_transitions(installation: &str, status: crate::store::OrderStatus, n: u64) {
+pub fn order_transitions(installation: &str, status: crate::domain::OrderStatus, n: u64) {
     if n == 0 {
         return;
     }
@@ -363,19 +363,15 @@ pub fn order_transitions(installation: &str, status: crate::store::OrderStatus, 
 }
 
 /// Status label values: the stored name (`ReadyForRetry`), as the operator's queue gauges.
-pub fn status_label(status: crate::store::OrderStatus) -> String {
+pub fn status_label(status: crate::domain::OrderStatus) -> String {
     status.as_str().to_string()
 }
 
-/// The orders of one send batch ended `completed`, `failed` or `validation_failed`.
-pub fn sends(installation: &str, summary: &crate::sync::send::SendSummary) {
+/// How many orders of one send batch ended each way (`completed`, `failed`,
+/// `validation_failed`, `deferred`).
+pub fn sends(installation: &str, outcomes: &[(&str, usize)]) {
     let (namespace, installation) = split(installation);
-    for (outcome, n) in [
-        ("completed", summary.completed),
-        ("failed", summary.failed),
-        ("validation_failed", summary.invalid),
-        ("deferred", summary.deferred),
-    ] {
+    for &(outcome, n) in outcomes {
         if n > 0 {
             metrics()
                 .sends

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::store::{MasterDataKind, OrderStatus, Store};
+use crate::store::Store;
+
+use crate::domain::{MasterDataKind, OrderStatus};
 
 use super::metrics::{InstallationLabels, KindLabels, StatusLabels, metrics, split};
 

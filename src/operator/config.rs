@@ -410,7 +410,7 @@ mod tests {
         }
         let snapshot = snapshot_from_data(&data).expect("loads");
         let loaded = snapshot
-            .get(&crate::config::InstallationKey::new("shop", "acme"))
+            .get(&crate::domain::InstallationKey::new("shop", "acme"))
             .expect("the installation, in its own namespace");
         assert_eq!(loaded.mappings.len(), 1);
         assert_eq!(loaded.mappings[0].name, "next-day");

@@ -22,14 +22,16 @@ use super::error::Error;
 use super::secrets;
 use super::status::{self, Finding, Findings};
 use super::subscriptions::{self, Wanted};
-use crate::config::InstallationKey;
 use crate::crd::common::{Problem, describe};
 use crate::crd::installation::WorkerMode;
-use crate::crd::installation::{InstallationStatus, JobRun as StatusJobRun, QueueCounts};
-use crate::crd::validate::{parse_duration, validate_installation};
+use crate::crd::installation::{InstallationStatus, LastRun, QueueStatus};
+use crate::crd::validate::validate_installation;
 use crate::crd::{API_VERSION, Installation, InstallationSpec};
-use crate::store::{JobOutcome, JobOverview, JobRun, StoreError, WorkerHeartbeat};
-use crate::sync::schedule::Job;
+use crate::domain::InstallationKey;
+use crate::domain::Job;
+use crate::domain::JobOutcome;
+use crate::domain::schedule::{JobTimes, ScheduleText};
+use crate::store::{JobOverview, JobRun, StoreError, WorkerHeartbeat};
 
 pub const CONTROLLER: &str = "installation";
 
@@ -394,14 +396,16 @@ async fn reconcile_live(
     Ok(Action::requeue(ctx.config.resync_interval))
 }
 
-/// Intervals of the worker's loops (defaults where a value does not parse; the spec
-/// validation reports those).
+/// Intervals of the worker's loops. While the spec is invalid (its Ready condition says
+/// why) the workers keep their last valid schedule, which is not known here; the guide's
+/// default schedule stands in for it.
 fn intervals(spec: &InstallationSpec) -> Vec<Duration> {
-    let s = &spec.schedule;
-    [&s.fetch_interval, &s.send_interval, &s.webhook_interval]
-        .into_iter()
-        .map(|t| parse_duration(t).unwrap_or(Duration::from_secs(300)))
-        .collect()
+    let times = JobTimes::parse(&spec.schedule.text())
+        .or_else(|_| JobTimes::parse(&ScheduleText::DEFAULTS));
+    times.map_or_else(
+        |_| Vec::new(),
+        |t| vec![t.fetch_interval, t.send_interval, t.webhook_interval],
+    )
 }
 
 /// What the store knows about one installation.
@@ -418,7 +422,7 @@ pub struct Observed {
 }
 
 async fn observe(ctx: &Context, key: &InstallationKey) -> Result<Observed, StoreError> {
-    use crate::store::MasterDataKind;
+    use crate::domain::MasterDataKind;
     let id = key.id();
     let store = &ctx.store;
     let since = Utc::now() - chrono::Duration::days(2);
@@ -445,7 +449,7 @@ async fn observe(ctx: &Context, key: &InstallationKey) -> Result<Observed, Store
     })
 }
 
-fn status_run(run: &JobRun) -> StatusJobRun {
+fn status_run(run: &JobRun) -> LastRun {
     let mut message = run.message.clone();
     if message.len() > 300 {
         let mut cut = 300;
@@ -454,7 +458,7 @@ fn status_run(run: &JobRun) -> StatusJobRun {
         }
         message.truncate(cut);
     }
-    StatusJobRun {
+    LastRun {
         time: status::rfc3339(run.started_at),
         outcome: run.outcome.as_str().to_string(),
         message: (!message.is_empty()).then_some(message),
@@ -470,7 +474,7 @@ pub fn apply_store_view(
 ) {
     let c = &o.counts;
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    status.queue = Some(QueueCounts {
+    status.queue = Some(QueueStatus {
         pending: n(c.pending),
         in_progress: n(c.in_progress),
         completed: n(c.completed),

@@ -16,14 +16,14 @@ use super::build::FIELD_MANAGER;
 use super::context::Context;
 use super::error::Error;
 use super::status::{self, Finding, READY};
-use crate::config::InstallationKey;
 use crate::crd::common::{Problem, describe};
 use crate::crd::mapping::PostalServiceMappingStatus;
 use crate::crd::validate::validate_mapping;
 use crate::crd::{
-    API_VERSION, Condition, ConditionStatus, OrderType, PostalServiceMapping,
-    PostalServiceMappingSpec,
+    API_VERSION, Condition, ConditionStatus, PostalServiceMapping, PostalServiceMappingSpec,
 };
+use crate::domain::InstallationKey;
+use crate::domain::OrderType;
 use crate::store::{Depot, MasterData, PostalService};
 
 pub const CONTROLLER: &str = "postalservicemapping";

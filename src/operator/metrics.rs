@@ -18,7 +18,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::store::{OrderStatus, QueueCounts};
+use crate::store::QueueCounts;
+
+use crate::domain::OrderStatus;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ControllerLabels {
@@ -362,7 +364,7 @@ pub fn router(metrics: Arc<Metrics>) -> Router {
 pub async fn serve(
     metrics: Arc<Metrics>,
     addr: SocketAddr,
-    http: &crate::server::HttpSettings,
+    http: &crate::settings::HttpSettings,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;

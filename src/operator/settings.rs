@@ -11,7 +11,7 @@ use super::build::pool::PoolSettings;
 use super::leader::LeaseConfig;
 use crate::crd::SecretKeyRef;
 use crate::crd::installation::WorkerMode;
-use crate::crd::validate::parse_duration;
+use crate::domain::schedule::parse_duration;
 use crate::settings::SystemSettings;
 
 fn duration(text: &str) -> Result<Duration, String> {

@@ -24,13 +24,12 @@ use crate::crd::installation::{WebhookSubscriptionRef, WebhookSubscriptions};
 use crate::remote::RemoteOptions;
 use crate::stream::{StreamClient, StreamCredentials, WebhookSubscription};
 
-pub use crate::sync::webhook_event::SUBSCRIBED_EVENTS as EVENTS;
-use crate::sync::webhook_event::subscribed_events;
+use crate::domain::EventCode;
 
 /// Holds deletion until the subscriptions are removed (or given up on).
 pub const FINALIZER: &str = "linnstream.io/webhook-subscriptions";
 
-pub use crate::server::webhooks::webhook_url;
+pub use crate::domain::webhook::webhook_url;
 
 /// What status records of the token: enough to notice a new one, nothing to guess it by.
 pub fn token_fingerprint(token: &WebhookToken) -> String {
@@ -278,7 +277,7 @@ async fn subscribe(
     token: WebhookToken,
 ) -> Outcome {
     let fingerprint = token_fingerprint(&token);
-    let wanted = subscribed_events(&inst.spec);
+    let wanted = EventCode::subscribed_codes(inst.spec.sync.order_dispatch_sync_enabled);
     let (kept, stale) = match current.clone() {
         Some(c) if c.url == url && c.token_fingerprint == fingerprint => {
             (c.subscriptions, Vec::new())
@@ -524,7 +523,7 @@ pub async fn cleanup(ctx: &Context, inst: &Installation) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::InstallationKey;
+    use crate::domain::InstallationKey;
 
     #[test]
     fn the_url_is_the_public_base_and_the_receiver_path() {

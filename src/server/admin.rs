@@ -29,7 +29,9 @@ use axum::routing::{get, post};
 use crate::server::errors::nul_path;
 use crate::server::listener::{BodyPolicy, body_limit};
 
-use crate::config::{InstallationConfig, InstallationKey};
+use crate::config::InstallationConfig;
+
+use crate::domain::InstallationKey;
 use crate::sync::Engine;
 
 pub use auth::{AdminAuth, AdminAuthArgs, AdminAuthError, Caller};

@@ -21,68 +21,13 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
-use clap::Args;
 use futures::StreamExt as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-/// Read timeouts of every HTTP listener (`run`, `gateway`, the webhook receiver, the
-/// operator's metrics and the workers' health listeners).
-#[derive(Args, Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HttpSettings {
-    /// Seconds a caller has to send a request's line and headers, counted from when the
-    /// connection opens or its previous response was sent; a connection idle that long
-    /// between requests (keep-alive) is closed too.
-    #[arg(long, env = "LINNSTREAM_HTTP_HEADER_TIMEOUT_SECONDS", default_value_t = 15,
-          value_parser = clap::value_parser!(u32).range(1..=300))]
-    pub http_header_timeout_seconds: u32,
-
-    /// Seconds a caller has to send a whole request body once its headers are in.
-    #[arg(long, env = "LINNSTREAM_HTTP_BODY_TIMEOUT_SECONDS", default_value_t = 30,
-          value_parser = clap::value_parser!(u32).range(1..=600))]
-    pub http_body_timeout_seconds: u32,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        Self {
-            http_header_timeout_seconds: 15,
-            http_body_timeout_seconds: 30,
-        }
-    }
-}
-
-impl HttpSettings {
-    /// (name, value, min, max) of each setting, for `SystemSettings::validate`.
-    pub fn ranges(&self) -> [(&'static str, u32, u32, u32); 2] {
-        [
-            (
-                "httpHeaderTimeoutSeconds",
-                self.http_header_timeout_seconds,
-                1,
-                300,
-            ),
-            (
-                "httpBodyTimeoutSeconds",
-                self.http_body_timeout_seconds,
-                1,
-                600,
-            ),
-        ]
-    }
-
-    pub fn header_timeout(&self) -> Duration {
-        Duration::from_secs(u64::from(self.http_header_timeout_seconds))
-    }
-
-    pub fn body_timeout(&self) -> Duration {
-        Duration::from_secs(u64::from(self.http_body_timeout_seconds))
-    }
-}
+use crate::settings::HttpSettings;
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets the requests in
 /// flight finish (idle connections close at once) and returns.

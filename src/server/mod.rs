@@ -8,4 +8,4 @@ pub mod listener;
 pub mod refusals;
 pub mod webhooks;
 
-pub use listener::{HttpSettings, serve};
+pub use listener::serve;

@@ -22,15 +22,18 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::{InstallationConfig, InstallationKey, Snapshot};
+use crate::config::{InstallationConfig, Snapshot};
+
+use crate::domain::InstallationKey;
+use crate::domain::{AuditAction, AuditOutcome};
 use crate::server::errors::{RETRY_AFTER_SECONDS, StoreFailure, nul_path};
 use crate::server::ingest::GroupCommit;
 use crate::server::listener::{BodyPolicy, body_limit};
 use crate::server::refusals::RefusalLog;
-use crate::store::{AuditAction, AuditOutcome, ReceiptAudit, WebhookReceipt};
+use crate::store::{ReceiptAudit, WebhookReceipt};
+use crate::stream::notification::{self, MAX_BODY_BYTES};
 use crate::sync::engine::{Audit, Engine, correlation_id};
 use crate::sync::process_webhooks::new_stored_event;
-use crate::sync::webhook_event::{self, MAX_BODY_BYTES};
 
 /// Who the receiver names as the actor of received events in the audit log.
 pub const ACTOR: &str = "stream-webhook";
@@ -196,7 +199,7 @@ struct Caller {
 
 /// The webhook receiver's routes. A call is authenticated before its body is read, so a
 /// stranger cannot make the receiver buffer anything; then bodies over
-/// `webhook_event::MAX_BODY_BYTES` are refused with 413, and bodies slower than the body
+/// `notification::MAX_BODY_BYTES` are refused with 413, and bodies slower than the body
 /// timeout with 408, before the handler runs.
 pub fn webhook_router(engine: Engine, auth: WebhookAuth) -> Router {
     let policy = Arc::new(BodyPolicy {
@@ -329,7 +332,7 @@ async fn receive(
             return refuse(status, reason);
         }
     };
-    let event = match webhook_event::parse(&body) {
+    let event = match notification::parse(&body) {
         Ok(e) => e,
         Err(e) => {
             let reason = format!("not a Stream notification: {e}");

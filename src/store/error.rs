@@ -1,6 +1,6 @@
 //! What can go wrong in the store, with enough detail to tell the user what happened.
 
-use super::model::{OrderStatus, WebhookStatus};
+use crate::domain::{OrderStatus, WebhookStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -3,8 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::model::{JobOutcome, JobOverview, JobRun, WorkerHeartbeat};
+use super::model::{JobOverview, JobRun, WorkerHeartbeat};
+
 use super::{Store, StoreError, StoreResult, now, sql_limit, with_pool};
+use crate::domain::JobOutcome;
 
 const RUN_COLUMNS: &str = "id, installation, job, started_at, finished_at, outcome, message";
 const BEAT_COLUMNS: &str = "worker_id, process, installation, started_at, last_beat_at";

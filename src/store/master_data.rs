@@ -4,8 +4,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::model::{DeliveryMethod, Depot, Identifier, MasterData, MasterDataKind, PostalService};
+use super::model::{DeliveryMethod, Depot, Identifier, MasterData, PostalService};
+
 use super::{Dialect, Store, StoreError, StoreResult, with_pool};
+use crate::domain::MasterDataKind;
 
 /// (depot id, name) as stored.
 type DepotRow = (String, String);

@@ -11,7 +11,7 @@ mod audit;
 mod connect;
 mod error;
 mod jobs;
-pub mod lifecycle;
+
 mod manifests;
 mod master_data;
 pub mod model;

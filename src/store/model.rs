@@ -1,165 +1,11 @@
-//! The store's data: status enums, row structs and the inputs of its methods.
-//!
-//! Enums are stored as their Rust variant names (`as_str`) and shown to people with the
-//! user guide's words (`label`, `Display`).
-
-use std::fmt;
-use std::str::FromStr;
+//! The store's data: row structs and the inputs of its methods. The statuses and kinds they
+//! carry are the domain's (`crate::domain`), stored by their variant names.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A stored text that names no known variant (a newer schema, or a hand-edited row).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} `{value}`")]
-pub struct UnknownValue {
-    pub kind: &'static str,
-    pub value: String,
-}
-
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident as $kind:literal { $($(#[$vmeta:meta])* $variant:ident => $label:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant),+
-        }
-
-        impl $name {
-            /// Every variant, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The name stored in the database and used in JSON.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => stringify!($variant)),+
-                }
-            }
-
-            /// The name shown to people (the user guide's wording).
-            pub fn label(self) -> &'static str {
-                match self {
-                    $($name::$variant => $label),+
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.label())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownValue;
-
-            /// Accepts the stored name or the label, ignoring case.
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $name::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str().eq_ignore_ascii_case(s) || v.label().eq_ignore_ascii_case(s))
-                    .ok_or_else(|| UnknownValue { kind: $kind, value: s.to_string() })
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = UnknownValue;
-
-            fn try_from(s: String) -> Result<Self, Self::Error> {
-                s.parse()
-            }
-        }
-    };
-}
-
-text_enum! {
-    /// Where an order is in its lifecycle (the user guide's "Order Lifecycle").
-    OrderStatus as "order status" {
-        /// Fetched from Linnworks, waiting to be sent to Stream.
-        Pending => "Pending",
-        /// Claimed by a worker that is sending it; locked against duplicate sends.
-        InProgress => "In Progress",
-        /// Created in Stream; tracking information is populated.
-        Completed => "Completed",
-        /// Stream rejected it; retried automatically up to MaxRetryAttempts.
-        Failed => "Failed",
-        /// Missing fields or configuration; waits for a correction in Linnworks.
-        ValidationFailed => "Validation Failed",
-        /// A failed order queued for another send attempt.
-        ReadyForRetry => "Ready for Retry",
-        /// Removed from Stream and cleared in Linnworks by a manual delete.
-        Deleted => "Deleted",
-    }
-}
-
-text_enum! {
-    /// Whether a postal service creates a Stream delivery or collection order.
-    OrderType as "order type" {
-        Delivery => "Delivery",
-        Collection => "Collection",
-    }
-}
-
-text_enum! {
-    /// Where a received webhook event is in its processing.
-    WebhookStatus as "webhook event status" {
-        /// Stored, waiting for the webhook processing job.
-        Pending => "Pending",
-        /// Applied to Linnworks.
-        Processed => "Processed",
-        /// Failed more than WebhookMaxRetryAttempts times; not retried automatically.
-        Failed => "Failed",
-        /// Failed, and queued for another processing attempt.
-        ReadyForRetry => "Ready for Retry",
-    }
-}
-
-text_enum! {
-    /// What an audit log entry records.
-    AuditAction as "audit action" {
-        Fetch => "Fetch",
-        Validate => "Validate",
-        Send => "Send",
-        Resend => "Resend",
-        Label => "Label",
-        Webhook => "Webhook",
-        MasterData => "Master Data",
-        Delete => "Delete",
-        /// A sent order's tracking number, tracking URL and identifiers written to Linnworks
-        /// by a later send cycle, after the write-back right after the send failed or was cut off.
-        WriteBack => "Write Back",
-    }
-}
-
-text_enum! {
-    /// How an audited action ended.
-    AuditOutcome as "audit outcome" {
-        Success => "Success",
-        Failure => "Failure",
-        Skipped => "Skipped",
-    }
-}
-
-text_enum! {
-    /// How a job run ended (`Running` until it finishes).
-    JobOutcome as "job outcome" {
-        Running => "Running",
-        Succeeded => "Succeeded",
-        Failed => "Failed",
-        Skipped => "Skipped",
-    }
-}
-
-text_enum! {
-    /// The master data sets kept per installation.
-    MasterDataKind as "master data kind" {
-        Depots => "Depots",
-        Identifiers => "Identifiers",
-        PostalServices => "Postal Services",
-    }
-}
+use crate::domain::{AuditAction, AuditOutcome, JobOutcome, OrderStatus, OrderType, WebhookStatus};
 
 /// One order in the queue, keyed by (installation, Linnworks order id).
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
@@ -624,18 +470,6 @@ pub struct WorkerHeartbeat {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses_round_trip_through_stored_name_and_label() {
-        for s in OrderStatus::ALL {
-            assert_eq!(s.as_str().parse::<OrderStatus>(), Ok(*s));
-            assert_eq!(s.label().parse::<OrderStatus>(), Ok(*s));
-        }
-        assert_eq!(OrderStatus::ReadyForRetry.to_string(), "Ready for Retry");
-        assert_eq!(OrderStatus::ValidationFailed.as_str(), "ValidationFailed");
-        let err = "Shipped".parse::<OrderStatus>().unwrap_err();
-        assert_eq!(err.to_string(), "unknown order status `Shipped`");
-    }
 
     #[test]
     fn queue_counts_set_and_get_agree() {

@@ -9,8 +9,6 @@ use sqlx::types::Json;
 
 use crate::observe::metrics as observe;
 
-use super::lifecycle::{Cause, check_transition, sources, sql_list};
-use super::model::OrderStatus::{self, *};
 use super::model::{
     FetchedOrder, Order, OrderClaim, OrderPage, OrderQuery, QueueCounts, SendFailure, SendSuccess,
     Upserted,
@@ -19,6 +17,8 @@ use super::{
     BackendKind, Dialect, Store, StoreError, StoreResult, Work, chrono_duration,
     fetch_all_claiming, now, require, sql_limit, with_pool,
 };
+use crate::domain::OrderStatus::{self, *};
+use crate::domain::lifecycle::{Cause, check_transition, sources};
 
 const ORDER_COLUMNS: &str = "id, installation, order_id, num_order_id, reference, \
     postal_service_id, postal_service_name, order_type, status, attempts, last_http_status, \
@@ -33,6 +33,16 @@ const SENT_SINCE: &str = "SELECT completed_at FROM orders \
 
 /// How often a single-order change re-reads the row after losing a race to another writer.
 const OPTIMISTIC_TRIES: usize = 5;
+
+/// `'A', 'B'`: the stored names of `statuses`, for an SQL `IN (...)` list. The names are
+/// compile-time identifiers, never input, so inlining them is safe.
+fn sql_list(statuses: &[OrderStatus]) -> String {
+    statuses
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// `IN (...)` list of the statuses `cause` may move to `to`, from the lifecycle table.
 fn from_list(to: OrderStatus, cause: Cause) -> String {

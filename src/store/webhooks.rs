@@ -12,14 +12,16 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 use super::model::{
-    AuditAction, AuditOutcome, NewWebhookEvent, ReceiptAudit, WebhookClaim, WebhookCounts,
-    WebhookEvent, WebhookInsert, WebhookReceipt, WebhookStatus,
+    NewWebhookEvent, ReceiptAudit, WebhookClaim, WebhookCounts, WebhookEvent, WebhookInsert,
+    WebhookReceipt,
 };
+
 use super::wakeups::Work;
 use super::{
     BackendKind, Dialect, Pool, Store, StoreError, StoreResult, chrono_duration,
     fetch_all_claiming, now, require, sql_limit, with_pool,
 };
+use crate::domain::{AuditAction, AuditOutcome, WebhookStatus};
 
 const EVENT_COLUMNS: &str = "id, installation, dedup_key, received_at, body, event_code, \
     consignment_no, order_no, run, grp, status, retry_count, last_error, version, claim_owner, \

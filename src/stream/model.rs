@@ -127,6 +127,15 @@ pub enum OrderType {
     Collection,
 }
 
+impl From<crate::domain::OrderType> for OrderType {
+    fn from(kind: crate::domain::OrderType) -> Self {
+        match kind {
+            crate::domain::OrderType::Delivery => OrderType::Delivery,
+            crate::domain::OrderType::Collection => OrderType::Collection,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Partner {
     pub id: String,
@@ -663,26 +672,9 @@ impl WebhookSubscription {
     }
 }
 
-/// Run-level event codes carry `run` and `orders[]`; the others carry `order.id` (reference).
-pub const RUN_EVENT_CODES: [&str; 6] = [
-    "OPENPLANNING",
-    "LOCKPLANNING",
-    "CLOSEPLANNING",
-    "DISPATCHED",
-    "PLANNEDDELIVERY",
-    "PLANNEDGROUP",
-];
-
 /// The family an event code belongs to: `RUN` or `ORDER` (*inferred* names).
 pub fn event_type_of(event: &str) -> &'static str {
-    if RUN_EVENT_CODES
-        .iter()
-        .any(|c| c.eq_ignore_ascii_case(event))
-    {
-        "RUN"
-    } else {
-        "ORDER"
-    }
+    crate::domain::event::family_of(event).as_str()
 }
 
 /// One subscription as listed by `GET /webhooks/webhooks` (*inferred* path and shape).

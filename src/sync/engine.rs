@@ -6,11 +6,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::{InstallationConfig, InstallationKey, SnapshotReceiver};
+use crate::config::{InstallationConfig, SnapshotReceiver};
+
+use crate::domain::InstallationKey;
+use crate::domain::{AuditAction, AuditOutcome};
 use crate::linnworks::LinnworksClient;
 use crate::remote::{RemoteError, RemoteOptions};
 use crate::settings::SystemSettings;
-use crate::store::{AuditAction, AuditOutcome, NewAuditEntry, Store};
+use crate::store::{NewAuditEntry, Store};
 use crate::stream::{StreamClient, StreamCredentials};
 
 use super::breaker::{AccountKey, Breaker, Breakers};

@@ -8,16 +8,19 @@ use serde::{Deserialize as _, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::config::{InstallationConfig, InstallationKey};
+use crate::config::InstallationConfig;
+
+use crate::domain::InstallationKey;
+use crate::domain::{AuditAction, AuditOutcome, OrderType};
 use crate::linnworks::{DateFieldFilter, FieldsFilter, OpenOrder};
 use crate::remote::text::{clean_json, describe_issues};
-use crate::store::{AuditAction, AuditOutcome, FetchedOrder, OrderType, Upserted};
+use crate::store::{FetchedOrder, Upserted};
 
 use super::engine::{Audit, Engine};
 use super::errors::ValidationError;
-use super::identifiers::ERROR_FROM_STREAM;
 use super::job_error::JobError;
 use super::validate::validate_order;
+use crate::domain::identifiers::ERROR_FROM_STREAM;
 
 /// The vendor name of the postal services the master-data sync creates in Linnworks
 /// (production; staging accounts use `STREAMTECH`, see `StreamSettings::vendor_name`).
@@ -233,7 +236,7 @@ async fn fetch_inner(
                     order_type: OrderType::Delivery,
                     snapshot: Some(snapshot),
                 };
-                let verdict: Result<crate::crd::OrderType, ValidationError> =
+                let verdict: Result<crate::domain::OrderType, ValidationError> =
                     Err(ValidationError::InvalidOrderData(reason));
                 (fetched, verdict, order_id, false)
             }
@@ -275,10 +278,7 @@ async fn fetch_inner(
                         .postal_service_id
                         .map(|id| id.to_string()),
                     postal_service_name: order.shipping_info.postal_service_name.clone(),
-                    order_type: match verdict {
-                        Ok(crate::crd::OrderType::Collection) => OrderType::Collection,
-                        _ => OrderType::Delivery,
-                    },
+                    order_type: verdict.clone().unwrap_or_default(),
                     snapshot: Some(snapshot),
                 };
                 let shipped = order

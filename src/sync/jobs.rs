@@ -1,12 +1,12 @@
 //! The jobs the master-data module provides, behind one call for the scheduler
 //! and the `master-data` command.
 
-use crate::config::InstallationKey;
+use crate::domain::InstallationKey;
 
 use super::engine::{Engine, SCHEDULER};
 use super::job_error::JobError;
 use super::master_data::{sync_identifiers, sync_postal_services};
-use super::schedule::Job;
+use crate::domain::Job;
 
 /// Runs a master-data job; returns its summary line.
 pub async fn run_other(

@@ -7,20 +7,23 @@ use std::time::Instant;
 
 use uuid::Uuid;
 
-use crate::config::{InstallationConfig, InstallationKey};
+use crate::config::InstallationConfig;
+
+use crate::domain::InstallationKey;
+use crate::domain::{AuditAction, AuditOutcome, OrderStatus};
 use crate::linnworks::{ExtendedProperty, UpdateOrderShippingInfoRequest};
 use crate::remote::text::storable;
-use crate::store::{
-    AuditAction, AuditOutcome, FetchedOrder, Order, OrderStatus, OrderType, StoreError, Work,
-};
+use crate::store::{FetchedOrder, Order, StoreError, Work};
 
 use super::engine::{Audit, Clients, Engine};
 use super::errors::ValidationError;
-use super::identifiers::{ERROR_FROM_STREAM, SENT_TO_STREAM, is_day_tag, is_run_tag, is_seq_tag};
 use super::job_error::JobError;
 use super::process_webhooks::DISPATCH_DATE_PROPERTY;
 use super::send::TRACKING_URL_PROPERTY;
 use super::send::{OrderOutcome, send_claimed};
+use crate::domain::identifiers::{
+    ERROR_FROM_STREAM, SENT_TO_STREAM, is_day_tag, is_run_tag, is_seq_tag,
+};
 
 /// The guide's message for deleting an order that is not Completed.
 pub const ONLY_COMPLETED_CAN_BE_DELETED: &str =
@@ -172,16 +175,13 @@ async fn queue_from_linnworks(
     };
     let shipping = &detail.shipping_info;
     let service_id = shipping.postal_service_id.map(|id| id.to_string());
-    let order_type = match inst
+    let order_type = inst
         .mapping_for(
             service_id.as_deref(),
             shipping.postal_service_name.as_deref(),
         )
         .map(|m| m.spec.order_type)
-    {
-        Some(crate::crd::OrderType::Collection) => OrderType::Collection,
-        _ => OrderType::Delivery,
-    };
+        .unwrap_or_default();
     let fetched = FetchedOrder {
         installation: inst.key.id(),
         order_id: detail.order_id.to_string(),

@@ -9,17 +9,18 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::config::InstallationKey;
+use crate::domain::InstallationKey;
+use crate::domain::{AuditAction, AuditOutcome};
 use crate::linnworks::{Identifier as LwIdentifier, PostalService as LwPostalService};
 use crate::remote::RemoteError;
-use crate::store::{AuditAction, AuditOutcome, DeliveryMethod, Depot, Identifier, PostalService};
+use crate::store::{DeliveryMethod, Depot, Identifier, PostalService};
 use crate::stream::{DeliveryMethodType, Depot as StreamDepot};
 
 use super::engine::{Audit, Engine};
 use super::errors::ValidationError;
-use super::identifiers;
 use super::job_error::JobError;
 use crate::crd::installation::{PRODUCTION_VENDOR, STAGING_VENDOR};
+use crate::domain::identifiers;
 
 /// What the identifier sync did in Linnworks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -6,7 +6,7 @@ pub mod country;
 pub mod engine;
 pub mod errors;
 pub mod fetch;
-pub mod identifiers;
+
 pub mod job_error;
 pub mod jobs;
 pub mod locations;
@@ -15,13 +15,12 @@ pub mod master_data;
 pub mod permits;
 pub mod pool;
 pub mod process_webhooks;
-pub mod schedule;
+
 pub mod scheduler;
 pub mod send;
 pub mod stop;
 pub mod throttle;
 pub mod transform;
 pub mod validate;
-pub mod webhook_event;
 
 pub use engine::{Audit, Clients, Engine};

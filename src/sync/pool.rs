@@ -22,8 +22,9 @@ use tokio::task::JoinHandle;
 use super::engine::Engine;
 use super::permits::Permits;
 use super::scheduler::{SchedulerOptions, run_scheduler};
-use crate::config::{InstallationKey, Snapshot, SnapshotReceiver};
+use crate::config::{Snapshot, SnapshotReceiver};
 use crate::crd::installation::WorkerMode;
+use crate::domain::InstallationKey;
 use crate::settings::SystemSettings;
 use crate::store::{Store, StoreError};
 

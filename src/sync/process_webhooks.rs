@@ -16,23 +16,25 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::config::{InstallationConfig, InstallationKey};
+use crate::config::InstallationConfig;
+
+use crate::domain::InstallationKey;
+use crate::domain::{AuditAction, AuditOutcome};
 use crate::linnworks::{
     AddOrdersNoteRequest, BasicExtendedProperty, ExtendedProperty, OrderDetails,
 };
 use crate::remote::RemoteError;
-use crate::store::{
-    AuditAction, AuditOutcome, NewWebhookEvent, Order, OrderQuery, WebhookEvent as StoredEvent,
-};
+use crate::store::{NewWebhookEvent, Order, OrderQuery, WebhookEvent as StoredEvent};
 
 use super::engine::{Audit, Clients, Engine};
 use super::errors::ValidationError;
-use super::identifiers::{
+use super::job_error::JobError;
+use crate::domain::identifiers::day_tag;
+use crate::domain::identifiers::{
     MAX_RUNS, MAX_SEQUENCES, is_day_tag, is_run_tag, is_seq_tag, run_name, run_tag, seq_name,
     seq_tag,
 };
-use super::job_error::JobError;
-use super::webhook_event::{self, WebhookEvent, day_identifier};
+use crate::stream::notification::{self, WebhookEvent};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -353,7 +355,7 @@ impl Job<'_> {
                 let failed = store
                     .mark_webhook_failed(&claim, &e.to_string(), limit)
                     .await?;
-                let gave_up = failed.status == crate::store::WebhookStatus::Failed;
+                let gave_up = failed.status == crate::domain::WebhookStatus::Failed;
                 let kind = if gave_up { "failed" } else { "retrying" };
                 crate::observe::metrics::webhook_processed(&self.inst.key.id(), kind);
                 let (settled, next) = if gave_up {
@@ -389,7 +391,7 @@ impl Job<'_> {
         event: &StoredEvent,
     ) -> Result<Result<Applied, ApplyError>, JobError> {
         let label = describe(event);
-        let parsed = match webhook_event::parse(event.body.as_bytes()) {
+        let parsed = match notification::parse(event.body.as_bytes()) {
             Ok(p) => p,
             // Stored bodies were parsed on receipt; one that no longer parses will not parse
             // on a retry either.
@@ -683,7 +685,7 @@ impl Job<'_> {
             return Ok(Vec::new());
         };
         let sequences_on = self.inst.spec.webhooks.group_sequence_identifiers;
-        let day = event.delivery_date.map(day_identifier);
+        let day = event.delivery_date.map(day_tag);
         let mut assign: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
         let mut unassign: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
         let mut done = Vec::new();
@@ -794,7 +796,7 @@ pub fn dispatch_date_value(event: &WebhookEvent) -> Option<String> {
     let date = event
         .event_date
         .as_deref()
-        .and_then(webhook_event::parse_stream_date)?;
+        .and_then(notification::parse_stream_date)?;
     let time = event
         .event_time
         .as_deref()
@@ -877,7 +879,7 @@ mod tests {
 
     #[test]
     fn notes_and_names_read_well() {
-        let event = webhook_event::parse(
+        let event = notification::parse(
             br#"{"webhook": {"event": {"event_code": "DELIVERED", "event_code_desc": "Delivered",
                 "event_date": "2026-06-20", "event_time": "14:05:00", "event_text": "Left with neighbour"},
                 "order": {"id": "CN1"}}}"#,
@@ -894,7 +896,7 @@ mod tests {
 
     #[test]
     fn runs_outside_the_identifiers_are_not_applied() {
-        let mut event = webhook_event::parse(
+        let mut event = notification::parse(
             br#"{"event": {"event_code": "LOCKPLANNING"}, "run": {"description": "RUN 21"},
                 "orders": [{"sequence": 1, "order": "CN1"}]}"#,
         )
@@ -908,7 +910,7 @@ mod tests {
 
     #[test]
     fn the_stored_event_keeps_the_references_and_the_dedupe_key() {
-        let event = webhook_event::parse(
+        let event = notification::parse(
             br#"{"event": {"event_code": "OPENPLANNING", "event_date": "2026-06-20"},
                 "run": {"loadId": "L1", "description": "RUN 04"},
                 "orders": [{"sequence": 2, "order": "CN1"}, {"sequence": 1, "order": "CN2"}]}"#,

@@ -12,12 +12,13 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::InstallationKey;
-use crate::store::{JobOutcome, Wakeup, Work};
+use crate::domain::InstallationKey;
+use crate::domain::JobOutcome;
+use crate::store::{Wakeup, Work};
 
 use super::engine::{Engine, SCHEDULER, correlation_id};
 use super::permits::Permits;
-use super::schedule::{DATABASE_WIDE, Job, JobTimes, PRUNE_PERIOD};
+use crate::domain::job::{DATABASE_WIDE, Job, PRUNE_PERIOD};
 
 /// How often each installation loop reports that it is alive.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
@@ -261,14 +262,7 @@ async fn installation_loop(
         let Some(inst) = engine.installation(&key) else {
             return;
         };
-        let times = match JobTimes::from_spec(&inst.spec.schedule) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::error!(installation = %key, "schedule is invalid, no jobs run until it is fixed: {e}");
-                wait(&engine, &mut config, Duration::from_secs(60)).await;
-                continue;
-            }
-        };
+        let times = inst.times.clone();
         let now = Utc::now();
         let mut jobs: Vec<Job> = Vec::new();
         if !inst.spec.suspend {
@@ -326,7 +320,7 @@ async fn installation_loop(
 /// An installation whose master data was never synced would wait for the first night before
 /// orders can be tagged: sync it now instead.
 async fn catch_up_master_data(engine: &Engine, key: &InstallationKey, permits: &Permits) {
-    use crate::store::MasterDataKind;
+    use crate::domain::MasterDataKind;
     let installation = key.id();
     for (job, kind) in [
         (Job::Identifiers, MasterDataKind::Identifiers),
@@ -542,6 +536,5 @@ async fn run_recorded_inner(
 fn webhook_budget(engine: &Engine, key: &InstallationKey) -> Duration {
     engine
         .installation(key)
-        .and_then(|i| JobTimes::from_spec(&i.spec.schedule).ok())
-        .map_or(Duration::ZERO, |t| t.webhook_interval.mul_f64(0.9))
+        .map_or(Duration::ZERO, |i| i.times.webhook_interval.mul_f64(0.9))
 }

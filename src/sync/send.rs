@@ -12,21 +12,24 @@ use futures::StreamExt as _;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::config::{InstallationConfig, InstallationKey};
+use crate::config::InstallationConfig;
+
+use crate::domain::InstallationKey;
+use crate::domain::{AuditAction, AuditOutcome};
 use crate::linnworks::{BasicExtendedProperty, OrderDetails, UpdateOrderShippingInfoRequest};
 use crate::remote::RemoteError;
 use crate::remote::text::{clean_json, describe_issues};
-use crate::store::{AuditAction, AuditOutcome, Order, SendFailure, SendSuccess};
+use crate::store::{Order, SendFailure, SendSuccess};
 use crate::stream::{CreateOrderRequest, CreatedOrder};
 
 use super::breaker::{Admission, Breaker, ProbeGuard};
 use super::engine::{Audit, Clients, Engine};
 use super::errors::ValidationError;
-use super::identifiers::{ERROR_FROM_STREAM, SENT_TO_STREAM};
 use super::job_error::JobError;
 use super::locations;
 use super::transform::transform;
 use super::validate::validate_order;
+use crate::domain::identifiers::{ERROR_FROM_STREAM, SENT_TO_STREAM};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,6 +53,16 @@ pub struct SendSummary {
 }
 
 impl SendSummary {
+    /// The orders of the batch by how they ended, as the `sends` metric counts them.
+    pub fn outcomes(&self) -> [(&'static str, usize); 4] {
+        [
+            ("completed", self.completed),
+            ("failed", self.failed),
+            ("validation_failed", self.invalid),
+            ("deferred", self.deferred),
+        ]
+    }
+
     /// Whether the cycle did anything at all.
     pub fn is_empty(&self) -> bool {
         self.claimed == 0 && self.written_back == 0 && self.write_back_failed == 0
@@ -195,7 +208,7 @@ pub async fn send_claimed(
                 outcomes.push(outcome(order, status, &e.to_string()));
             }
             summary.deferred = claimed.len();
-            crate::observe::metrics::sends(&key.id(), &summary);
+            crate::observe::metrics::sends(&key.id(), &summary.outcomes());
             return Ok((summary, outcomes));
         }
         Err(e) => {
@@ -204,7 +217,7 @@ pub async fn send_claimed(
                 outcomes.push(outcome(order, "Failed", &e.to_string()));
             }
             summary.failed = claimed.len();
-            crate::observe::metrics::sends(&key.id(), &summary);
+            crate::observe::metrics::sends(&key.id(), &summary.outcomes());
             return Ok((summary, outcomes));
         }
     };
@@ -295,7 +308,7 @@ pub async fn send_claimed(
     } else if !written.is_empty() {
         tracing::warn!(installation = %key, orders = written.len(), "identifiers not set; the write-back stays pending and a later send cycle retries it");
     }
-    crate::observe::metrics::sends(&key.id(), &summary);
+    crate::observe::metrics::sends(&key.id(), &summary.outcomes());
     Ok((summary, outcomes))
 }
 
@@ -667,7 +680,7 @@ async fn defer(
     actor: &str,
     started: Instant,
 ) -> Result<&'static str, JobError> {
-    let mut status = crate::store::OrderStatus::Pending.label();
+    let mut status = crate::domain::OrderStatus::Pending.label();
     if let Some(claim) = order.claim() {
         let failure = SendFailure {
             http_status: e.status.map(i32::from),

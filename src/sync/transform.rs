@@ -7,7 +7,6 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::config::{InstallationConfig, MappingConfig};
-use crate::crd::OrderType as MappingOrderType;
 use crate::linnworks::{CalcOrderHeader, CustomerAddress, OrderDetails, OrderItem as LwItem};
 use crate::stream::{
     Address, Contact, CreateOrderRequest, Customer, OrderGroup, OrderHeader, OrderItem, OrderType,
@@ -54,10 +53,7 @@ pub fn transform(
         order.customer_info.channel_buyer_name.as_deref(),
     );
     let contact = stream_contact(&order.customer_info.address, &address.name);
-    let order_type = match m.order_type {
-        MappingOrderType::Delivery => OrderType::Delivery,
-        MappingOrderType::Collection => OrderType::Collection,
-    };
+    let order_type = OrderType::from(m.order_type);
     let partner = spec
         .stream
         .partner_account

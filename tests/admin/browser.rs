@@ -13,7 +13,8 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use linnstream::store::{JobOutcome, Store};
+use linnstream::domain::JobOutcome;
+use linnstream::store::Store;
 use reqwest::StatusCode;
 use serde_json::json;
 

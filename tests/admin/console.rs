@@ -3,7 +3,7 @@
 
 use std::process::Output;
 
-use linnstream::crd::LabelType;
+use linnstream::domain::LabelType;
 use linnstream::labels::LabelSize;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -354,7 +354,7 @@ async fn webhook_token_prints_the_path_and_the_derived_token_never_the_secret() 
     };
     let expected = linnstream::server::webhooks::derive_token(
         secret.as_bytes(),
-        &linnstream::config::InstallationKey::new("default", "acme"),
+        &linnstream::domain::InstallationKey::new("default", "acme"),
     );
     let out = run(
         vec![

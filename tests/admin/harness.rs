@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use linnstream::config::{InstallationKey, Snapshot, files::load_dir};
+use linnstream::config::{Snapshot, files::load_dir};
+
+use linnstream::domain::InstallationKey;
 use linnstream::remote::{RemoteOptions, RetryPolicy};
 use linnstream::server::admin::{AdminAuth, admin_router};
 use linnstream::settings::SystemSettings;

@@ -1,7 +1,7 @@
 //! The admin API scenarios, each run on PostgreSQL and on SQLite.
 
 use chrono::{Duration, Utc};
-use linnstream::store::JobOutcome;
+use linnstream::domain::JobOutcome;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -10,8 +10,9 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 
 use linnstream::config::kube::KubeSource;
-use linnstream::config::{Credentials, InstallationKey, SnapshotReceiver};
+use linnstream::config::{Credentials, SnapshotReceiver};
 use linnstream::crd::{Installation, SecretKeyRef};
+use linnstream::domain::InstallationKey;
 use linnstream::operator::build::{self, BuildInput, CronJobApi, OperatorSettings};
 
 use crate::support;

@@ -14,8 +14,9 @@ use kube::api::Api;
 use serde_json::{Value, json};
 
 use linnstream::crd::{ConditionStatus, PostalServiceMapping};
+use linnstream::domain::{OrderStatus, WebhookStatus};
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
-use linnstream::store::{OrderStatus, Store, WebhookStatus};
+use linnstream::store::Store;
 
 use crate::support;
 use crate::support::db::create_postgres_database;

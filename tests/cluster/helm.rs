@@ -1279,7 +1279,7 @@ async fn helm_install_runs_the_example_to_ready_as_the_charts_service_account() 
         .unwrap_or(0);
     assert_eq!(
         subs,
-        linnstream::sync::webhook_event::SUBSCRIBED_EVENTS.len(),
+        linnstream::domain::EventCode::subscribed(false).len(),
         "every Stream webhook subscription"
     );
     let events = env.event_reasons("acme").await;
@@ -1595,7 +1595,7 @@ async fn admin_enabled_install_feeds_gateway_and_console_live_from_the_config_se
             reference: Some("WEB-4242".into()),
             postal_service_id: Some("3f2b1a0c-9d8e-4f7a-b6c5-d4e3f2a1b0c9".into()),
             postal_service_name: Some("Stream Next Day Renamed".into()),
-            order_type: linnstream::store::OrderType::Delivery,
+            order_type: linnstream::domain::OrderType::Delivery,
             snapshot: None,
         })
         .await

@@ -12,9 +12,10 @@ use kube::api::{Api, DeleteParams, DynamicObject};
 use serde_json::json;
 
 use linnstream::crd::{ConditionStatus, Installation, PostalServiceMapping};
-use linnstream::operator::subscriptions::EVENTS;
-use linnstream::store::{FetchedOrder, JobOutcome, OrderType, SendFailure, SendSuccess};
-use linnstream::sync::schedule::Job;
+use linnstream::domain::EventCode;
+use linnstream::domain::Job;
+use linnstream::domain::{JobOutcome, OrderType};
+use linnstream::store::{FetchedOrder, SendFailure, SendSuccess};
 
 use crate::support;
 use crate::support::eventually;
@@ -216,8 +217,8 @@ async fn examples_become_owned_children_and_a_ready_status_with_the_stores_count
     // Stream delivers the subscribed events to the receiver's public URL; status has the ids.
     let subs = env.stream_subscriptions().await;
     let url = format!("{PUBLIC_BASE_URL}/webhooks/{}/acme", env.ns.name);
-    assert_eq!(subs.len(), EVENTS.len(), "{subs:?}");
-    for event in EVENTS {
+    assert_eq!(subs.len(), events().len(), "{subs:?}");
+    for event in events() {
         assert!(
             subs.iter().any(|s| s.event == event && s.url_path == url),
             "{event}"
@@ -228,7 +229,7 @@ async fn examples_become_owned_children_and_a_ready_status_with_the_stores_count
         .as_ref()
         .and_then(|s| s.webhook_subscriptions.clone())
         .expect("recorded subscriptions");
-    assert_eq!(recorded.subscriptions.len(), EVENTS.len());
+    assert_eq!(recorded.subscriptions.len(), events().len());
     assert!(
         recorded
             .subscriptions
@@ -522,7 +523,7 @@ async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_
     });
     let operator = env.start_operator(config).await;
     env.wait_condition("acme", "Ready", TRUE, "Running").await;
-    assert_eq!(env.stream_subscriptions().await.len(), EVENTS.len());
+    assert_eq!(env.stream_subscriptions().await.len(), events().len());
 
     // The config Secret counts the active Installations; suspended, none is active (the
     // guide's "No active installations available").
@@ -572,7 +573,7 @@ async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_
     .await;
     eventually(30, "DISPATCHED subscribed", || async {
         let subs = env.stream_subscriptions().await;
-        subs.len() == EVENTS.len() + 1 && subs.iter().any(|s| s.event == "DISPATCHED")
+        subs.len() == events().len() + 1 && subs.iter().any(|s| s.event == "DISPATCHED")
     })
     .await;
     env.wait_condition("acme", "Ready", TRUE, "Running").await;
@@ -583,7 +584,7 @@ async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_
     .await;
     eventually(30, "DISPATCHED unsubscribed", || async {
         let subs = env.stream_subscriptions().await;
-        subs.len() == EVENTS.len() && !subs.iter().any(|s| s.event == "DISPATCHED")
+        subs.len() == events().len() && !subs.iter().any(|s| s.event == "DISPATCHED")
     })
     .await;
 
@@ -637,7 +638,7 @@ async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_
     env.patch_installation("acme", json!({"spec": {"webhooks": {"enabled": true}}}))
         .await;
     eventually(30, "subscribed again", || async {
-        env.stream_subscriptions().await.len() == EVENTS.len()
+        env.stream_subscriptions().await.len() == events().len()
     })
     .await;
     let installations: Api<Installation> = Api::namespaced(env.client.clone(), &env.ns.name);
@@ -763,4 +764,9 @@ async fn two_operators_never_both_act_and_the_follower_takes_over() {
         other => panic!("expected a lost lease, got {other:?}"),
     }
     env.finish().await;
+}
+
+/// What an installation without dispatch sync subscribes to.
+fn events() -> Vec<&'static str> {
+    EventCode::subscribed_codes(false)
 }

@@ -21,9 +21,10 @@ use serde_json::{Value, json};
 
 use linnstream::config::files::load_dir;
 use linnstream::crd::{ConditionStatus, Installation};
+use linnstream::domain::{OrderStatus, WebhookStatus};
 use linnstream::gateway::service_id;
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
-use linnstream::store::{OrderStatus, Store, WebhookStatus};
+use linnstream::store::Store;
 
 use crate::support;
 use crate::support::db::create_postgres_database;

@@ -19,13 +19,14 @@ use tokio::process::Child;
 
 use linnstream::crd::Installation;
 use linnstream::crd::installation::WorkerMode;
+use linnstream::domain::{OrderStatus, WebhookStatus};
 use linnstream::operator::build::pool::PoolSettings;
 use linnstream::operator::settings::ConfigSecret;
 use linnstream::sim::kit::RunningServer;
 use linnstream::sim::linnworks::LinnworksSim;
 use linnstream::sim::stream::{StreamSim, StreamSimConfig};
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, linnworks_account, order};
-use linnstream::store::{OrderStatus, Store, WebhookStatus};
+use linnstream::store::Store;
 
 use crate::support::db::create_postgres_database;
 use crate::support::operator::{DATABASE_SECRET, RunningOperator, kubectl, operator_config};

@@ -70,6 +70,58 @@ fn helm_crd_template_matches_the_committed_file() {
 }
 
 #[test]
+fn values_schema_settings_match_the_settings_definitions() {
+    let path = root().join("charts/linnstream/values.schema.json");
+    let committed = std::fs::read_to_string(&path).expect("values.schema.json exists");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copy = dir.path().join("values.schema.json");
+    std::fs::write(&copy, &committed).expect("copy");
+    let out = bin()
+        .args(["crd", "--values-schema", "-o"])
+        .arg(&copy)
+        .output()
+        .expect("run linnstream crd --values-schema");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let generated = std::fs::read_to_string(&copy).expect("regenerated");
+    assert!(
+        generated == committed,
+        "charts/linnstream/values.schema.json is stale: run \
+         `cargo run -- crd --values-schema -o charts/linnstream/values.schema.json`"
+    );
+    // The chart passes every value under settings as its flag; each must be one.
+    let schema: serde_json::Value = serde_json::from_str(&committed).expect("JSON");
+    let names: Vec<&str> = schema["properties"]["settings"]["properties"]
+        .as_object()
+        .expect("settings properties")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let table = linnstream::settings::all_settings();
+    assert_eq!(names.len(), table.len());
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    for def in table {
+        assert!(
+            names.contains(&def.name),
+            "{} is not in the schema",
+            def.name
+        );
+        let row = format!(
+            "| `{}` | `{}` | {} | {}-{}",
+            def.flag(),
+            def.env,
+            def.default,
+            def.min,
+            def.max
+        );
+        assert!(readme.contains(&row), "README.md has no settings row {row}");
+    }
+}
+
+#[test]
 fn crd_has_printer_columns_short_names_and_category() {
     let out = bin().arg("crd").output().expect("run linnstream crd");
     let yaml = String::from_utf8(out.stdout).expect("utf-8");

@@ -821,7 +821,7 @@ async fn webhooks_are_subscribed_listed_delivered_with_the_auth_header_and_unsub
     assert_eq!(delivered["subscription"]["id"].to_string(), delivered_id);
 
     // The integration's own notification parser reads what the simulator sends.
-    let parsed = linnstream::sync::webhook_event::parse(received[0].1.to_string().as_bytes())
+    let parsed = linnstream::stream::notification::parse(received[0].1.to_string().as_bytes())
         .expect("parse");
     assert_eq!(
         (parsed.code.as_str(), parsed.run_number),

@@ -10,16 +10,15 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use linnstream::config::InstallationConfig;
-use linnstream::crd::LabelType;
 use linnstream::crd::installation::{CancelLabelMode, ShippingIntegration};
+use linnstream::domain::LabelType;
+use linnstream::domain::{AuditAction, AuditOutcome, OrderStatus};
 use linnstream::gateway::{
     CANCEL_NOT_SUPPORTED, OPENAPI_JSON, UNKNOWN_TOKEN, WAIT_AT_MOST, gateway_router, service_id,
 };
 use linnstream::sim::kit::{RunningServer, serve_loopback};
 use linnstream::sim::linnworks::NewOrder;
-use linnstream::store::{
-    AuditAction, AuditEntry, AuditOutcome, AuditQuery, Order, OrderStatus, SendSuccess,
-};
+use linnstream::store::{AuditEntry, AuditQuery, Order, SendSuccess};
 use serde_json::{Value, json};
 
 use crate::on_both_backends;

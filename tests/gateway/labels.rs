@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use linnstream::labels::{
-    ELLIPSIS, LabelAddress, LabelError, LabelInput, LabelSize, LabelType, has_qr, plan,
-    render_label,
+    ELLIPSIS, LabelAddress, LabelError, LabelInput, LabelSize, LabelType, plan, render_label,
 };
 
 const ALL_TYPES: [LabelType; 4] = [
@@ -79,7 +78,7 @@ fn scan(image: &Path) -> Vec<(String, String)> {
 
 fn expected_symbols(input: &LabelInput) -> Vec<(String, String)> {
     let mut expected = vec![("CODE-128".to_string(), input.tracking_number.clone())];
-    if has_qr(input.label_type) {
+    if input.label_type.has_qr() {
         expected.push(("QR-Code".to_string(), input.tracking_url.clone()));
     }
     expected.sort();
@@ -386,7 +385,7 @@ fn qr_types_need_a_tracking_url_and_the_others_do_not() {
             ..sample(label_type)
         };
         let result = plan(&input);
-        if has_qr(label_type) {
+        if label_type.has_qr() {
             assert_eq!(result.err(), Some(LabelError::MissingField("tracking_url")));
         } else {
             let scene = result.expect("no QR needed");

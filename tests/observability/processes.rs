@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use linnstream::config::InstallationKey;
 use linnstream::config::files::load_dir;
+use linnstream::domain::InstallationKey;
 use linnstream::server::webhooks::derive_token;
 use linnstream::sim::world::{NAME, NAMESPACE, NEXT_DAY, World, WorldSettings, order};
 use serde_json::{Value, json};

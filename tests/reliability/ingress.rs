@@ -11,12 +11,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use linnstream::app::{AppOptions, RunningApp, start};
-use linnstream::config::InstallationKey;
 use linnstream::config::files::load_dir;
+use linnstream::domain::InstallationKey;
+use linnstream::domain::webhook::webhook_path;
 use linnstream::gateway::service_id;
-use linnstream::server::HttpSettings;
 use linnstream::server::admin::AdminAuth;
-use linnstream::server::webhooks::{WebhookAuth, webhook_path};
+use linnstream::server::webhooks::WebhookAuth;
+use linnstream::settings::HttpSettings;
 use linnstream::settings::SystemSettings;
 use linnstream::sim::world::{NAME, NAMESPACE, NEXT_DAY, World, WorldSettings, order};
 use serde_json::{Value, json};

@@ -10,11 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use linnstream::domain::{
+    AuditAction, AuditOutcome, JobOutcome, OrderStatus, OrderType, WebhookStatus,
+};
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
 use linnstream::store::{
-    AuditAction, AuditOutcome, AuditQuery, FetchedOrder, JobOutcome, ManifestConsignment,
-    NewAuditEntry, NewWebhookEvent, OrderQuery, OrderStatus, OrderType, SendFailure, Store,
-    WebhookStatus,
+    AuditQuery, FetchedOrder, ManifestConsignment, NewAuditEntry, NewWebhookEvent, OrderQuery,
+    SendFailure, Store,
 };
 use serde_json::{Value, json};
 

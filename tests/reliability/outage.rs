@@ -10,10 +10,11 @@ use serde_json::{Value, json};
 use crate::on_both_backends;
 use crate::support::db::Backend;
 use crate::support::sync::{ACTOR, Harness, PLAIN_SERVICE};
+use linnstream::domain::OrderStatus;
 use linnstream::server::admin::{AdminAuth, admin_router};
 use linnstream::sim::kit::{RunningServer, serve_loopback};
 use linnstream::sim::linnworks::NewOrder;
-use linnstream::store::{Order, OrderStatus};
+use linnstream::store::Order;
 use linnstream::sync::breaker::{AccountKey, BreakerPolicy, BreakerView};
 use linnstream::sync::send::{SendSummary, send_cycle};
 

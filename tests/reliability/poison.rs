@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use crate::on_both_backends;
 use crate::support::db::Backend;
 use crate::support::sync::{ACTOR, Harness, PLAIN_SERVICE};
+use linnstream::domain::OrderStatus;
 use linnstream::server::admin::{AdminAuth, admin_router};
 use linnstream::sim::kit::serve_loopback;
-use linnstream::store::OrderStatus;
 
 /// A customer address that passes validation; `address1` as given.
 fn customer(address1: &str) -> Value {

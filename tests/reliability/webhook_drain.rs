@@ -9,15 +9,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use linnstream::config::InstallationKey;
+use linnstream::domain::InstallationKey;
+use linnstream::domain::WebhookStatus;
 use linnstream::linnworks::PUBLISHED_RATE_LIMITS;
 use linnstream::remote::RemoteOptions;
 use linnstream::settings::SystemSettings;
 use linnstream::sim::kit::RateLimitRule;
 use linnstream::sim::linnworks::NewPostalService;
-use linnstream::store::{Order, WebhookStatus};
+use linnstream::store::Order;
+use linnstream::stream::notification;
 use linnstream::sync::process_webhooks::{WebhookSummary, new_stored_event, webhook_cycle};
-use linnstream::sync::webhook_event;
 use serde_json::json;
 
 use crate::support::db::Backend;
@@ -56,7 +57,7 @@ fn notification(code: &str, consignment: &str, n: usize) -> String {
 
 /// Stores a notification as the receiver does; returns its event id.
 async fn queue(h: &Harness, key: &InstallationKey, body: &str) -> i64 {
-    let event = webhook_event::parse(body.as_bytes()).expect("a valid notification");
+    let event = notification::parse(body.as_bytes()).expect("a valid notification");
     let stored = new_stored_event(&key.id(), &event, body, chrono::Utc::now());
     let inserted =
         h.db.store

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use linnstream::config::InstallationKey;
-use linnstream::server::webhooks::{derive_token, webhook_path};
+use linnstream::domain::InstallationKey;
+use linnstream::domain::webhook::webhook_path;
+use linnstream::server::webhooks::derive_token;
 use linnstream::sim::world::{NAME, NAMESPACE, World, WorldSettings};
 use serde_json::{Value, json};
 
@@ -136,7 +137,7 @@ async fn acknowledged_notifications_survive_a_sigkill_under_load(backend: Backen
     let audit = store
         .audit_entries(&linnstream::store::AuditQuery {
             installation: Some(key.id()),
-            action: Some(linnstream::store::AuditAction::Webhook),
+            action: Some(linnstream::domain::AuditAction::Webhook),
             limit: 10_000,
             ..Default::default()
         })

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use sqlx::Connection;
 
-use linnstream::store::{FetchedOrder, OrderStatus, OrderType, SendSuccess, Store, StoreOptions};
+use linnstream::store::{FetchedOrder, SendSuccess, Store, StoreOptions};
+
+use linnstream::domain::{OrderStatus, OrderType};
 
 use crate::support::db::{Backend, TestDb, create_postgres_database};
 

@@ -9,7 +9,9 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::Duration;
 
-use linnstream::store::{OrderStatus, SendSuccess, Store, StoreOptions};
+use linnstream::store::{SendSuccess, Store, StoreOptions};
+
+use linnstream::domain::OrderStatus;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::on_both_backends;

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use linnstream::store::{FetchedOrder, Order, OrderType, Store};
+use linnstream::store::{FetchedOrder, Order, Store};
+
+use linnstream::domain::OrderType;
 use serde_json::json;
 
 pub const LEASE: Duration = Duration::from_secs(300);

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use linnstream::domain::*;
 use linnstream::store::*;
 use serde_json::json;
 

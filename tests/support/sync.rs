@@ -10,11 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use linnstream::config::files::load_dir;
-use linnstream::config::{
-    Credentials, InstallationConfig, InstallationKey, MappingConfig, Snapshot,
-};
+use linnstream::config::{Credentials, InstallationConfig, MappingConfig, Snapshot};
+use linnstream::domain::InstallationKey;
+use linnstream::domain::OrderStatus;
+use linnstream::domain::webhook::webhook_path;
 use linnstream::remote::{RemoteOptions, RetryPolicy};
-use linnstream::server::webhooks::{WebhookAuth, webhook_path, webhook_router};
+use linnstream::server::webhooks::{WebhookAuth, webhook_router};
 use linnstream::settings::SystemSettings;
 use linnstream::sim::kit::{RunningServer, serve_loopback};
 use linnstream::sim::linnworks::{
@@ -23,7 +24,7 @@ use linnstream::sim::linnworks::{
 };
 use linnstream::sim::stream::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, StreamSim, StreamSimConfig};
 use linnstream::sim::world::{NAME, NAMESPACE, World, WorldSettings};
-use linnstream::store::{Order, OrderQuery, OrderStatus, WebhookEvent};
+use linnstream::store::{Order, OrderQuery, WebhookEvent};
 use linnstream::stream::WebhookSubscription;
 use linnstream::sync::Engine;
 use linnstream::sync::process_webhooks::{WebhookSummary, process_webhooks};
@@ -122,22 +123,20 @@ pub fn installation_config(
         }))
         .expect("mapping spec"),
     };
-    InstallationConfig {
-        key: key.clone(),
-        spec,
-        credentials: Credentials {
-            stream_client_id: DEMO_CLIENT_ID.into(),
-            stream_client_secret: DEMO_CLIENT_SECRET.into(),
-            linnworks_application_id: DEMO_APPLICATION_ID.into(),
-            linnworks_application_secret: DEMO_APPLICATION_SECRET.into(),
-            linnworks_installation_token: DEMO_INSTALLATION_TOKEN.into(),
-            gateway_token: None,
-        },
-        mappings: vec![
-            mapping("standard", PLAIN_SERVICE, false),
-            mapping("signed", PROCESSING_SERVICE, true),
-        ],
-    }
+    let credentials = Credentials {
+        stream_client_id: DEMO_CLIENT_ID.into(),
+        stream_client_secret: DEMO_CLIENT_SECRET.into(),
+        linnworks_application_id: DEMO_APPLICATION_ID.into(),
+        linnworks_application_secret: DEMO_APPLICATION_SECRET.into(),
+        linnworks_installation_token: DEMO_INSTALLATION_TOKEN.into(),
+        gateway_token: None,
+    };
+    let mappings = vec![
+        mapping("standard", PLAIN_SERVICE, false),
+        mapping("signed", PROCESSING_SERVICE, true),
+    ];
+    InstallationConfig::new(key.clone(), spec, credentials, mappings)
+        .expect("the test installation is valid")
 }
 
 /// No HTTP-level retries and short delays, so injected faults reach the job at once.
@@ -319,6 +318,9 @@ impl Harness {
 
     /// Adds (or replaces) an installation in the published settings, keeping the others.
     fn publish(&self, inst: InstallationConfig) {
+        // A changed schedule is parsed again, as a changed resource would be.
+        let inst = InstallationConfig::new(inst.key, inst.spec, inst.credentials, inst.mappings)
+            .expect("the changed installation is valid");
         let mut snapshot = Snapshot::clone(&self.config.borrow());
         snapshot.installations.insert(inst.key.clone(), inst);
         self.config.send_replace(Arc::new(snapshot));
@@ -573,9 +575,9 @@ impl Harness {
         self.tags(order)
             .into_iter()
             .filter(|t| {
-                linnstream::sync::identifiers::is_run_tag(t)
-                    || linnstream::sync::identifiers::is_seq_tag(t)
-                    || linnstream::sync::identifiers::is_day_tag(t)
+                linnstream::domain::identifiers::is_run_tag(t)
+                    || linnstream::domain::identifiers::is_seq_tag(t)
+                    || linnstream::domain::identifiers::is_day_tag(t)
             })
             .collect()
     }

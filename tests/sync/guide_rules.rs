@@ -5,8 +5,9 @@
 //! suspended installation refusing manual sends.
 
 use linnstream::config::MappingConfig;
+use linnstream::domain::{AuditAction, AuditOutcome, OrderStatus};
 use linnstream::sim::linnworks::{NewItem, NewOrder, NewPostalService, SimAddress};
-use linnstream::store::{AuditAction, AuditOutcome, AuditQuery, Order, OrderStatus};
+use linnstream::store::{AuditQuery, Order};
 use linnstream::sync::manual;
 use linnstream::sync::process_webhooks::DISPATCH_DATE_PROPERTY;
 use linnstream::sync::send::TRACKING_URL_PROPERTY;
@@ -417,7 +418,8 @@ async fn dispatch_notes_every_order_of_the_run_and_records_the_date_once(backend
         .iter()
         .find(|e| e.event_code == "DISPATCHED")
         .expect("stored");
-    let parsed = linnstream::sync::webhook_event::parse(dispatched.body.as_bytes()).expect("parse");
+    let parsed =
+        linnstream::stream::notification::parse(dispatched.body.as_bytes()).expect("parse");
     let mut replay = linnstream::sync::process_webhooks::new_stored_event(
         &h.key.id(),
         &parsed,

@@ -1,5 +1,5 @@
+use linnstream::domain::OrderStatus;
 use linnstream::sim::world::{NEXT_DAY, demo_orders, order};
-use linnstream::store::OrderStatus;
 use linnstream::sync::manual;
 use serde_json::json;
 
@@ -316,7 +316,7 @@ pub async fn a_corrected_order_is_picked_up_on_the_next_fetch(h: &Harness) {
 }
 
 pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
-    use linnstream::config::InstallationKey;
+    use linnstream::domain::InstallationKey;
     use linnstream::sync::{fetch, send};
     // No postal service at all: only a manual send would pick it up.
     let mut unassigned = order(9001, NEXT_DAY);

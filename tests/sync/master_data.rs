@@ -3,11 +3,12 @@
 //! delivery method, created once and updated (never duplicated) afterwards. On PostgreSQL (a
 //! fresh database per test, failing when PostgreSQL is unreachable) and SQLite.
 
+use linnstream::domain::{AuditAction, AuditOutcome};
 use linnstream::linnworks::{Identifier, PostalService};
 use linnstream::sim::kit::FaultSpec;
 use linnstream::sim::linnworks::NewPostalService;
 use linnstream::sim::stream::{StreamSim, StreamSimConfig, default_depots};
-use linnstream::store::{AuditAction, AuditOutcome, AuditQuery};
+use linnstream::store::AuditQuery;
 use linnstream::sync::master_data::{sync_identifiers, sync_postal_services};
 use serde_json::json;
 
@@ -74,7 +75,7 @@ async fn linnworks_services(h: &Harness) -> Vec<PostalService> {
 
 async fn identifiers_are_registered_once(backend: Backend) {
     let h = start(backend).await;
-    let all = linnstream::sync::identifiers::all();
+    let all = linnstream::domain::identifiers::all();
     assert_eq!(all.len(), 49);
 
     let first = sync_identifiers(&h.engine, &h.key, "md-1", ACTOR)
@@ -400,7 +401,7 @@ async fn two_installations_on_one_linnworks_account_share_the_services(backend: 
         12
     );
     // Both installations map orders to the same services.
-    let ids = |key: &linnstream::config::InstallationKey| {
+    let ids = |key: &linnstream::domain::InstallationKey| {
         let store = h.db.store.clone();
         let installation = key.id();
         async move {

@@ -8,8 +8,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use linnstream::domain::OrderStatus;
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
-use linnstream::store::{OrderQuery, OrderStatus, Store};
+use linnstream::store::{OrderQuery, Store};
 use serde_json::{Value, json};
 
 use crate::support::db;

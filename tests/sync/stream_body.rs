@@ -3,9 +3,9 @@
 //! dimensions, Linnworks' packaging split and each per-service and installation option
 //! that shapes the body.
 
-use linnstream::crd::OrderType;
+use linnstream::domain::OrderStatus;
+use linnstream::domain::OrderType;
 use linnstream::sim::world::{NEXT_DAY, RETURNS, order};
-use linnstream::store::OrderStatus;
 use serde_json::{Value, json};
 
 use crate::on_both_backends;

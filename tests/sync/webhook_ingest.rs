@@ -12,10 +12,11 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use linnstream::store::{
-    AuditAction, AuditQuery, NewWebhookEvent, OrderStatus, ReceiptAudit, SendFailure, Store,
-    WebhookReceipt, WebhookStatus,
+    AuditQuery, NewWebhookEvent, ReceiptAudit, SendFailure, Store, WebhookReceipt,
 };
-use linnstream::sync::schedule::Job;
+
+use linnstream::domain::Job;
+use linnstream::domain::{AuditAction, OrderStatus, WebhookStatus};
 use linnstream::sync::scheduler::{SchedulerOptions, run_scheduler};
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -51,7 +52,7 @@ fn delivered(consignment: &str, text: &str) -> Value {
 
 async fn post(h: &Harness, body: &Value) -> (u16, Value) {
     h.post_webhook(
-        &linnstream::server::webhooks::webhook_path(&h.key),
+        &linnstream::domain::webhook::webhook_path(&h.key),
         body.to_string().into_bytes(),
         Some(&h.token()),
     )

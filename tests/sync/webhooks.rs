@@ -3,9 +3,10 @@
 //! applied to Linnworks by the processing job. On PostgreSQL (a fresh database per test,
 //! failing when PostgreSQL is unreachable) and SQLite.
 
+use linnstream::domain::{AuditAction, AuditOutcome, WebhookStatus};
 use linnstream::sim::stream::DEMO_CLIENT_ID;
-use linnstream::store::{AuditAction, AuditEntry, AuditOutcome, AuditQuery, Order, WebhookStatus};
-use linnstream::sync::webhook_event::MAX_BODY_BYTES;
+use linnstream::store::{AuditEntry, AuditQuery, Order};
+use linnstream::stream::notification::MAX_BODY_BYTES;
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
@@ -63,7 +64,7 @@ fn delivered_body(consignment: &str, time: &str) -> Value {
 async fn post(h: &Harness, body: &Value) -> (u16, Value) {
     let token = h.token();
     h.post_webhook(
-        &linnstream::server::webhooks::webhook_path(&h.key),
+        &linnstream::domain::webhook::webhook_path(&h.key),
         body.to_string().into_bytes(),
         Some(&token),
     )
@@ -260,7 +261,7 @@ async fn the_receiver_refuses_bad_calls_and_stores_nothing(backend: Backend) {
         },
     )
     .await;
-    let path = linnstream::server::webhooks::webhook_path(&h.key);
+    let path = linnstream::domain::webhook::webhook_path(&h.key);
     let good = delivered_body("CN-1", "10:00:00").to_string().into_bytes();
     let token = h.token();
 

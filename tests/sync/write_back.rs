@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
+use linnstream::domain::{AuditAction, AuditOutcome, OrderStatus};
 use linnstream::settings::SystemSettings;
 use linnstream::sim::world::{NEXT_DAY, order};
-use linnstream::store::{AuditAction, AuditOutcome, AuditQuery, OrderStatus};
+use linnstream::store::AuditQuery;
 use serde_json::json;
 
 use crate::on_both_backends;

@@ -113,24 +113,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-config" (include "linnstream.fullname" .)) .Values.configSecret }}
 {{- end }}
 
-{{/* The system settings, as the flags both binaries' clap definitions take. */}}
+{{/* The system settings, as the flags both binaries' clap definitions take (each value
+     settings.fooBar is --foo-bar; the schema lists the names). */}}
 {{- define "linnstream.settingsArgs" -}}
-{{- $s := .Values.settings -}}
-- --max-batch-size-per-installation={{ $s.maxBatchSizePerInstallation }}
-- --max-installations-per-batch={{ $s.maxInstallationsPerBatch }}
-- --max-user-selected-orders={{ $s.maxUserSelectedOrders }}
-- --max-user-selected-orders-for-delete={{ $s.maxUserSelectedOrdersForDelete }}
-- --max-retry-attempts={{ $s.maxRetryAttempts }}
-- --webhook-batch-size={{ $s.webhookBatchSize }}
-- --webhook-max-retry-attempts={{ $s.webhookMaxRetryAttempts }}
-- --stream-api-timeout-seconds={{ $s.streamApiTimeoutSeconds }}
-- --stream-api-max-retry-attempts={{ $s.streamApiMaxRetryAttempts }}
-- --order-sync-page-size={{ $s.orderSyncPageSize }}
-- --claim-lease-seconds={{ $s.claimLeaseSeconds }}
-- --audit-retention-days={{ $s.auditRetentionDays }}
-- --shutdown-grace-seconds={{ $s.shutdownGraceSeconds }}
-- --http-header-timeout-seconds={{ $s.httpHeaderTimeoutSeconds }}
-- --http-body-timeout-seconds={{ $s.httpBodyTimeoutSeconds }}
+{{- range $name, $value := .Values.settings }}
+- --{{ kebabcase $name }}={{ $value }}
+{{- end }}
 {{- end }}
 
 {{/* Checks the schema cannot express. */}}

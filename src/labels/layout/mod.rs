@@ -7,7 +7,7 @@ mod compact;
 mod courier;
 mod portrait;
 
-use crate::crd::LabelType;
+use crate::domain::LabelType;
 
 use super::error::LabelError;
 use super::input::LabelInput;

@@ -174,7 +174,7 @@ fn compress(values: &BTreeSet<u32>, lo: u32, hi: u32, names: &[&str]) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::validate::parse_cron;
+    use crate::domain::schedule::parse_cron;
     use chrono::{Datelike, Timelike};
 
     #[test]
@@ -283,14 +283,15 @@ mod tests {
     #[test]
     fn run_and_the_cronjob_fire_on_the_same_days_for_both_day_fields() {
         use crate::crd::installation::Schedule;
-        use crate::sync::schedule::{Job, JobTimes};
+        use crate::domain::Job;
+        use crate::domain::schedule::JobTimes;
         // The 1st of the month OR a Monday, at 03:00 in Bogota (UTC-5, no daylight saving).
         let spec = Schedule {
             identifiers_schedule: "0 3 1 * 1".into(),
             time_zone: "America/Bogota".into(),
             ..Schedule::default()
         };
-        let times = JobTimes::from_spec(&spec).unwrap();
+        let times = JobTimes::parse(&spec.text()).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         let (_, cronjob, utc) = both_firings("0 3 1 * 1", "America/Bogota", now, 8).unwrap();
         assert_eq!(utc, "0 8 1 * 1");

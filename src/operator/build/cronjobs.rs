@@ -13,7 +13,7 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 
 use super::pod::{self, Credentials};
 use super::{BuildError, Component, Context, cron_utc, env};
-use crate::crd::validate::{parse_cron, parse_time_zone};
+use crate::domain::schedule::{parse_cron, parse_time_zone};
 
 /// Annotations on a `batch/v1beta1` CronJob recording what the UTC schedule came from.
 pub const SCHEDULE_ANNOTATION: &str = "linnstream.io/schedule";

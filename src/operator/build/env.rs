@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn the_workers_get_the_lease_duration_the_operator_parsed() {
-        use crate::crd::validate::parse_duration;
+        use crate::domain::schedule::parse_duration;
         for text in ["15s", "3.5s", "1m30s", "2m0.25s"] {
             let lease = parse_duration(text).expect("duration");
             let value = lease_duration(lease).value.expect("value");

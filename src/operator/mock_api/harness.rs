@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use super::server::{Call, Cluster, DATABASE_SECRET, NS, SECRETS, mock_client};
 use crate::crd::{Installation, SecretKeyRef};
+use crate::domain::OrderType;
 use crate::operator::build::{CronJobApi, OperatorSettings, env};
 use crate::operator::caches::Caches;
 use crate::operator::context::Context;
@@ -28,7 +29,7 @@ use crate::operator::installation::reconcile;
 use crate::operator::leader::LeaseConfig;
 use crate::operator::metrics::Metrics;
 use crate::operator::settings::OperatorConfig;
-use crate::store::{DeliveryMethod, Depot, FetchedOrder, Identifier, OrderType, Store};
+use crate::store::{DeliveryMethod, Depot, FetchedOrder, Identifier, Store};
 
 pub const UID: &str = "6a1f0d2e-1111-4222-8333-944455556666";
 pub const GENERATION: i64 = 3;

@@ -16,8 +16,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::config::InstallationKey;
-use crate::store::{AuditAction, AuditOutcome, OrderStatus};
+use crate::domain::InstallationKey;
+use crate::domain::{AuditAction, AuditOutcome, OrderStatus};
 use crate::sync::engine::{Audit, correlation_id};
 use crate::sync::errors::ValidationError;
 use crate::sync::manual::{
@@ -120,7 +120,7 @@ fn reply(
         outcomes: outcomes
             .into_iter()
             .map(|o| {
-                let ok = o.status == done.label() && before.get(&o.order_id) != Some(&done);
+                let ok = o.status.parse() == Ok(done) && before.get(&o.order_id) != Some(&done);
                 OutcomeView::new(o, ok)
             })
             .collect(),

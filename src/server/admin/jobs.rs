@@ -16,8 +16,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::crd::installation::InstallationSpec;
-use crate::store::{JobOutcome, JobRun};
-use crate::sync::schedule::{Job, JobTimes};
+use crate::domain::Job;
+use crate::domain::JobOutcome;
+use crate::domain::schedule::JobTimes;
+use crate::store::JobRun;
 
 /// How long after a fixed-time run is due it may still be running or finishing.
 pub const FIXED_TIME_GRACE: Duration = Duration::from_secs(30 * 60);
@@ -280,7 +282,7 @@ mod tests {
             time_zone: "UTC".into(),
             ..Schedule::default()
         };
-        JobTimes::from_spec(&schedule).expect("schedule")
+        JobTimes::parse(&schedule.text()).expect("schedule")
     }
 
     fn view(

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::store::OrderStatus;
+use crate::domain::OrderStatus;
 
 use super::AdminState;
 use super::error::ApiError;

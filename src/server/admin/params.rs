@@ -125,7 +125,7 @@ impl Params {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::OrderStatus;
+    use crate::domain::OrderStatus;
 
     #[test]
     fn parameters_are_named_in_every_error() {

@@ -7,9 +7,11 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use crate::config::InstallationConfig;
-use crate::store::{AuditAction, AuditQuery, OrderQuery, OrderStatus};
+use crate::domain::Job;
+use crate::domain::job::DATABASE_WIDE;
+use crate::domain::{AuditAction, OrderStatus};
+use crate::store::{AuditQuery, OrderQuery};
 use crate::sync::breaker::AccountKey;
-use crate::sync::schedule::{DATABASE_WIDE, Job, JobTimes};
 use crate::sync::scheduler::HEARTBEAT_INTERVAL;
 
 use super::auth::Caller;
@@ -66,7 +68,7 @@ pub async fn installations(State(s): State<AdminState>, RawQuery(q): RawQuery) -
             suspended: inst.spec.suspend,
             order_sync_enabled: inst.spec.sync.order_sync_enabled,
             webhooks_enabled: inst.spec.webhooks.enabled,
-            webhook_path: crate::server::webhooks::webhook_path(&inst.key),
+            webhook_path: crate::domain::webhook::webhook_path(&inst.key),
             queue: store.queue_counts(&id).await?,
             webhooks: store.webhook_counts(&id).await?,
             overdue_jobs: jobs
@@ -187,7 +189,7 @@ pub(crate) async fn job_views(
     let store = s.engine.store();
     let installation = inst.key.id();
     let now = Utc::now();
-    let times = JobTimes::from_spec(&inst.spec.schedule);
+    let times = &inst.times;
     let scheduled_since = store
         .workers()
         .await?
@@ -207,7 +209,7 @@ pub(crate) async fn job_views(
         let facts = JobFacts {
             job,
             enabled: enabled(job, &inst.spec),
-            times: times.as_ref().map_err(String::as_str),
+            times: Ok(times),
             runs: &runs,
             next_run_at,
             scheduled_since,

@@ -13,7 +13,9 @@ use axum::Json;
 use axum::extract::{Extension, Path, RawQuery, State};
 use serde_json::{Value, json};
 
-use crate::store::{AuditAction, AuditOutcome, StoreError, WebhookStatus};
+use crate::store::StoreError;
+
+use crate::domain::{AuditAction, AuditOutcome, WebhookStatus};
 use crate::sync::engine::{Audit, correlation_id};
 
 use super::AdminState;

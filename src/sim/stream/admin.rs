@@ -15,6 +15,8 @@ use chrono::{NaiveDate, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::domain::EventCode;
+
 use super::Shared;
 use super::notify::{Notice, dispatch};
 use super::reply::admin_error;
@@ -155,11 +157,12 @@ pub struct EventRequest {
     text: Option<String>,
 }
 
+/// The planning codes a plan action may send, in their order.
 const PLANNING: [&str; 4] = [
-    "OPENPLANNING",
-    "LOCKPLANNING",
-    "CLOSEPLANNING",
-    "PLANNEDGROUP",
+    EventCode::OpenPlanning.as_str(),
+    EventCode::LockPlanning.as_str(),
+    EventCode::ClosePlanning.as_str(),
+    EventCode::PlannedGroup.as_str(),
 ];
 
 fn event_json(
@@ -181,18 +184,9 @@ fn event_json(
     })
 }
 
+/// Stream's `event_code_desc` for a code.
 fn code_desc(code: &str) -> &'static str {
-    match code {
-        "OPENPLANNING" => "Open planning",
-        "LOCKPLANNING" => "Lock planning",
-        "CLOSEPLANNING" => "Close planning",
-        "PLANNEDGROUP" => "Planned group",
-        "DISPATCHED" => "Dispatched",
-        "DELIVERED" => "Delivered",
-        "PARTDELVRD" => "Part delivered",
-        "COLLECTED" => "Collected",
-        _ => "Part collected",
-    }
+    EventCode::parse(code).map_or("Event", |c| c.facts().description)
 }
 
 /// `POST /_sim/events`.

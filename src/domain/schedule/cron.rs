@@ -23,6 +23,14 @@ pub struct CronSchedule {
     cron: croner::Cron,
 }
 
+/// Two schedules are equal when they fire at the same times: their normalised expressions
+/// match.
+impl PartialEq for CronSchedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.expression == other.expression
+    }
+}
+
 impl CronSchedule {
     /// The schedule as five plain fields: macros expanded, names as numbers, `*` only where
     /// a day field is unrestricted. Means the same as the text it was parsed from, to

@@ -4,8 +4,10 @@
 //! accepted. Run numbers, sequences and delivery dates are read from every place the
 //! references show them; what cannot be found is left empty rather than guessed.
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::NaiveDate;
 use serde_json::{Map, Value};
+
+use crate::domain::{EventCode, EventEffect};
 
 /// Largest body the receiver accepts; real notifications are a few kilobytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -39,55 +41,33 @@ pub struct WebhookEvent {
     pub dedupe_key: String,
 }
 
-/// Planning events that move orders into runs; the rest of the run-level codes are
-/// recorded without effect.
-pub const PLANNING_CODES: [&str; 3] = ["OPENPLANNING", "LOCKPLANNING", "CLOSEPLANNING"];
-/// Delivery events that add a note to the Linnworks order.
-pub const DELIVERY_CODES: [&str; 4] = ["DELIVERED", "PARTDELVRD", "COLLECTED", "PARTCOLLECTED"];
-
-/// The run-level notice that a run left the depot; applied when IsOrderDispatchSyncEnabled.
-pub const DISPATCH_CODE: &str = "DISPATCHED";
-
-/// What every installation with webhooks subscribes to in Stream (standalone and operator
-/// alike): the delivery outcomes, run planning, and the per-group sequence notice. With
-/// IsOrderDispatchSyncEnabled, DISPATCHED too (see [`subscribed_events`]).
-pub const SUBSCRIBED_EVENTS: [&str; 8] = [
-    "DELIVERED",
-    "PARTDELVRD",
-    "COLLECTED",
-    "PARTCOLLECTED",
-    "OPENPLANNING",
-    "LOCKPLANNING",
-    "CLOSEPLANNING",
-    "PLANNEDGROUP",
-];
-
-/// The events one installation subscribes to, in the order they are subscribed.
-pub fn subscribed_events(spec: &crate::crd::InstallationSpec) -> Vec<&'static str> {
-    let mut events = SUBSCRIBED_EVENTS.to_vec();
-    if spec.sync.order_dispatch_sync_enabled {
-        events.push(DISPATCH_CODE);
-    }
-    events
-}
-
 impl WebhookEvent {
-    /// DISPATCHED: the run the order is on has left for delivery.
+    /// The code, when it is one the integration knows.
+    pub fn event_code(&self) -> Option<EventCode> {
+        EventCode::parse(&self.code)
+    }
+
+    /// What the event does to the orders it names (nothing for an unknown code).
+    pub fn effect(&self) -> EventEffect {
+        self.event_code()
+            .map_or(EventEffect::None, EventCode::effect)
+    }
+
     pub fn is_dispatch(&self) -> bool {
-        self.code == DISPATCH_CODE
+        self.effect() == EventEffect::Dispatch
     }
 
     pub fn is_planning(&self) -> bool {
-        PLANNING_CODES.contains(&self.code.as_str()) || self.code == "PLANNEDGROUP"
+        self.effect() == EventEffect::Planning
     }
 
     pub fn is_delivery(&self) -> bool {
-        DELIVERY_CODES.contains(&self.code.as_str())
+        self.effect() == EventEffect::Delivery
     }
 
     /// DELIVERED and COLLECTED complete an order (mark processed when the mapping says so).
     pub fn completes_order(&self) -> bool {
-        matches!(self.code.as_str(), "DELIVERED" | "COLLECTED")
+        self.event_code().is_some_and(EventCode::completes_order)
     }
 }
 
@@ -152,19 +132,6 @@ pub fn parse_stream_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(date_part, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(date_part, "%d/%m/%Y"))
         .ok()
-}
-
-/// The day identifier for a delivery date: SUNDAY..SATURDAY.
-pub fn day_identifier(date: NaiveDate) -> &'static str {
-    match date.weekday() {
-        Weekday::Mon => "MONDAY",
-        Weekday::Tue => "TUESDAY",
-        Weekday::Wed => "WEDNESDAY",
-        Weekday::Thu => "THURSDAY",
-        Weekday::Fri => "FRIDAY",
-        Weekday::Sat => "SATURDAY",
-        Weekday::Sun => "SUNDAY",
-    }
 }
 
 pub fn parse(body: &[u8]) -> Result<WebhookEvent, ParseError> {
@@ -356,7 +323,10 @@ mod tests {
         assert!(e.is_planning());
         assert_eq!(e.run_number, Some(3));
         assert_eq!(e.delivery_date, NaiveDate::from_ymd_opt(2026, 6, 20));
-        assert_eq!(e.delivery_date.map(day_identifier), Some("SATURDAY"));
+        assert_eq!(
+            e.delivery_date.map(crate::domain::identifiers::day_tag),
+            Some("SATURDAY")
+        );
         assert_eq!(
             e.orders[1],
             OrderRef {
@@ -416,7 +386,7 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 6, 20)
         );
         assert_eq!(
-            parse_stream_date("2026-06-21T07-00Z").map(day_identifier),
+            parse_stream_date("2026-06-21T07-00Z").map(crate::domain::identifiers::day_tag),
             Some("SUNDAY")
         );
     }

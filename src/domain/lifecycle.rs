@@ -4,7 +4,7 @@
 //! (single-order changes read the row, check, then update it by version) or in SQL built from
 //! it (the batch statements: claim, retry promotion, lease expiry).
 
-use super::model::OrderStatus::{self, *};
+use super::order::OrderStatus::{self, *};
 
 /// Why an order changes status. The same pair of statuses can be legal for one cause and not
 /// for another: an In Progress order returns to the queue only when its lease expires.
@@ -87,16 +87,6 @@ pub fn sources(to: OrderStatus, cause: Cause) -> Vec<OrderStatus> {
         .filter(|(_, t, c)| *t == to && *c == cause)
         .map(|(f, _, _)| *f)
         .collect()
-}
-
-/// `'A', 'B'`: the stored names of `statuses`, for an SQL `IN (...)` list. The names are
-/// compile-time identifiers, never input, so inlining them is safe.
-pub(crate) fn sql_list(statuses: &[OrderStatus]) -> String {
-    statuses
-        .iter()
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]
@@ -206,9 +196,5 @@ mod tests {
         );
         assert_eq!(sources(ReadyForRetry, Cause::PromoteRetry), vec![Failed]);
         assert_eq!(sources(Pending, Cause::LeaseExpired), vec![InProgress]);
-        assert_eq!(
-            sql_list(&[Pending, ReadyForRetry]),
-            "'Pending', 'ReadyForRetry'"
-        );
     }
 }

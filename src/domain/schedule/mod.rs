@@ -6,63 +6,50 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::crd::cron::CronSchedule;
-use crate::crd::installation::Schedule;
-use crate::crd::validate::{parse_cron, parse_duration, parse_time_zone};
+pub mod cron;
+pub mod duration;
 
-/// The scheduled jobs, with the names shown on the scheduler dashboard and in the audit log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Job {
-    Fetch,
-    Send,
-    Webhooks,
-    Identifiers,
-    PostalServices,
-    /// Deletes history past its retention. Runs once a day per database, whichever
-    /// process gets to it first, so its runs are recorded under [`DATABASE_WIDE`] and
-    /// shown with every installation's jobs.
-    Prune,
+pub use cron::{CronSchedule, parse_cron};
+pub use duration::parse_duration;
+
+use super::job::{Job, PRUNE_PERIOD};
+
+pub fn parse_time_zone(text: &str) -> Result<chrono_tz::Tz, String> {
+    text.parse::<chrono_tz::Tz>()
+        .map_err(|_| format!("{text:?} is not an IANA time zone (e.g. Europe/London, Etc/UTC)"))
 }
 
-/// The `installation` under which database-wide jobs record their runs and next run.
-pub const DATABASE_WIDE: &str = "*";
+/// The shortest interval a job may run at, so a typo cannot hammer the remote APIs.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
 
-/// How often the prune job runs.
-pub const PRUNE_PERIOD: Duration = Duration::from_secs(86_400);
+/// An installation's schedule as written (`spec.schedule`), before parsing.
+#[derive(Clone, Copy, Debug)]
+pub struct ScheduleText<'a> {
+    pub fetch_interval: &'a str,
+    pub send_interval: &'a str,
+    pub send_offset: &'a str,
+    pub webhook_interval: &'a str,
+    pub identifiers_schedule: &'a str,
+    pub postal_services_schedule: &'a str,
+    pub time_zone: &'a str,
+}
 
-impl Job {
-    pub const ALL: [Job; 6] = [
-        Job::Fetch,
-        Job::Send,
-        Job::Webhooks,
-        Job::Identifiers,
-        Job::PostalServices,
-        Job::Prune,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Job::Fetch => "fetch-orders",
-            Job::Send => "send-orders",
-            Job::Webhooks => "process-webhooks",
-            Job::Identifiers => "sync-master-data-identifiers",
-            Job::PostalServices => "sync-master-data-postal-services",
-            Job::Prune => "prune-history",
-        }
-    }
-
-    /// Whether the job works on the whole database rather than one installation.
-    pub fn is_database_wide(self) -> bool {
-        self == Job::Prune
-    }
-
-    pub fn from_name(name: &str) -> Option<Job> {
-        Job::ALL.into_iter().find(|j| j.name() == name)
-    }
+impl ScheduleText<'static> {
+    /// The user guide's schedule: fetch every 5 minutes, send 2 minutes after each fetch,
+    /// webhooks every 2 minutes, master data at 03:00 and 04:00 UTC.
+    pub const DEFAULTS: ScheduleText<'static> = ScheduleText {
+        fetch_interval: "5m",
+        send_interval: "5m",
+        send_offset: "2m",
+        webhook_interval: "2m",
+        identifiers_schedule: "0 3 * * *",
+        postal_services_schedule: "0 4 * * *",
+        time_zone: "Etc/UTC",
+    };
 }
 
 /// A parsed, validated schedule.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct JobTimes {
     pub fetch_interval: Duration,
     pub send_interval: Duration,
@@ -74,20 +61,20 @@ pub struct JobTimes {
 }
 
 impl JobTimes {
-    pub fn from_spec(spec: &Schedule) -> Result<Self, String> {
+    pub fn parse(spec: &ScheduleText<'_>) -> Result<Self, String> {
         let field = |name: &str, r: Result<Duration, String>| {
             r.map_err(|e| format!("schedule.{name}: {e}"))
         };
         Ok(Self {
-            fetch_interval: field("fetchInterval", parse_duration(&spec.fetch_interval))?,
-            send_interval: field("sendInterval", parse_duration(&spec.send_interval))?,
-            send_offset: field("sendOffset", parse_duration(&spec.send_offset))?,
-            webhook_interval: field("webhookInterval", parse_duration(&spec.webhook_interval))?,
-            identifiers: parse_cron(&spec.identifiers_schedule)
+            fetch_interval: field("fetchInterval", parse_duration(spec.fetch_interval))?,
+            send_interval: field("sendInterval", parse_duration(spec.send_interval))?,
+            send_offset: field("sendOffset", parse_duration(spec.send_offset))?,
+            webhook_interval: field("webhookInterval", parse_duration(spec.webhook_interval))?,
+            identifiers: parse_cron(spec.identifiers_schedule)
                 .map_err(|e| format!("schedule.identifiersSchedule: {e}"))?,
-            postal_services: parse_cron(&spec.postal_services_schedule)
+            postal_services: parse_cron(spec.postal_services_schedule)
                 .map_err(|e| format!("schedule.postalServicesSchedule: {e}"))?,
-            time_zone: parse_time_zone(&spec.time_zone)
+            time_zone: parse_time_zone(spec.time_zone)
                 .map_err(|e| format!("schedule.timeZone: {e}"))?,
         })
     }
@@ -165,7 +152,7 @@ mod tests {
 
     #[test]
     fn guide_defaults_fetch_every_five_minutes_and_send_two_minutes_later() {
-        let times = JobTimes::from_spec(&Schedule::default()).expect("defaults parse");
+        let times = JobTimes::parse(&ScheduleText::DEFAULTS).expect("defaults parse");
         let anchor = at(10, 0, 0);
         assert_eq!(times.next_run(Job::Fetch, anchor, anchor), at(10, 5, 0));
         assert_eq!(times.next_run(Job::Send, anchor, anchor), at(10, 2, 0));
@@ -185,7 +172,7 @@ mod tests {
 
     #[test]
     fn master_data_runs_at_three_and_four_in_the_installations_zone() {
-        let times = JobTimes::from_spec(&Schedule::default()).expect("defaults parse");
+        let times = JobTimes::parse(&ScheduleText::DEFAULTS).expect("defaults parse");
         assert_eq!(
             times.next_run(Job::Identifiers, at(0, 0, 0), at(10, 0, 0)),
             Utc.with_ymd_and_hms(2026, 1, 16, 3, 0, 0)
@@ -197,11 +184,11 @@ mod tests {
             at(4, 0, 0)
         );
         // London is UTC+1 in summer: 03:00 local is 02:00 UTC.
-        let london = Schedule {
-            time_zone: "Europe/London".into(),
-            ..Schedule::default()
+        let london = ScheduleText {
+            time_zone: "Europe/London",
+            ..ScheduleText::DEFAULTS
         };
-        let times = JobTimes::from_spec(&london).expect("parse");
+        let times = JobTimes::parse(&london).expect("parse");
         let july = Utc
             .with_ymd_and_hms(2026, 7, 1, 0, 0, 0)
             .single()
@@ -231,11 +218,11 @@ mod tests {
 
     #[test]
     fn a_bad_schedule_names_the_field() {
-        let bad = Schedule {
-            time_zone: "Nowhere/Special".into(),
-            ..Schedule::default()
+        let bad = ScheduleText {
+            time_zone: "Nowhere/Special",
+            ..ScheduleText::DEFAULTS
         };
-        let err = JobTimes::from_spec(&bad).expect_err("bad zone");
+        let err = JobTimes::parse(&bad).expect_err("bad zone");
         assert!(err.starts_with("schedule.timeZone:"), "{err}");
     }
 }

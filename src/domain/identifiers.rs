@@ -16,6 +16,12 @@ pub const DAYS: [&str; 7] = [
     "SATURDAY",
 ];
 
+/// The day identifier for a delivery date: SUNDAY..SATURDAY.
+pub fn day_tag(date: chrono::NaiveDate) -> &'static str {
+    use chrono::Datelike as _;
+    DAYS[date.weekday().num_days_from_sunday() as usize]
+}
+
 pub fn run_tag(n: u32) -> String {
     format!("RUN_{n:02}")
 }
