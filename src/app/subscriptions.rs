@@ -6,6 +6,7 @@
 use crate::config::InstallationConfig;
 use crate::server::webhooks::WebhookAuth;
 use crate::stream::WebhookSubscription;
+use crate::stream::subscriptions as diff;
 use crate::sync::Engine;
 
 pub use crate::sync::webhook_event::SUBSCRIBED_EVENTS as EVENTS;
@@ -33,16 +34,19 @@ pub async fn ensure(
         .token_for(&inst.key)
         .ok_or_else(|| anyhow::anyhow!("no webhook token for {}", inst.key))?;
     let stream = engine.clients(inst)?.stream;
-    for stale in stream
-        .subscriptions()
-        .await?
-        .into_iter()
-        .filter(|s| s.url_path == url)
-    {
+    let events = subscribed_events(&inst.spec);
+    let plan = diff::plan(
+        &diff::Wanted {
+            url: &url,
+            auth: &token,
+            events: &events,
+        },
+        diff::Held::listed_at(stream.subscriptions().await?, &url),
+    );
+    for stale in plan.replace.iter().chain(&plan.retire) {
         stream.unsubscribe(&stale.id).await?;
     }
-    let events = subscribed_events(&inst.spec);
-    for event in &events {
+    for event in &plan.create {
         stream
             .subscribe(&WebhookSubscription::post_json(
                 event,

@@ -5,6 +5,7 @@ mod client;
 pub mod datetime;
 pub mod envelope;
 pub mod model;
+pub mod subscriptions;
 mod token;
 
 pub use client::{StreamClient, StreamCredentials, WithWarnings};
