@@ -255,14 +255,7 @@ fn installation_controller(
         .watches_stream(watches.secrets, to_installations)
         .graceful_shutdown_on(shutdown)
         .run(installation::reconcile, installation::error_policy, ctx)
-        .for_each(move |result| {
-            changed.notify_one();
-            async move {
-                if let Err(e) = result {
-                    tracing::debug!("installation controller: {e}");
-                }
-            }
-        })
+        .for_each(move |result| notify_and_log(&changed, result, "installation"))
 }
 
 /// The PostalServiceMapping controller, also run for the mappings the Installation
@@ -286,14 +279,21 @@ fn mapping_controller(
         .reconcile_on(triggered)
         .graceful_shutdown_on(shutdown)
         .run(mapping::reconcile, mapping::error_policy, ctx)
-        .for_each(move |result| {
-            changed.notify_one();
-            async move {
-                if let Err(e) = result {
-                    tracing::debug!("mapping controller: {e}");
-                }
-            }
-        })
+        .for_each(move |result| notify_and_log(&changed, result, "mapping"))
+}
+
+/// After every reconcile: tells the config Secret's writer to look again; a failure (already
+/// handled by the error policy) is logged at debug level.
+fn notify_and_log<T, E: std::fmt::Display>(
+    changed: &tokio::sync::Notify,
+    result: Result<T, E>,
+    controller: &'static str,
+) -> std::future::Ready<()> {
+    changed.notify_one();
+    if let Err(e) = result {
+        tracing::debug!("{controller} controller: {e}");
+    }
+    std::future::ready(())
 }
 
 fn watch_installations(
