@@ -13,8 +13,8 @@ pub struct SettingDef {
     pub default: u32,
     pub min: u32,
     pub max: u32,
-    /// The first line of its documentation.
-    pub summary: &'static str,
+    /// Its documentation, on one line.
+    pub description: &'static str,
 }
 
 impl SettingDef {
@@ -85,7 +85,7 @@ macro_rules! ranged_settings {
                     default: $default,
                     min: $lo,
                     max: $hi,
-                    summary: $summary.trim_ascii(),
+                    description: concat!($summary $(, $more)*).trim_ascii(),
                 }),+];
                 $(table.extend(<$subty>::table());)?
                 table
@@ -228,7 +228,7 @@ pub fn values_schema_section() -> serde_json::Value {
         .map(|s| {
             let schema = serde_json::json!({
                 "type": "integer",
-                "description": s.summary,
+                "description": s.description,
                 "minimum": s.min,
                 "maximum": s.max,
                 "default": s.default,

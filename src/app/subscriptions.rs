@@ -6,6 +6,7 @@
 use crate::config::InstallationConfig;
 use crate::server::webhooks::WebhookAuth;
 use crate::stream::WebhookSubscription;
+use crate::stream::subscriptions as diff;
 use crate::sync::Engine;
 
 use crate::domain::EventCode;
@@ -32,16 +33,19 @@ pub async fn ensure(
         .token_for(&inst.key)
         .ok_or_else(|| anyhow::anyhow!("no webhook token for {}", inst.key))?;
     let stream = engine.clients(inst)?.stream;
-    for stale in stream
-        .subscriptions()
-        .await?
-        .into_iter()
-        .filter(|s| s.url_path == url)
-    {
+    let events = EventCode::subscribed_codes(inst.spec.sync.order_dispatch_sync_enabled);
+    let plan = diff::plan(
+        &diff::Wanted {
+            url: &url,
+            auth: &token,
+            events: &events,
+        },
+        diff::Held::listed_at(stream.subscriptions().await?, &url),
+    );
+    for stale in plan.replace.iter().chain(&plan.retire) {
         stream.unsubscribe(&stale.id).await?;
     }
-    let events = EventCode::subscribed_codes(inst.spec.sync.order_dispatch_sync_enabled);
-    for event in &events {
+    for event in &plan.create {
         stream
             .subscribe(&WebhookSubscription::post_json(
                 event,

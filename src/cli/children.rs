@@ -1,6 +1,6 @@
 //! `linnstream worker`, `linnstream webhooks` and `linnstream master-data`: the processes
 //! the operator runs for one Installation (see docs/operator.md). Settings come live from
-//! the Kubernetes API (`config::kube`, as the Installation's config-reader ServiceAccount,
+//! the Kubernetes API (`config::cluster`, as the Installation's config-reader ServiceAccount,
 //! or whatever `KUBECONFIG` says outside a cluster); credentials and the database URL come
 //! from the environment the pod spec sets from Secrets.
 
@@ -13,7 +13,7 @@ use axum::Router;
 use clap::{Args, ValueEnum};
 use tokio::sync::watch;
 
-use crate::config::kube::KubeSource;
+use crate::config::cluster::KubeSource;
 use crate::config::{Credentials, SnapshotReceiver};
 use crate::domain::InstallationKey;
 use crate::domain::Job;

@@ -1,10 +1,10 @@
 //! Where installation settings come from. Consumers (scheduler, webhook receiver, gateway)
 //! hold a `tokio::sync::watch::Receiver<Arc<Snapshot>>` and never care whether the
 //! snapshot was read from files (standalone `run`, [`files`]) or from the Kubernetes API
-//! (the processes the operator runs, [`kube`]).
+//! (the processes the operator runs, [`cluster`]).
 
+pub mod cluster;
 pub mod files;
-pub mod kube;
 pub mod secret;
 
 use std::collections::BTreeMap;

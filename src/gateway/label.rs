@@ -1,38 +1,29 @@
 //! GenerateLabel: the call warehouse staff wait on when they print.
 //!
-//! The guide's "Label Generation": find the order in the queue; when it is Completed, render
-//! at once; when it is not synced yet, fetch it from Linnworks and send it to Stream first
-//! (whatever Order Sync Enabled says); when another worker is sending it, wait (polling every
-//! [`POLL_EVERY`], at most [`WAIT_AT_MOST`]); when the sync fails, answer the reason. One
-//! label per requested package, with the mapping's label type and copies.
+//! The guide's "Label Generation": the order is made Completed in Stream first
+//! ([`on_demand::ensure_sent`]: sent, or waited for, as needed); when that fails, the reply
+//! says why. One label per requested package, with the mapping's label type and copies.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use uuid::Uuid;
 
 use crate::config::{InstallationConfig, MappingConfig};
 use crate::domain::{AuditAction, AuditOutcome, OrderStatus};
 use crate::labels::{LabelAddress, LabelInput, render_label};
-use crate::linnworks::{
-    FieldCode, FieldsFilter, GetOpenOrdersRequest, TextFieldFilter, TextFilterType,
-    UpdateOrderShippingInfoRequest,
-};
+use crate::domain::{AuditAction, AuditOutcome, OrderStatus};
 use crate::store::Order;
 use crate::sync::engine::{Audit, correlation_id};
-use crate::sync::manual::send_selected;
+use crate::sync::on_demand::{self, Completed, OrderQuery, Unsent, UnsentReason};
 use crate::sync::send::write_back;
 
 use super::contract::{GenerateLabelRequest, GenerateLabelResponse, LabelPackage};
 use super::services::{mapping_by_service_id, service_name};
 use super::state::{ACTOR, Gateway, job_error, store_error};
 
-/// How often an order another worker is sending is looked at again (the guide: every 3 s).
-pub const POLL_EVERY: Duration = Duration::from_secs(3);
-/// How long a label call waits for another worker's send (the guide: about 6 s).
-pub const WAIT_AT_MOST: Duration = Duration::from_secs(6);
+pub use crate::sync::on_demand::{POLL_EVERY, WAIT_AT_MOST};
 
 /// Why no label was made: the reply's `ErrorMessage`, and the order if it was identified.
 struct Refusal {
@@ -47,13 +38,6 @@ impl Refusal {
             order_id: order.map(|o| o.order_id.clone()),
         }
     }
-}
-
-/// What happened on the way to a Completed order, for the audit message.
-#[derive(Default)]
-struct Path {
-    synced: bool,
-    waited: Duration,
 }
 
 pub async fn generate_label(State(gw): State<Gateway>, body: Bytes) -> Json<GenerateLabelResponse> {
@@ -93,6 +77,43 @@ fn describe(request: &GenerateLabelRequest) -> String {
     format!("order {} ({})", request.order_id, request.order_reference)
 }
 
+/// Why the order could not be made Completed, as the reply says it.
+fn refusal(request: &GenerateLabelRequest, unsent: Unsent) -> Refusal {
+    let order = describe(request);
+    let not_sent = "could not be sent to Stream, so no label was made";
+    let message = match unsent.reason {
+        UnsentReason::Deleted => {
+            format!("{order} was deleted from Stream, so it has no label; it cannot be sent again")
+        }
+        UnsentReason::StillSending { waited } => format!(
+            "{order} is still being sent to Stream by another worker after {} s; \
+             print the label again in a moment",
+            waited.as_secs()
+        ),
+        UnsentReason::Failed { reason } => format!(
+            "{order} {not_sent}: {}",
+            reason.as_deref().unwrap_or("no reason was recorded")
+        ),
+        UnsentReason::NotSent { status } => format!(
+            "{order} was not sent to Stream (it is {}), so no label was made",
+            status.map_or("not queued", OrderStatus::label)
+        ),
+        UnsentReason::Send(e) => format!("{order} {not_sent}: {}", job_error(&e)),
+        UnsentReason::Store(e) => store_error(&e),
+        UnsentReason::LinnworksUnreachable(e) => format!("Linnworks is not reachable: {e}"),
+        UnsentReason::LinnworksUnreadable(e) => {
+            format!("{order} is not synced yet and could not be read from Linnworks: {e}")
+        }
+        UnsentReason::NotOpen => {
+            format!("{order} is not an open order in Linnworks, so it cannot be sent to Stream")
+        }
+    };
+    Refusal {
+        message,
+        order_id: unsent.order_id,
+    }
+}
+
 /// The label reply, the order's id and the audit message; or why not.
 async fn label(
     gw: &Gateway,
@@ -105,94 +126,37 @@ async fn label(
     if let Err(e) = gw.engine.active_installation(&inst.key) {
         return Err(Refusal::new(e.to_string(), None));
     }
-    let (order, path) = completed_order(gw, inst, request, correlation).await?;
+    let query = OrderQuery {
+        num_order_id: request.order_id,
+        reference: &request.order_reference,
+    };
+    let Completed {
+        order,
+        synced,
+        waited,
+    } = on_demand::ensure_sent(&gw.engine, inst, query, correlation, ACTOR)
+        .await
+        .map_err(|unsent| refusal(request, unsent))?;
     let mapping = order_mapping(inst, &order, request)?;
-    let tracking = order
-        .tracking_number
-        .clone()
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| {
-            Refusal::new(
-                format!(
-                    "Stream returned no tracking number for {}; resend it or check it in Stream",
-                    describe(request)
-                ),
-                Some(&order),
-            )
-        })?;
-    if order
-        .consignment_no
-        .as_deref()
-        .is_none_or(|c| c.trim().is_empty())
-    {
-        return Err(Refusal::new(
-            format!(
-                "Stream returned no consignment number for {}; resend it or check it in Stream",
-                describe(request)
-            ),
-            Some(&order),
-        ));
-    }
+    let tracking = stream_tracking(&order, request)?;
     let inputs = label_inputs(inst, mapping, &order, request, &tracking);
-    let copies = mapping.spec.label_copies;
-    let label_type = mapping.spec.label_type;
-    let packages = tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        let rendered = inputs
-            .iter()
-            .map(|(sequence, input)| {
-                render_label(input).map(|label| {
-                    LabelPackage::from_rendered(*sequence, &input.tracking_number, &label)
-                })
-            })
-            .collect::<Result<Vec<_>, _>>();
-        crate::observe::metrics::label_rendered(&format!("{label_type:?}"), started.elapsed());
-        rendered
-    })
-    .await
-    .map_err(|e| Refusal::new(format!("label rendering stopped: {e}"), Some(&order)))?
-    .map_err(|e| {
-        Refusal::new(
-            format!("The label for {} cannot be drawn: {e}", describe(request)),
-            Some(&order),
-        )
-    })?;
-    if !path.synced {
-        // The send wrote the tracking details moments ago; otherwise make sure Linnworks has
-        // them, off the path warehouse staff wait on. A pending write-back its sender has
-        // given up on (older than a claim lease) is done in full here, as a send cycle would;
-        // a fresh one is left to its sender, and only the tracking number is checked.
-        let gw = gw.clone();
-        let inst = inst.clone();
-        let correlation = correlation.to_string();
-        let lease = crate::store::chrono_duration(gw.engine.lease());
-        let abandoned =
-            order.write_back_pending() && order.updated_at < crate::store::now() - lease;
-        let order = order.clone();
-        let tracking = tracking.clone();
-        tokio::spawn(async move {
-            if abandoned {
-                write_back(&gw.engine, &inst, vec![order], &correlation, ACTOR).await;
-            } else {
-                ensure_tracking_written(&gw, &inst, &order.order_id, &tracking).await;
-            }
-        });
+    let packages = render_packages(inputs, mapping.spec.label_type, request, &order).await?;
+    if !synced {
+        confirm_write_back(gw, inst, &order, &tracking, correlation);
     }
     let mut message = format!(
-        "label for {}: {} package(s), {}, {} cop{} each, tracking {tracking}",
+        "label for {}: {} package(s), {}, tracking {tracking}",
         describe(request),
         packages.len(),
-        label_type.name(),
-        copies,
-        if copies == 1 { "y" } else { "ies" },
+        copies_note(mapping),
     );
-    if path.synced {
+    if synced {
         message.push_str("; sent to Stream first");
     }
-    if !path.waited.is_zero() {
+    if !waited.is_zero() {
         message.push_str(&format!(
             "; waited {} s for another worker's send",
-            path.waited.as_secs()
+            waited.as_secs()
         ));
     }
     let reply = GenerateLabelResponse {
@@ -206,237 +170,72 @@ async fn label(
     Ok((reply, order.order_id, message))
 }
 
-/// The queued order Linnworks means: by its number, else by its reference (when that order
-/// has no other number).
-async fn find_queued(
-    gw: &Gateway,
-    inst: &InstallationConfig,
-    request: &GenerateLabelRequest,
-) -> Result<Option<Order>, Refusal> {
-    let store = gw.engine.store();
-    let installation = inst.key.id();
-    let stored = |e: crate::store::StoreError| Refusal::new(store_error(&e), None);
-    if let Some(order) = store
-        .order_by_num_order_id(&installation, request.order_id)
-        .await
-        .map_err(stored)?
-    {
-        return Ok(Some(order));
-    }
-    let by_reference = store
-        .order_by_reference(&installation, request.order_reference.trim())
-        .await
-        .map_err(stored)?;
-    Ok(by_reference.filter(|o| o.num_order_id.is_none_or(|n| n == request.order_id)))
-}
-
-/// The order once it is Completed, syncing it or waiting for another worker as needed.
-async fn completed_order(
-    gw: &Gateway,
-    inst: &InstallationConfig,
-    request: &GenerateLabelRequest,
-    correlation: &str,
-) -> Result<(Order, Path), Refusal> {
-    let store = gw.engine.store();
-    let installation = inst.key.id();
-    let mut path = Path::default();
-    let mut watched_other = false;
-    let mut released = false;
-    let mut order = find_queued(gw, inst, request).await?;
-    loop {
-        let status = order.as_ref().map(|o| o.status);
-        match (status, order) {
-            (Some(OrderStatus::Completed), Some(o)) => return Ok((o, path)),
-            (Some(OrderStatus::Deleted), o) => {
-                return Err(Refusal::new(
-                    format!(
-                        "{} was deleted from Stream, so it has no label; it cannot be sent again",
-                        describe(request)
-                    ),
-                    o.as_ref(),
-                ));
-            }
-            (Some(OrderStatus::InProgress), Some(o)) if !lease_lapsed(&o) => {
-                if path.waited + POLL_EVERY > WAIT_AT_MOST {
-                    return Err(Refusal::new(
-                        format!(
-                            "{} is still being sent to Stream by another worker after {} s; \
-                             print the label again in a moment",
-                            describe(request),
-                            path.waited.as_secs()
-                        ),
-                        Some(&o),
-                    ));
-                }
-                tokio::time::sleep(POLL_EVERY).await;
-                path.waited += POLL_EVERY;
-                watched_other = true;
-                order = store
-                    .order(&installation, &o.order_id)
-                    .await
-                    .map_err(|e| Refusal::new(store_error(&e), Some(&o)))?;
-            }
-            (Some(OrderStatus::InProgress), Some(o)) if !released => {
-                // The worker holding it stopped (crashed or hung past its lease): return
-                // the order to the queue, then send it here.
-                store
-                    .release_expired()
-                    .await
-                    .map_err(|e| Refusal::new(store_error(&e), Some(&o)))?;
-                released = true;
-                order = store
-                    .order(&installation, &o.order_id)
-                    .await
-                    .map_err(|e| Refusal::new(store_error(&e), Some(&o)))?;
-            }
-            (Some(OrderStatus::Failed | OrderStatus::ValidationFailed), Some(o))
-                if path.synced || watched_other =>
-            {
-                return Err(sync_failed(request, &o, o.last_error.as_deref()));
-            }
-            // Stream could not be reached: the order is back in the queue with the reason.
-            (Some(OrderStatus::Pending | OrderStatus::ReadyForRetry), Some(o))
-                if path.synced && o.last_error.is_some() =>
-            {
-                return Err(sync_failed(request, &o, o.last_error.as_deref()));
-            }
-            (_, o) if path.synced => {
-                let status = o.as_ref().map_or("not queued", |o| o.status.label());
-                return Err(Refusal::new(
-                    format!(
-                        "{} was not sent to Stream (it is {status}), so no label was made",
-                        describe(request)
-                    ),
-                    o.as_ref(),
-                ));
-            }
-            (_, o) => {
-                let order_id = match &o {
-                    Some(o) => o.order_id.clone(),
-                    None => find_in_linnworks(gw, inst, request).await?.to_string(),
-                };
-                let outcomes = send_selected(
-                    &gw.engine,
-                    &inst.key,
-                    std::slice::from_ref(&order_id),
-                    correlation,
-                    ACTOR,
-                )
-                .await
-                .map_err(|e| {
-                    Refusal::new(
-                        format!(
-                            "{} could not be sent to Stream, so no label was made: {}",
-                            describe(request),
-                            job_error(&e)
-                        ),
-                        o.as_ref(),
-                    )
-                })?;
-                path.synced = true;
-                order = store
-                    .order(&installation, &order_id)
-                    .await
-                    .map_err(|e| Refusal::new(store_error(&e), o.as_ref()))?;
-                if let Some(current) = &order
-                    && matches!(
-                        current.status,
-                        OrderStatus::Failed | OrderStatus::ValidationFailed
-                    )
-                {
-                    let reason = outcomes
-                        .iter()
-                        .find(|x| x.order_id == order_id)
-                        .map(|x| x.message.as_str())
-                        .or(current.last_error.as_deref());
-                    return Err(sync_failed(request, current, reason));
-                }
-            }
-        }
-    }
-}
-
-fn sync_failed(request: &GenerateLabelRequest, order: &Order, reason: Option<&str>) -> Refusal {
-    Refusal::new(
-        format!(
-            "{} could not be sent to Stream, so no label was made: {}",
-            describe(request),
-            reason.unwrap_or("no reason was recorded")
-        ),
-        Some(order),
+/// The label type and copies, for the audit message.
+fn copies_note(mapping: &MappingConfig) -> String {
+    let copies = mapping.spec.label_copies;
+    format!(
+        "{}, {} cop{} each",
+        mapping.spec.label_type.name(),
+        copies,
+        if copies == 1 { "y" } else { "ies" },
     )
 }
 
-/// An In Progress order whose claim lapsed is free to be sent again (the claim returns it).
-fn lease_lapsed(order: &Order) -> bool {
-    order
-        .lease_expires_at
-        .is_some_and(|at| at < chrono::Utc::now())
+/// The tracking number Stream gave the order; refused when Stream gave no tracking or no
+/// consignment number.
+fn stream_tracking(order: &Order, request: &GenerateLabelRequest) -> Result<String, Refusal> {
+    let missing = |what: &str| {
+        Refusal::new(
+            format!(
+                "Stream returned no {what} for {}; resend it or check it in Stream",
+                describe(request)
+            ),
+            Some(order),
+        )
+    };
+    let tracking = order
+        .tracking_number
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| missing("tracking number"))?;
+    if order
+        .consignment_no
+        .as_deref()
+        .is_none_or(|c| c.trim().is_empty())
+    {
+        return Err(missing("consignment number"));
+    }
+    Ok(tracking)
 }
 
-/// The Linnworks id of the open order Linnworks asks about, by number, else by reference.
-async fn find_in_linnworks(
-    gw: &Gateway,
-    inst: &InstallationConfig,
+/// Draws the labels off the async threads.
+async fn render_packages(
+    inputs: Vec<(i64, LabelInput)>,
+    label_type: crate::domain::LabelType,
     request: &GenerateLabelRequest,
-) -> Result<Uuid, Refusal> {
-    let clients = gw
-        .engine
-        .clients(inst)
-        .map_err(|e| Refusal::new(format!("Linnworks is not reachable: {e}"), None))?;
-    let reference = request.order_reference.trim();
-    let searches = [
-        (FieldCode::GeneralInfoOrderId, request.order_id.to_string()),
-        (FieldCode::GeneralInfoReferenceNumber, reference.to_string()),
-    ];
-    for (field_code, text) in searches {
-        if text.is_empty() {
-            continue;
-        }
-        let page = clients
-            .linnworks
-            .get_open_orders(&GetOpenOrdersRequest {
-                entries_per_page: 10,
-                page_number: 1,
-                filters: Some(FieldsFilter {
-                    text_fields: vec![TextFieldFilter {
-                        filter_type: TextFilterType::Equal,
-                        text,
-                        field_code,
-                    }],
-                    ..FieldsFilter::default()
-                }),
-                sorting: Vec::new(),
-                fulfilment_center: None,
-                additional_filter: None,
+    order: &Order,
+) -> Result<Vec<LabelPackage>, Refusal> {
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let rendered = inputs
+            .iter()
+            .map(|(sequence, input)| {
+                render_label(input).map(|label| {
+                    LabelPackage::from_rendered(*sequence, &input.tracking_number, &label)
+                })
             })
-            .await
-            .map_err(|e| {
-                Refusal::new(
-                    format!(
-                        "{} is not synced yet and could not be read from Linnworks: {e}",
-                        describe(request)
-                    ),
-                    None,
-                )
-            })?;
-        // The filter is a hint: match exactly here, as servers differ in how they compare.
-        let found = page.data.iter().find(|o| {
-            o.num_order_id == request.order_id
-                || (field_code == FieldCode::GeneralInfoReferenceNumber
-                    && o.general_info.reference_num.as_deref().map(str::trim) == Some(reference))
-        });
-        if let Some(order) = found {
-            return Ok(order.order_id);
-        }
-    }
-    Err(Refusal::new(
-        format!(
-            "{} is not an open order in Linnworks, so it cannot be sent to Stream",
-            describe(request)
-        ),
-        None,
-    ))
+            .collect::<Result<Vec<_>, _>>();
+        crate::observe::metrics::label_rendered(&format!("{label_type:?}"), started.elapsed());
+        rendered
+    })
+    .await
+    .map_err(|e| Refusal::new(format!("label rendering stopped: {e}"), Some(order)))?
+    .map_err(|e| {
+        Refusal::new(
+            format!("The label for {} cannot be drawn: {e}", describe(request)),
+            Some(order),
+        )
+    })
 }
 
 /// The order's PostalServiceMapping; if the order's service is no longer mapped, the one
@@ -661,57 +460,34 @@ fn label_reference(
     Some(value).filter(|v| !v.trim().is_empty())
 }
 
-/// Writes the tracking number onto the Linnworks order if it is missing there. Failures are
-/// logged: the label is already printed, and the next label call tries again.
-async fn ensure_tracking_written(
+/// The send wrote the tracking details moments ago; otherwise makes sure Linnworks has them,
+/// off the path warehouse staff wait on. A pending write-back its sender has given up on is
+/// done in full here, as a send cycle would; a fresh one is left to its sender, and only the
+/// tracking number is checked (not again for a while once Linnworks has it).
+fn confirm_write_back(
     gw: &Gateway,
     inst: &InstallationConfig,
-    order_id: &str,
+    order: &Order,
     tracking: &str,
+    correlation: &str,
 ) {
-    let installation = inst.key.id();
-    if gw.tracking_recently_checked(&installation, order_id) {
-        return;
-    }
-    let Ok(uuid) = Uuid::parse_str(order_id) else {
-        return;
-    };
-    let clients = match gw.engine.clients(inst) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(installation = %inst.key, order_id, "tracking number not checked: {e}");
+    let gw = gw.clone();
+    let inst = inst.clone();
+    let correlation = correlation.to_string();
+    let abandoned = on_demand::write_back_abandoned(&gw.engine, order);
+    let order = order.clone();
+    let tracking = tracking.to_string();
+    tokio::spawn(async move {
+        if abandoned {
+            write_back(&gw.engine, &inst, vec![order], &correlation, ACTOR).await;
             return;
         }
-    };
-    let details = match clients.linnworks.get_orders_by_id(&[uuid]).await {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::warn!(installation = %inst.key, order_id, "tracking number not checked: {e}");
-            return;
+        let installation = inst.key.id();
+        if !gw.tracking_recently_checked(&installation, &order.order_id)
+            && on_demand::ensure_tracking_written(&gw.engine, &inst, &order.order_id, &tracking)
+                .await
+        {
+            gw.tracking_checked(&installation, &order.order_id);
         }
-    };
-    let Some(detail) = details.into_iter().find(|d| d.order_id == uuid) else {
-        return;
-    };
-    let current = detail
-        .shipping_info
-        .tracking_number
-        .as_deref()
-        .unwrap_or("");
-    if current.trim().is_empty() {
-        let info = UpdateOrderShippingInfoRequest {
-            tracking_number: Some(tracking.to_string()),
-            ..UpdateOrderShippingInfoRequest::from_current(&detail.shipping_info)
-        };
-        match clients.linnworks.set_order_shipping_info(uuid, &info).await {
-            Ok(_) => {
-                tracing::info!(installation = %inst.key, order_id, "tracking number written back to Linnworks")
-            }
-            Err(e) => {
-                tracing::warn!(installation = %inst.key, order_id, "could not write the tracking number: {e}");
-                return;
-            }
-        }
-    }
-    gw.tracking_checked(&installation, order_id);
+    });
 }

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::future::{BoxFuture, Shared};
+use futures::stream::BoxStream;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kube::api::{Api, DynamicObject};
+use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::events::{Recorder, Reporter};
@@ -82,6 +83,30 @@ where
     (reader, stream)
 }
 
+type Shutdown = Shared<BoxFuture<'static, ()>>;
+type Watch<K> = BoxStream<'static, Result<K, watcher::Error>>;
+
+/// The watch streams that trigger the Installation controller; each also feeds its cache
+/// in [`Caches`].
+struct InstallationWatches {
+    installations: Watch<Installation>,
+    secrets: Watch<PartialObjectMeta<Secret>>,
+    service_accounts: Watch<PartialObjectMeta<ServiceAccount>>,
+    roles: Watch<PartialObjectMeta<Role>>,
+    role_bindings: Watch<PartialObjectMeta<RoleBinding>>,
+    services: Watch<PartialObjectMeta<Service>>,
+    deployments: Watch<Deployment>,
+    cron_jobs: Watch<PartialObjectMeta<DynamicObject>>,
+    cron_resource: ApiResource,
+}
+
+/// The watch streams that trigger the mapping controller.
+struct MappingWatches {
+    mappings: Watch<PostalServiceMapping>,
+    /// Installations as metadata only (the controller reads them from the cache).
+    installations: Watch<PartialObjectMeta<Installation>>,
+}
+
 /// Runs both controllers until `shutdown` completes (then lets running reconciles finish).
 pub async fn run(
     client: Client,
@@ -89,107 +114,21 @@ pub async fn run(
     metrics: Arc<Metrics>,
     store: Store,
     cron_job_api: CronJobApi,
-    shutdown: Shared<BoxFuture<'static, ()>>,
+    shutdown: Shutdown,
 ) {
-    let ns = config.watch_namespace.clone();
-    let managed = watcher::Config::default().labels(MANAGED_BY);
-
-    let (installations, inst_writer) = reflector::store::<Installation>();
-    let installation_stream = watcher(
-        api::<Installation>(&client, &ns),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .modify(|i| i.managed_fields_mut().clear())
-    .reflect(inst_writer)
-    .touched_objects();
-    let (mappings, map_writer) = reflector::store::<PostalServiceMapping>();
-    let mapping_stream = watcher(
-        api::<PostalServiceMapping>(&client, &ns),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .modify(strip_metadata)
-    .reflect(map_writer)
-    .touched_objects();
-    // The mapping controller looks Installations up in the cache above; this watch only
-    // triggers it.
-    let inst_meta_stream = watcher(
-        api::<PartialObjectMeta<Installation>>(&client, &ns),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .touched_objects();
-    // ServiceAccount token Secrets (one per ServiceAccount on older clusters) are never
-    // referenced: left out.
-    let (secrets, secret_stream) = metadata_cache::<Secret>(
-        &client,
-        &ns,
-        watcher::Config::default().fields("type!=kubernetes.io/service-account-token"),
-    );
-    let (service_accounts, sa_stream) =
-        metadata_cache::<ServiceAccount>(&client, &ns, managed.clone());
-    let (roles, role_stream) = metadata_cache::<Role>(&client, &ns, managed.clone());
-    let (role_bindings, rb_stream) = metadata_cache::<RoleBinding>(&client, &ns, managed.clone());
-    let (services, svc_stream) = metadata_cache::<Service>(&client, &ns, managed.clone());
-    let (deployments, deploy_writer) = reflector::store::<Deployment>();
-    let deployment_stream = watcher(api::<Deployment>(&client, &ns), managed.clone())
-        .default_backoff()
-        .modify(|d| {
-            // Only the status (available replicas) and the metadata are read.
-            d.managed_fields_mut().clear();
-            d.spec = None;
-        })
-        .reflect(deploy_writer)
-        .touched_objects();
-    let cron_resource = cron_job_api.api_resource();
-    let cron_api: Api<PartialObjectMeta<DynamicObject>> = match &ns {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &cron_resource),
-        None => Api::all_with(client.clone(), &cron_resource),
-    };
-    let cron_writer = Writer::<PartialObjectMeta<DynamicObject>>::new(cron_resource.clone());
-    let cron_jobs = cron_writer.as_reader();
-    let cron_stream = watcher(cron_api, managed)
-        .default_backoff()
-        .modify(|m| m.managed_fields_mut().clear())
-        .reflect(cron_writer)
-        .touched_objects();
-
+    let (caches, installation_watches, mapping_watches) =
+        watch(&client, &config.watch_namespace, cron_job_api);
     // Every reconcile (a change to an Installation, a mapping, a referenced Secret, or a
     // resync) tells the config Secret's writer to look again.
     let config_changed = Arc::new(tokio::sync::Notify::new());
-    let config_writer = config.config_secret.clone().map(|target| {
-        tokio::spawn(super::config::run(
-            client.clone(),
-            target,
-            super::config::Sources {
-                installations: installations.clone(),
-                mappings: mappings.clone(),
-                secrets: secrets.clone(),
-                default_worker_mode: config.children.default_worker_mode,
-            },
-            config_changed.clone(),
-            shutdown.clone(),
-        ))
-    });
-    let caches = Caches {
-        installations: installations.clone(),
-        mappings: mappings.clone(),
-        secrets,
-        service_accounts,
-        roles,
-        role_bindings,
-        services,
-        deployments,
-        cron_jobs,
-    };
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: REPORTER.into(),
-            instance: Some(config.lease.identity.clone()),
-        },
+    let config_writer = spawn_config_writer(
+        &client,
+        &config,
+        &caches,
+        config_changed.clone(),
+        shutdown.clone(),
     );
+    let recorder = recorder(&client, &config);
     let (triggers, trigger_rx) = tokio::sync::mpsc::unbounded_channel();
     let controller_config = controller::Config::default()
         .concurrency(config.concurrency)
@@ -204,17 +143,277 @@ pub async fn run(
         caches,
         triggers,
     ));
-
     let pool_keeper = match (&ctx.config.pool, &ctx.config.config_secret) {
         (Some(_), Some(_)) => Some(tokio::spawn(keep_pool(ctx.clone(), shutdown.clone()))),
         _ => None,
     };
+    let installation_controller = installation_controller(
+        ctx.clone(),
+        installation_watches,
+        controller_config.clone(),
+        shutdown.clone(),
+        config_changed.clone(),
+    );
+    let mapping_controller = mapping_controller(
+        ctx,
+        mapping_watches,
+        controller_config,
+        trigger_rx,
+        shutdown,
+        config_changed,
+    );
+    futures::join!(installation_controller, mapping_controller);
+    if let Some(writer) = config_writer {
+        let _ = writer.await;
+    }
+    if let Some(keeper) = pool_keeper {
+        let _ = keeper.await;
+    }
+}
 
-    // A Secret concerns the Installations of its namespace that reference it (credentials,
-    // or the database URL every one of them reads), and the one that owns it.
-    let referencing = installations.clone();
+/// Starts every watch (filtered, and stripped of what the reconciles never read) with the
+/// cache it feeds.
+fn watch(
+    client: &Client,
+    ns: &Option<String>,
+    cron_job_api: CronJobApi,
+) -> (Caches, InstallationWatches, MappingWatches) {
+    let managed = watcher::Config::default().labels(MANAGED_BY);
+    let (installations, installation_stream) = watch_installations(client, ns);
+    let (mappings, mapping_stream) = watch_mappings(client, ns);
+    // The mapping controller looks Installations up in the cache above; this watch only
+    // triggers it.
+    let installation_meta = watcher(
+        api::<PartialObjectMeta<Installation>>(client, ns),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .touched_objects()
+    .boxed();
+    // ServiceAccount token Secrets (one per ServiceAccount on older clusters) are never
+    // referenced: left out.
+    let (secrets, secret_stream) = metadata_cache::<Secret>(
+        client,
+        ns,
+        watcher::Config::default().fields("type!=kubernetes.io/service-account-token"),
+    );
+    let (service_accounts, sa_stream) =
+        metadata_cache::<ServiceAccount>(client, ns, managed.clone());
+    let (roles, role_stream) = metadata_cache::<Role>(client, ns, managed.clone());
+    let (role_bindings, rb_stream) = metadata_cache::<RoleBinding>(client, ns, managed.clone());
+    let (services, svc_stream) = metadata_cache::<Service>(client, ns, managed.clone());
+    let (deployments, deployment_stream) = watch_deployments(client, ns, managed.clone());
+    let cron_resource = cron_job_api.api_resource();
+    let (cron_jobs, cron_stream) = watch_cron_jobs(client, ns, managed, &cron_resource);
+    let caches = Caches {
+        installations,
+        mappings,
+        secrets,
+        service_accounts,
+        roles,
+        role_bindings,
+        services,
+        deployments,
+        cron_jobs,
+    };
+    let installation_watches = InstallationWatches {
+        installations: installation_stream,
+        secrets: secret_stream.boxed(),
+        service_accounts: sa_stream.boxed(),
+        roles: role_stream.boxed(),
+        role_bindings: rb_stream.boxed(),
+        services: svc_stream.boxed(),
+        deployments: deployment_stream,
+        cron_jobs: cron_stream,
+        cron_resource,
+    };
+    let mapping_watches = MappingWatches {
+        mappings: mapping_stream,
+        installations: installation_meta,
+    };
+    (caches, installation_watches, mapping_watches)
+}
+
+/// The Installation controller; every reconcile it finishes notifies `changed`.
+fn installation_controller(
+    ctx: Arc<Context>,
+    watches: InstallationWatches,
+    config: controller::Config,
+    shutdown: Shutdown,
+    changed: Arc<tokio::sync::Notify>,
+) -> impl Future<Output = ()> {
+    let cache = ctx.caches.installations.clone();
+    let to_installations = secret_to_installations(&ctx);
+    Controller::for_stream(watches.installations, cache)
+        .with_config(config)
+        .owns_stream(watches.service_accounts)
+        .owns_stream(watches.roles)
+        .owns_stream(watches.role_bindings)
+        .owns_stream(watches.services)
+        .owns_stream(watches.deployments)
+        .owns_stream_with(watches.cron_jobs, watches.cron_resource)
+        .watches_stream(watches.secrets, to_installations)
+        .graceful_shutdown_on(shutdown)
+        .run(installation::reconcile, installation::error_policy, ctx)
+        .for_each(move |result| notify_and_log(&changed, result, "installation"))
+}
+
+/// The PostalServiceMapping controller, also run for the mappings the Installation
+/// reconciles send on `triggers`; every reconcile it finishes notifies `changed`.
+fn mapping_controller(
+    ctx: Arc<Context>,
+    watches: MappingWatches,
+    config: controller::Config,
+    triggers: tokio::sync::mpsc::UnboundedReceiver<ObjectRef<PostalServiceMapping>>,
+    shutdown: Shutdown,
+    changed: Arc<tokio::sync::Notify>,
+) -> impl Future<Output = ()> {
+    let cache = ctx.caches.mappings.clone();
+    let to_mappings = installation_to_mappings(&ctx);
+    let triggered = futures::stream::unfold(triggers, |mut rx| async move {
+        rx.recv().await.map(|r| (r, rx))
+    });
+    Controller::for_stream(watches.mappings, cache)
+        .with_config(config)
+        .watches_stream(watches.installations, to_mappings)
+        .reconcile_on(triggered)
+        .graceful_shutdown_on(shutdown)
+        .run(mapping::reconcile, mapping::error_policy, ctx)
+        .for_each(move |result| notify_and_log(&changed, result, "mapping"))
+}
+
+/// After every reconcile: tells the config Secret's writer to look again; a failure (already
+/// handled by the error policy) is logged at debug level.
+fn notify_and_log<T, E: std::fmt::Display>(
+    changed: &tokio::sync::Notify,
+    result: Result<T, E>,
+    controller: &'static str,
+) -> std::future::Ready<()> {
+    changed.notify_one();
+    if let Err(e) = result {
+        tracing::debug!("{controller} controller: {e}");
+    }
+    std::future::ready(())
+}
+
+fn watch_installations(
+    client: &Client,
+    ns: &Option<String>,
+) -> (reflector::Store<Installation>, Watch<Installation>) {
+    let (reader, writer) = reflector::store::<Installation>();
+    let stream = watcher(api::<Installation>(client, ns), watcher::Config::default())
+        .default_backoff()
+        .modify(|i| i.managed_fields_mut().clear())
+        .reflect(writer)
+        .touched_objects()
+        .boxed();
+    (reader, stream)
+}
+
+fn watch_mappings(
+    client: &Client,
+    ns: &Option<String>,
+) -> (
+    reflector::Store<PostalServiceMapping>,
+    Watch<PostalServiceMapping>,
+) {
+    let (reader, writer) = reflector::store::<PostalServiceMapping>();
+    let stream = watcher(
+        api::<PostalServiceMapping>(client, ns),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .modify(strip_metadata)
+    .reflect(writer)
+    .touched_objects()
+    .boxed();
+    (reader, stream)
+}
+
+fn watch_deployments(
+    client: &Client,
+    ns: &Option<String>,
+    managed: watcher::Config,
+) -> (reflector::Store<Deployment>, Watch<Deployment>) {
+    let (reader, writer) = reflector::store::<Deployment>();
+    let stream = watcher(api::<Deployment>(client, ns), managed)
+        .default_backoff()
+        .modify(|d| {
+            // Only the status (available replicas) and the metadata are read.
+            d.managed_fields_mut().clear();
+            d.spec = None;
+        })
+        .reflect(writer)
+        .touched_objects()
+        .boxed();
+    (reader, stream)
+}
+
+fn watch_cron_jobs(
+    client: &Client,
+    ns: &Option<String>,
+    managed: watcher::Config,
+    resource: &ApiResource,
+) -> (
+    reflector::Store<PartialObjectMeta<DynamicObject>>,
+    Watch<PartialObjectMeta<DynamicObject>>,
+) {
+    let api: Api<PartialObjectMeta<DynamicObject>> = match ns {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, resource),
+        None => Api::all_with(client.clone(), resource),
+    };
+    let writer = Writer::<PartialObjectMeta<DynamicObject>>::new(resource.clone());
+    let reader = writer.as_reader();
+    let stream = watcher(api, managed)
+        .default_backoff()
+        .modify(|m| m.managed_fields_mut().clear())
+        .reflect(writer)
+        .touched_objects()
+        .boxed();
+    (reader, stream)
+}
+
+/// The writer of the config Secret the shared worker pool reads, when there is one.
+fn spawn_config_writer(
+    client: &Client,
+    config: &OperatorConfig,
+    caches: &Caches,
+    changed: Arc<tokio::sync::Notify>,
+    shutdown: Shutdown,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let target = config.config_secret.clone()?;
+    Some(tokio::spawn(super::config::run(
+        client.clone(),
+        target,
+        super::config::Sources {
+            installations: caches.installations.clone(),
+            mappings: caches.mappings.clone(),
+            secrets: caches.secrets.clone(),
+            default_worker_mode: config.children.default_worker_mode,
+        },
+        changed,
+        shutdown,
+    )))
+}
+
+fn recorder(client: &Client, config: &OperatorConfig) -> Recorder {
+    Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: REPORTER.into(),
+            instance: Some(config.lease.identity.clone()),
+        },
+    )
+}
+
+/// A Secret concerns the Installations of its namespace that reference it (credentials,
+/// or the database URL every one of them reads), and the one that owns it.
+fn secret_to_installations(
+    ctx: &Context,
+) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<Installation>> + Send + Sync + 'static {
+    let referencing = ctx.caches.installations.clone();
     let database = ctx.config.children.database_url.clone();
-    let secret_to_installations = move |secret: PartialObjectMeta<Secret>| {
+    move |secret: PartialObjectMeta<Secret>| {
         let ns = secret.namespace().unwrap_or_default();
         let name = secret.name_any();
         referencing
@@ -232,34 +431,18 @@ pub async fn run(
             })
             .map(|i| ObjectRef::from_obj(&*i))
             .collect::<Vec<_>>()
-    };
-    let installation_changed = config_changed.clone();
-    let installation_controller = Controller::for_stream(installation_stream, installations)
-        .with_config(controller_config.clone())
-        .owns_stream(sa_stream)
-        .owns_stream(role_stream)
-        .owns_stream(rb_stream)
-        .owns_stream(svc_stream)
-        .owns_stream(deployment_stream)
-        .owns_stream_with(cron_stream, cron_resource)
-        .watches_stream(secret_stream, secret_to_installations)
-        .graceful_shutdown_on(shutdown.clone())
-        .run(
-            installation::reconcile,
-            installation::error_policy,
-            ctx.clone(),
-        )
-        .for_each(|result| {
-            installation_changed.notify_one();
-            async move {
-                if let Err(e) = result {
-                    tracing::debug!("installation controller: {e}");
-                }
-            }
-        });
+    }
+}
 
-    let by_installation = mappings.clone();
-    let installation_to_mappings = move |inst: PartialObjectMeta<Installation>| {
+/// An Installation concerns the mappings that name it.
+fn installation_to_mappings(
+    ctx: &Context,
+) -> impl Fn(PartialObjectMeta<Installation>) -> Vec<ObjectRef<PostalServiceMapping>>
++ Send
++ Sync
++ 'static {
+    let by_installation = ctx.caches.mappings.clone();
+    move |inst: PartialObjectMeta<Installation>| {
         let ns = inst.namespace().unwrap_or_default();
         let name = inst.name_any();
         by_installation
@@ -271,36 +454,12 @@ pub async fn run(
             })
             .map(|m| ObjectRef::from_obj(&*m))
             .collect::<Vec<_>>()
-    };
-    let triggered = futures::stream::unfold(trigger_rx, |mut rx| async move {
-        rx.recv().await.map(|r| (r, rx))
-    });
-    let mapping_controller = Controller::for_stream(mapping_stream, mappings)
-        .with_config(controller_config)
-        .watches_stream(inst_meta_stream, installation_to_mappings)
-        .reconcile_on(triggered)
-        .graceful_shutdown_on(shutdown)
-        .run(mapping::reconcile, mapping::error_policy, ctx)
-        .for_each(|result| {
-            config_changed.notify_one();
-            async move {
-                if let Err(e) = result {
-                    tracing::debug!("mapping controller: {e}");
-                }
-            }
-        });
-    futures::join!(installation_controller, mapping_controller);
-    if let Some(writer) = config_writer {
-        let _ = writer.await;
-    }
-    if let Some(keeper) = pool_keeper {
-        let _ = keeper.await;
     }
 }
 
 /// Keeps the shared worker pool's objects as built (see `build::pool`), applied at start
 /// and again every resync, until `shutdown`.
-async fn keep_pool(ctx: Arc<Context>, shutdown: Shared<BoxFuture<'static, ()>>) {
+async fn keep_pool(ctx: Arc<Context>, shutdown: Shutdown) {
     let (Some(pool), Some(target)) = (&ctx.config.pool, &ctx.config.config_secret) else {
         return;
     };

@@ -20,11 +20,11 @@ use super::children::ChildRef;
 use super::context::Context;
 use super::error::Error;
 use super::secrets;
-use super::status::{self, Finding, Findings};
+use super::status::{self, ConditionFinding, ConditionFindings};
 use super::subscriptions::{self, Wanted};
 use crate::crd::common::{Problem, describe};
 use crate::crd::installation::WorkerMode;
-use crate::crd::installation::{InstallationStatus, LastRun, QueueStatus};
+use crate::crd::installation::{InstallationStatus, LastRun, QueueStatus, WorkerStatus};
 use crate::crd::validate::validate_installation;
 use crate::crd::{API_VERSION, Installation, InstallationSpec};
 use crate::domain::InstallationKey;
@@ -126,98 +126,105 @@ fn webhook_children(ns: &str, names: &ChildNames) -> Vec<ChildRef> {
     ]
 }
 
+/// One pass over a live Installation: what every step reads.
+struct Pass<'a> {
+    ctx: &'a Context,
+    inst: &'a Installation,
+    key: &'a InstallationKey,
+    names: ChildNames,
+    mode: WorkerMode,
+    now: DateTime<Utc>,
+    old: InstallationStatus,
+}
+
+/// What building and applying the children did.
+#[derive(Default)]
+struct Applied {
+    /// The webhook token the children carry, when webhooks are on.
+    token: Option<WebhookToken>,
+    changed: Vec<ChildRef>,
+    pruned: Vec<ChildRef>,
+}
+
+/// What the store's view says of the Installation, as conditions and status parts.
+struct StoreFindings {
+    worker: ConditionFinding,
+    workers: Option<WorkerStatus>,
+    master_data: ConditionFinding,
+    locations: ConditionFinding,
+    error: Option<String>,
+}
+
 async fn reconcile_live(
     inst: &Installation,
     ctx: &Context,
     key: &InstallationKey,
 ) -> Result<Action, Error> {
-    let spec = &inst.spec;
-    let ns = key.namespace.as_str();
-    let now = Utc::now();
-    let old = inst.status.clone().unwrap_or_default();
-    let names = ChildNames::of(&key.name);
-
-    // The spec, by the rules the schema cannot express.
-    let mut problems: Vec<Problem> = validate_installation(spec);
-    let mode = spec.worker_mode(ctx.config.children.default_worker_mode);
-    if mode == WorkerMode::Pool && ctx.config.pool.is_none() {
-        problems.push(Problem::new(
-            "spec.workers.mode",
-            "Pool: this operator runs no shared worker pool (the chart's pool.enabled, \
-             operator --pool-enabled); use Dedicated or enable the pool",
-        ));
-    }
-
-    // The Secrets its processes read.
-    let references = secrets::references(spec, &ctx.config.children.database_url);
-    let check = ctx.secrets.check(ns, &references).await?;
-
-    // The children (left as they are while the spec is invalid: they keep the last valid
-    // settings running).
-    let mut token: Option<WebhookToken> = None;
-    let mut changed = Vec::new();
-    let mut pruned = Vec::new();
+    let pass = Pass {
+        ctx,
+        inst,
+        key,
+        names: ChildNames::of(&key.name),
+        mode: inst
+            .spec
+            .worker_mode(ctx.config.children.default_worker_mode),
+        now: Utc::now(),
+        old: inst.status.clone().unwrap_or_default(),
+    };
+    let mut problems = pass.validate();
+    let check = pass.check_secrets().await?;
+    // The children are left as they are while the spec is invalid: they keep the last valid
+    // settings running.
+    let mut applied = Applied::default();
     if problems.is_empty() {
-        let existing = if spec.webhooks.enabled {
-            ctx.secrets.auth_secret(ns, &names.webhook_auth).await?
-        } else {
-            None
-        };
-        match build::build(&BuildInput {
-            installation: inst,
-            secret_versions: &check.versions,
-            settings: &ctx.config.children,
-            existing_webhook_auth: existing.as_ref(),
-            cron_job_api: ctx.cron_job_api,
-            now,
-        }) {
-            Ok(children) => {
-                token = children
-                    .webhooks
-                    .as_ref()
-                    .and_then(|w| WebhookToken::from_secret(&w.auth_secret));
-                if mode == WorkerMode::Pool {
-                    // The dedicated worker goes first (its pod hands the installation's
-                    // lease back as it stops); the pool takes the lease when it is free.
-                    pruned = ctx
-                        .applier
-                        .prune(
-                            &dedicated_children(ns, &names, ctx.cron_job_api),
-                            &ctx.caches,
-                        )
-                        .await?;
-                    changed = ctx
-                        .applier
-                        .apply(ns, &children.pooled_json()?, &ctx.caches)
-                        .await?;
-                } else {
-                    changed = ctx
-                        .applier
-                        .apply(ns, &children.to_json()?, &ctx.caches)
-                        .await?;
-                    if children.webhooks.is_none() {
-                        pruned = ctx
-                            .applier
-                            .prune(&webhook_children(ns, &names), &ctx.caches)
-                            .await?;
-                    }
-                }
-            }
-            Err(BuildError::InvalidSpec { path, message }) => {
-                problems.push(Problem::new(path, message))
-            }
-            Err(e) => return Err(e.into()),
+        match pass.build_and_apply(&check).await? {
+            Ok(a) => applied = a,
+            Err(problem) => problems.push(problem),
         }
     }
-    let spec_finding = if problems.is_empty() {
-        Finding::ok("Valid", "the spec follows every rule")
-    } else {
-        Finding::problem("ValidationFailed", describe(&problems))
+    let url = public_webhook_url(&inst.spec, key);
+    let wanted = wanted_subscriptions(
+        &inst.spec,
+        &problems,
+        &check,
+        url.clone(),
+        applied.token.take(),
+    );
+    let webhooks = subscriptions::reconcile(ctx, inst, wanted).await;
+    let observed = observe(ctx, key).await;
+    let store = pass.store_findings(&observed);
+    let findings = ConditionFindings {
+        invalid_spec: spec_finding(&problems),
+        credentials_missing: check.finding(),
+        worker_unavailable: store.worker,
+        webhook_not_subscribed: webhooks.finding.clone(),
+        master_data_stale: store.master_data,
+        location_unmatched: store.locations,
+        suspended: inst.spec.suspend,
+        store_error: store.error,
     };
+    let new = pass.next_status(&findings, &observed, url, store.workers, &webhooks);
+    pass.record_queue(&observed);
+    pass.update_status(&new).await?;
+    pass.publish_events(&applied, &new, &webhooks.events).await;
+    match webhooks.retry {
+        Some(e) => Err(e),
+        None => Ok(Action::requeue(ctx.config.resync_interval)),
+    }
+}
 
-    // The Stream webhook subscriptions.
-    let url = spec
-        .webhooks
+/// The spec's problems the schema cannot express.
+fn spec_finding(problems: &[Problem]) -> ConditionFinding {
+    if problems.is_empty() {
+        ConditionFinding::ok("Valid", "the spec follows every rule")
+    } else {
+        ConditionFinding::problem("ValidationFailed", describe(problems))
+    }
+}
+
+/// Where Stream is to deliver the webhooks, when they are enabled.
+fn public_webhook_url(spec: &InstallationSpec, key: &InstallationKey) -> Option<String> {
+    spec.webhooks
         .enabled
         .then(|| {
             spec.webhooks
@@ -225,175 +232,327 @@ async fn reconcile_live(
                 .as_deref()
                 .map(|base| subscriptions::webhook_url(base, key))
         })
-        .flatten();
-    let wanted = if !spec.webhooks.enabled {
+        .flatten()
+}
+
+/// What the Stream webhook subscriptions should be after this pass.
+fn wanted_subscriptions(
+    spec: &InstallationSpec,
+    problems: &[Problem],
+    check: &secrets::Check,
+    url: Option<String>,
+    token: Option<WebhookToken>,
+) -> Wanted {
+    if !spec.webhooks.enabled {
         Wanted::None
     } else if !problems.is_empty() {
         Wanted::Blocked("the spec is invalid".into())
     } else if !check.missing.is_empty() {
         Wanted::Blocked("credentials are missing".into())
     } else {
-        match (url.clone(), token) {
+        match (url, token) {
             (Some(url), Some(token)) => Wanted::At { url, token },
             _ => Wanted::Blocked("no webhook URL or token".into()),
         }
-    };
-    let webhooks = subscriptions::reconcile(ctx, inst, wanted).await;
+    }
+}
 
-    // What the store knows.
-    let observed = observe(ctx, key).await;
-    // A pooled installation's workers are the pool's.
-    let worker_deployment = match (mode, &ctx.config.pool, &ctx.config.config_secret) {
-        (WorkerMode::Pool, Some(pool), Some(target)) => {
-            (pool.worker_name(), target.namespace.clone())
+impl Pass<'_> {
+    fn ns(&self) -> &str {
+        self.key.namespace.as_str()
+    }
+
+    /// The spec, by the rules the schema cannot express.
+    fn validate(&self) -> Vec<Problem> {
+        let mut problems: Vec<Problem> = validate_installation(&self.inst.spec);
+        if self.mode == WorkerMode::Pool && self.ctx.config.pool.is_none() {
+            problems.push(Problem::new(
+                "spec.workers.mode",
+                "Pool: this operator runs no shared worker pool (the chart's pool.enabled, \
+                 operator --pool-enabled); use Dedicated or enable the pool",
+            ));
         }
-        _ => (names.worker.clone(), ns.to_string()),
-    };
-    let deployment_replicas = ctx
-        .caches
-        .deployments
-        .get(&ObjectRef::new(&worker_deployment.0).within(&worker_deployment.1))
-        .and_then(|d| d.status.as_ref().and_then(|s| s.available_replicas))
-        .unwrap_or(0);
-    let max_age = status::heartbeat_max_age(&intervals(spec));
-    let (worker_finding, workers, master_data, locations, store_error) = match &observed {
-        Ok(o) => {
-            let (finding, mut workers) = status::worker_finding(
-                spec.suspend,
-                &o.beats,
-                deployment_replicas,
-                &worker_deployment.0,
-                max_age,
-                now,
-            );
-            workers.mode = Some(mode.as_str().to_string());
-            workers.holder = o.lease_holder.clone();
-            let md = status::master_data_finding(
+        problems
+    }
+
+    /// The Secrets its processes read.
+    async fn check_secrets(&self) -> Result<secrets::Check, Error> {
+        let references =
+            secrets::references(&self.inst.spec, &self.ctx.config.children.database_url);
+        Ok(self.ctx.secrets.check(self.ns(), &references).await?)
+    }
+
+    /// Builds the children with the pure builders and applies them; the spec's problem when
+    /// the builders refuse it.
+    async fn build_and_apply(
+        &self,
+        check: &secrets::Check,
+    ) -> Result<Result<Applied, Problem>, Error> {
+        let ctx = self.ctx;
+        let existing = if self.inst.spec.webhooks.enabled {
+            ctx.secrets
+                .auth_secret(self.ns(), &self.names.webhook_auth)
+                .await?
+        } else {
+            None
+        };
+        let built = build::build(&BuildInput {
+            installation: self.inst,
+            secret_versions: &check.versions,
+            settings: &ctx.config.children,
+            existing_webhook_auth: existing.as_ref(),
+            cron_job_api: ctx.cron_job_api,
+            now: self.now,
+        });
+        let children = match built {
+            Ok(children) => children,
+            Err(BuildError::InvalidSpec { path, message }) => {
+                return Ok(Err(Problem::new(path, message)));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let token = children
+            .webhooks
+            .as_ref()
+            .and_then(|w| WebhookToken::from_secret(&w.auth_secret));
+        let (changed, pruned) = self.apply(&children).await?;
+        Ok(Ok(Applied {
+            token,
+            changed,
+            pruned,
+        }))
+    }
+
+    /// Applies the children and prunes those the mode or the spec no longer wants; returns
+    /// (changed, pruned).
+    async fn apply(
+        &self,
+        children: &build::Children,
+    ) -> Result<(Vec<ChildRef>, Vec<ChildRef>), Error> {
+        let (ctx, ns) = (self.ctx, self.ns());
+        if self.mode == WorkerMode::Pool {
+            // The dedicated worker goes first (its pod hands the installation's lease back
+            // as it stops); the pool takes the lease when it is free.
+            let dedicated = dedicated_children(ns, &self.names, ctx.cron_job_api);
+            let pruned = ctx.applier.prune(&dedicated, &ctx.caches).await?;
+            let changed = ctx
+                .applier
+                .apply(ns, &children.pooled_json()?, &ctx.caches)
+                .await?;
+            return Ok((changed, pruned));
+        }
+        let changed = ctx
+            .applier
+            .apply(ns, &children.to_json()?, &ctx.caches)
+            .await?;
+        let pruned = if children.webhooks.is_none() {
+            ctx.applier
+                .prune(&webhook_children(ns, &self.names), &ctx.caches)
+                .await?
+        } else {
+            Vec::new()
+        };
+        Ok((changed, pruned))
+    }
+
+    /// The worker Deployment whose replicas count: a pooled installation's workers are the
+    /// pool's. (name, namespace)
+    fn worker_deployment(&self) -> (String, String) {
+        let config = &self.ctx.config;
+        match (self.mode, &config.pool, &config.config_secret) {
+            (WorkerMode::Pool, Some(pool), Some(target)) => {
+                (pool.worker_name(), target.namespace.clone())
+            }
+            _ => (self.names.worker.clone(), self.ns().to_string()),
+        }
+    }
+
+    /// The conditions and worker status that come from the store (unknown when it cannot be
+    /// read).
+    fn store_findings(&self, observed: &Result<Observed, StoreError>) -> StoreFindings {
+        let o = match observed {
+            Ok(o) => o,
+            Err(e) => {
+                let unknown =
+                    ConditionFinding::ok("StoreUnavailable", "not known: the store cannot be read");
+                return StoreFindings {
+                    worker: unknown.clone(),
+                    workers: self.old.workers.clone(),
+                    master_data: unknown.clone(),
+                    locations: unknown,
+                    error: Some(e.to_string()),
+                };
+            }
+        };
+        let spec = &self.inst.spec;
+        let (deployment, deployment_ns) = self.worker_deployment();
+        let replicas = self
+            .ctx
+            .caches
+            .deployments
+            .get(&ObjectRef::new(&deployment).within(&deployment_ns))
+            .and_then(|d| d.status.as_ref().and_then(|s| s.available_replicas))
+            .unwrap_or(0);
+        let max_age = status::heartbeat_max_age(&intervals(spec));
+        let (worker, mut workers) = status::worker_finding(
+            spec.suspend,
+            &o.beats,
+            replicas,
+            &deployment,
+            max_age,
+            self.now,
+        );
+        workers.mode = Some(self.mode.as_str().to_string());
+        workers.holder = o.lease_holder.clone();
+        StoreFindings {
+            worker,
+            workers: Some(workers),
+            master_data: status::master_data_finding(
                 o.depots_synced,
                 o.identifiers_synced,
                 status::MASTER_DATA_MAX_AGE,
-                now,
-            );
-            let locations = status::locations_finding(spec, &o.depots);
-            (finding, Some(workers), md, locations, None)
+                self.now,
+            ),
+            locations: status::locations_finding(spec, &o.depots),
+            error: None,
         }
-        Err(e) => {
-            let unknown = Finding::ok("StoreUnavailable", "not known: the store cannot be read");
-            (
-                unknown.clone(),
-                old.workers.clone(),
-                unknown.clone(),
-                unknown,
-                Some(e.to_string()),
-            )
-        }
-    };
-    let findings = Findings {
-        invalid_spec: spec_finding,
-        credentials_missing: check.finding(),
-        worker_unavailable: worker_finding,
-        webhook_not_subscribed: webhooks.finding.clone(),
-        master_data_stale: master_data,
-        location_unmatched: locations,
-        suspended: spec.suspend,
-        store_error,
-    };
-    let conditions = status::merge(
-        &old.conditions,
-        status::conditions(&findings, inst.metadata.generation),
-        now,
-    );
-    let mut new = InstallationStatus {
-        observed_generation: inst.metadata.generation,
-        conditions,
-        webhook_url: url,
-        workers,
-        webhook_subscriptions: webhooks.recorded.clone(),
-        ..old.clone()
-    };
-    if let Ok(o) = &observed {
-        ctx.metrics.set_queue(&key.id(), &o.counts);
-        apply_store_view(&mut new, o, old.last_sync_time.as_deref());
-    }
-    if inst.status.as_ref() != Some(&new) {
-        write_status(ctx, inst, &new).await?;
-        notify_mappings(ctx, key);
     }
 
-    // Events, for what changed.
-    if !changed.is_empty() {
-        let list: Vec<String> = changed.iter().map(ToString::to_string).collect();
-        ctx.event(
-            inst,
-            EventType::Normal,
-            "ChildrenApplied",
-            format!("created or updated {}", list.join(", ")),
-        )
-        .await;
+    /// The status this pass found.
+    fn next_status(
+        &self,
+        findings: &ConditionFindings,
+        observed: &Result<Observed, StoreError>,
+        webhook_url: Option<String>,
+        workers: Option<WorkerStatus>,
+        webhooks: &subscriptions::Outcome,
+    ) -> InstallationStatus {
+        let generation = self.inst.metadata.generation;
+        let conditions = status::merge(
+            &self.old.conditions,
+            status::conditions(findings, generation),
+            self.now,
+        );
+        let mut new = InstallationStatus {
+            observed_generation: generation,
+            conditions,
+            webhook_url,
+            workers,
+            webhook_subscriptions: webhooks.recorded.clone(),
+            ..self.old.clone()
+        };
+        if let Ok(o) = observed {
+            apply_store_view(&mut new, o, self.old.last_sync_time.as_deref());
+        }
+        new
     }
-    if !pruned.is_empty() {
-        let list: Vec<String> = pruned.iter().map(ToString::to_string).collect();
-        ctx.event(
-            inst,
-            EventType::Normal,
-            "ChildrenPruned",
-            if mode == WorkerMode::Pool {
+
+    fn record_queue(&self, observed: &Result<Observed, StoreError>) {
+        if let Ok(o) = observed {
+            self.ctx.metrics.set_queue(&self.key.id(), &o.counts);
+        }
+    }
+
+    /// Writes the status when it changed (and lets the mappings look again).
+    async fn update_status(&self, new: &InstallationStatus) -> Result<(), Error> {
+        if self.inst.status.as_ref() != Some(new) {
+            write_status(self.ctx, self.inst, new).await?;
+            notify_mappings(self.ctx, self.key);
+        }
+        Ok(())
+    }
+
+    /// Events, for what changed.
+    async fn publish_events(
+        &self,
+        applied: &Applied,
+        new: &InstallationStatus,
+        webhook_events: &[(EventType, &'static str, String)],
+    ) {
+        self.children_events(applied).await;
+        self.condition_events(new).await;
+        for (type_, reason, note) in webhook_events {
+            self.ctx
+                .event(self.inst, *type_, reason, note.clone())
+                .await;
+        }
+        self.master_data_events(new).await;
+    }
+
+    async fn children_events(&self, applied: &Applied) {
+        let list = |children: &[ChildRef]| {
+            children
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<String>>()
+                .join(", ")
+        };
+        if !applied.changed.is_empty() {
+            let note = format!("created or updated {}", list(&applied.changed));
+            self.ctx
+                .event(self.inst, EventType::Normal, "ChildrenApplied", note)
+                .await;
+        }
+        if !applied.pruned.is_empty() {
+            let note = if self.mode == WorkerMode::Pool {
                 format!(
                     "deleted {} (the shared worker pool serves it)",
-                    list.join(", ")
+                    list(&applied.pruned)
                 )
             } else {
-                format!("deleted {} (webhooks are disabled)", list.join(", "))
-            },
-        )
-        .await;
-    }
-    for (type_, reason) in [
-        (status::INVALID_SPEC, "InvalidSpec"),
-        (status::CREDENTIALS_MISSING, "CredentialsMissing"),
-    ] {
-        let now_c = new.conditions.iter().find(|c| c.type_ == type_);
-        let before = old.conditions.iter().find(|c| c.type_ == type_);
-        if let Some(c) = now_c
-            && status::is_true(std::slice::from_ref(c), type_)
-            && before.is_none_or(|b| b.status != c.status || b.message != c.message)
-        {
-            ctx.event(inst, EventType::Warning, reason, c.message.clone())
+                format!("deleted {} (webhooks are disabled)", list(&applied.pruned))
+            };
+            self.ctx
+                .event(self.inst, EventType::Normal, "ChildrenPruned", note)
                 .await;
         }
     }
-    for (type_, reason, note) in &webhooks.events {
-        ctx.event(inst, *type_, reason, note.clone()).await;
-    }
-    for (what, before, after) in [
-        (
-            "identifiers",
-            &old.last_identifiers_sync,
-            &new.last_identifiers_sync,
-        ),
-        (
-            "postal services",
-            &old.last_postal_services_sync,
-            &new.last_postal_services_sync,
-        ),
-    ] {
-        if let Some(run) = after
-            && run.outcome == JobOutcome::Succeeded.as_str()
-            && before.as_ref() != Some(run)
-        {
-            ctx.event(
-                inst,
-                EventType::Normal,
-                "MasterDataSynced",
-                format!("{what} master data synced (run started {})", run.time),
-            )
-            .await;
+
+    /// A warning when the spec turns invalid or credentials go missing (or their message
+    /// changes).
+    async fn condition_events(&self, new: &InstallationStatus) {
+        for (type_, reason) in [
+            (status::INVALID_SPEC, "InvalidSpec"),
+            (status::CREDENTIALS_MISSING, "CredentialsMissing"),
+        ] {
+            let now_c = new.conditions.iter().find(|c| c.type_ == type_);
+            let before = self.old.conditions.iter().find(|c| c.type_ == type_);
+            if let Some(c) = now_c
+                && status::is_true(std::slice::from_ref(c), type_)
+                && before.is_none_or(|b| b.status != c.status || b.message != c.message)
+            {
+                self.ctx
+                    .event(self.inst, EventType::Warning, reason, c.message.clone())
+                    .await;
+            }
         }
     }
-    if let Some(e) = webhooks.retry {
-        return Err(e);
+
+    async fn master_data_events(&self, new: &InstallationStatus) {
+        let old = &self.old;
+        for (what, before, after) in [
+            (
+                "identifiers",
+                &old.last_identifiers_sync,
+                &new.last_identifiers_sync,
+            ),
+            (
+                "postal services",
+                &old.last_postal_services_sync,
+                &new.last_postal_services_sync,
+            ),
+        ] {
+            if let Some(run) = after
+                && run.outcome == JobOutcome::Succeeded.as_str()
+                && before.as_ref() != Some(run)
+            {
+                let note = format!("{what} master data synced (run started {})", run.time);
+                self.ctx
+                    .event(self.inst, EventType::Normal, "MasterDataSynced", note)
+                    .await;
+            }
+        }
     }
-    Ok(Action::requeue(ctx.config.resync_interval))
 }
 
 /// Intervals of the worker's loops. While the spec is invalid (its Ready condition says

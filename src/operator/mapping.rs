@@ -15,7 +15,7 @@ use serde_json::json;
 use super::build::FIELD_MANAGER;
 use super::context::Context;
 use super::error::Error;
-use super::status::{self, Finding, READY};
+use super::status::{self, ConditionFinding, READY};
 use crate::crd::common::{Problem, describe};
 use crate::crd::mapping::PostalServiceMappingStatus;
 use crate::crd::validate::validate_mapping;
@@ -48,7 +48,7 @@ pub struct Inputs<'a> {
     pub depots: Result<&'a MasterData<Depot>, String>,
 }
 
-/// `Ready` as a [`Finding`] whose `problem` means not ready; `None` status means unknown.
+/// `Ready` as a [`ConditionFinding`] whose `problem` means not ready; `None` status means unknown.
 pub fn judge(i: &Inputs) -> (Option<bool>, String, String) {
     let spec = i.spec;
     let inst = &spec.installation_ref.name;
@@ -207,8 +207,8 @@ pub async fn reconcile(
         depots: depots.as_ref().map_err(Clone::clone),
     });
     let finding = match ready {
-        Some(true) => Finding::ok(&reason, message),
-        _ => Finding::problem(&reason, message),
+        Some(true) => ConditionFinding::ok(&reason, message),
+        _ => ConditionFinding::problem(&reason, message),
     };
     let condition = Condition {
         type_: READY.into(),

@@ -12,7 +12,7 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store as Cache};
 use kube::{Client, ResourceExt};
 
-use super::status::Finding;
+use super::status::ConditionFinding;
 use crate::crd::{InstallationSpec, SecretKeyRef};
 
 /// One reference: where it is in the spec, and what it names.
@@ -79,16 +79,16 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn finding(&self) -> Finding {
+    pub fn finding(&self) -> ConditionFinding {
         if self.missing.is_empty() {
-            Finding::ok("SecretsFound", "every referenced Secret and key exists")
+            ConditionFinding::ok("SecretsFound", "every referenced Secret and key exists")
         } else {
             let reason = if self.secret_missing {
                 "SecretNotFound"
             } else {
                 "SecretKeyNotFound"
             };
-            Finding::problem(reason, self.missing.join("; "))
+            ConditionFinding::problem(reason, self.missing.join("; "))
         }
     }
 }

@@ -25,14 +25,14 @@ pub const MASTER_DATA_MAX_AGE: Duration = Duration::from_secs(26 * 3600);
 /// The state of one problem condition (`InvalidSpec`, `CredentialsMissing`, ...): `problem`
 /// true means the condition is `True`, i.e. something is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finding {
+pub struct ConditionFinding {
     pub problem: bool,
     /// CamelCase.
     pub reason: String,
     pub message: String,
 }
 
-impl Finding {
+impl ConditionFinding {
     pub fn ok(reason: &str, message: impl Into<String>) -> Self {
         Self {
             problem: false,
@@ -52,23 +52,23 @@ impl Finding {
 
 /// Everything the conditions are computed from.
 #[derive(Clone, Debug)]
-pub struct Findings {
-    pub invalid_spec: Finding,
-    pub credentials_missing: Finding,
-    pub worker_unavailable: Finding,
-    pub webhook_not_subscribed: Finding,
-    pub master_data_stale: Finding,
+pub struct ConditionFindings {
+    pub invalid_spec: ConditionFinding,
+    pub credentials_missing: ConditionFinding,
+    pub worker_unavailable: ConditionFinding,
+    pub webhook_not_subscribed: ConditionFinding,
+    pub master_data_stale: ConditionFinding,
     /// A `spec.locations` entry that matches nothing (see [`locations_finding`]).
-    pub location_unmatched: Finding,
+    pub location_unmatched: ConditionFinding,
     pub suspended: bool,
     /// The store could not be read: what comes from it is unknown.
     pub store_error: Option<String>,
 }
 
-impl Findings {
+impl ConditionFindings {
     /// The problem conditions in the order they explain `Ready=False`: a broken spec or
     /// missing credentials first, as they cause the rest.
-    fn ordered(&self) -> [(&'static str, &Finding); 6] {
+    fn ordered(&self) -> [(&'static str, &ConditionFinding); 6] {
         [
             (INVALID_SPEC, &self.invalid_spec),
             (CREDENTIALS_MISSING, &self.credentials_missing),
@@ -92,8 +92,8 @@ fn condition(type_: &str, status: ConditionStatus, reason: &str, message: &str) 
 }
 
 /// The conditions for `findings`, `Ready` first, without transition times (see [`merge`]).
-pub fn conditions(findings: &Findings, generation: Option<i64>) -> Vec<Condition> {
-    let problems: Vec<(&str, &Finding)> = findings
+pub fn conditions(findings: &ConditionFindings, generation: Option<i64>) -> Vec<Condition> {
+    let problems: Vec<(&str, &ConditionFinding)> = findings
         .ordered()
         .into_iter()
         .filter(|(_, f)| f.problem)
@@ -153,7 +153,7 @@ pub fn conditions(findings: &Findings, generation: Option<i64>) -> Vec<Condition
     out
 }
 
-fn join_messages(problems: &[(&str, &Finding)]) -> String {
+fn join_messages(problems: &[(&str, &ConditionFinding)]) -> String {
     problems
         .iter()
         .map(|(_, f)| f.message.as_str())
@@ -203,7 +203,7 @@ pub fn worker_finding(
     deployment: &str,
     max_age: Duration,
     now: DateTime<Utc>,
-) -> (Finding, WorkerStatus) {
+) -> (ConditionFinding, WorkerStatus) {
     let since = now - chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
     let live: Vec<&WorkerHeartbeat> = beats.iter().filter(|b| b.last_beat_at >= since).collect();
     let status = WorkerStatus {
@@ -214,9 +214,9 @@ pub fn worker_finding(
     };
     let replicas = format!("Deployment {deployment} has {available_replicas} available replicas");
     let finding = if suspended {
-        Finding::ok("Suspended", "the worker is scaled to zero while suspended")
+        ConditionFinding::ok("Suspended", "the worker is scaled to zero while suspended")
     } else if !live.is_empty() {
-        Finding::ok(
+        ConditionFinding::ok(
             "HeartbeatsFresh",
             format!(
                 "{} worker(s) beat within the last {}; {replicas}",
@@ -234,7 +234,7 @@ pub fn worker_finding(
         } else {
             "NoHeartbeat"
         };
-        Finding::problem(
+        ConditionFinding::problem(
             reason,
             format!(
                 "no worker heartbeat within the last {} ({last}); {replicas}",
@@ -250,9 +250,9 @@ pub fn worker_finding(
 pub fn locations_finding(
     spec: &crate::crd::InstallationSpec,
     depots: &[crate::store::Depot],
-) -> Finding {
+) -> ConditionFinding {
     if spec.locations.is_empty() {
-        return Finding::ok(
+        return ConditionFinding::ok(
             "NoLocations",
             "spec.locations is empty: every order ships as its postal service mapping says",
         );
@@ -269,12 +269,12 @@ pub fn locations_finding(
         } else {
             ""
         };
-        Finding::ok(
+        ConditionFinding::ok(
             "LocationsMatched",
             format!("{} warehouse mappings{checked}", spec.locations.len()),
         )
     } else {
-        Finding::problem("LocationUnmatched", problems.join("; "))
+        ConditionFinding::problem("LocationUnmatched", problems.join("; "))
     }
 }
 
@@ -285,7 +285,7 @@ pub fn master_data_finding(
     identifiers: Option<DateTime<Utc>>,
     max_age: Duration,
     now: DateTime<Utc>,
-) -> Finding {
+) -> ConditionFinding {
     let limit = now - chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
     let mut never = Vec::new();
     let mut old = Vec::new();
@@ -300,7 +300,7 @@ pub fn master_data_finding(
         }
     }
     if !never.is_empty() {
-        Finding::problem(
+        ConditionFinding::problem(
             "NeverSynced",
             format!(
                 "no master data sync has stored {} yet (the master-data CronJobs fill them)",
@@ -308,12 +308,12 @@ pub fn master_data_finding(
             ),
         )
     } else if !old.is_empty() {
-        Finding::problem(
+        ConditionFinding::problem(
             "SyncOverdue",
             format!("{}, more than {} ago", old.join(" and "), human(max_age)),
         )
     } else {
-        Finding::ok(
+        ConditionFinding::ok(
             "Fresh",
             format!("master data synced within the last {}", human(max_age)),
         )
@@ -346,14 +346,14 @@ mod tests {
         Utc.with_ymd_and_hms(2025, 3, 4, 12, 0, 0).unwrap()
     }
 
-    fn healthy() -> Findings {
-        Findings {
-            invalid_spec: Finding::ok("Valid", "the spec is valid"),
-            credentials_missing: Finding::ok("SecretsFound", "all referenced keys exist"),
-            worker_unavailable: Finding::ok("HeartbeatsFresh", "1 worker"),
-            webhook_not_subscribed: Finding::ok("Subscribed", "7 events"),
-            master_data_stale: Finding::ok("Fresh", "recent"),
-            location_unmatched: Finding::ok("NoLocations", "none"),
+    fn healthy() -> ConditionFindings {
+        ConditionFindings {
+            invalid_spec: ConditionFinding::ok("Valid", "the spec is valid"),
+            credentials_missing: ConditionFinding::ok("SecretsFound", "all referenced keys exist"),
+            worker_unavailable: ConditionFinding::ok("HeartbeatsFresh", "1 worker"),
+            webhook_not_subscribed: ConditionFinding::ok("Subscribed", "7 events"),
+            master_data_stale: ConditionFinding::ok("Fresh", "recent"),
+            location_unmatched: ConditionFinding::ok("NoLocations", "none"),
             suspended: false,
             store_error: None,
         }
@@ -376,9 +376,9 @@ mod tests {
     #[test]
     fn ready_false_names_the_most_fundamental_problem_and_lists_all_messages() {
         let mut f = healthy();
-        f.master_data_stale = Finding::problem("NeverSynced", "no depots yet");
+        f.master_data_stale = ConditionFinding::problem("NeverSynced", "no depots yet");
         f.credentials_missing =
-            Finding::problem("SecretNotFound", "Secret \"acme-stream\" does not exist");
+            ConditionFinding::problem("SecretNotFound", "Secret \"acme-stream\" does not exist");
         let c = conditions(&f, None);
         let ready = get(&c, READY);
         assert_eq!(ready.status, ConditionStatus::False);
@@ -415,7 +415,7 @@ mod tests {
         let later = now() + chrono::Duration::minutes(5);
         // Same statuses, new message and generation: times kept.
         let mut f = healthy();
-        f.worker_unavailable = Finding::ok("HeartbeatsFresh", "2 workers");
+        f.worker_unavailable = ConditionFinding::ok("HeartbeatsFresh", "2 workers");
         let again = merge(&first, conditions(&f, Some(2)), later);
         assert!(
             again
@@ -423,7 +423,7 @@ mod tests {
                 .all(|c| c.last_transition_time == "2025-03-04T12:00:00Z")
         );
         // A status change moves that condition's time (and Ready's), not the others'.
-        f.worker_unavailable = Finding::problem("NoHeartbeat", "silent");
+        f.worker_unavailable = ConditionFinding::problem("NoHeartbeat", "silent");
         let changed = merge(&again, conditions(&f, Some(2)), later);
         assert_eq!(
             get(&changed, WORKER_UNAVAILABLE).last_transition_time,

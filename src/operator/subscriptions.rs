@@ -18,10 +18,11 @@ use serde_json::json;
 use super::build::WebhookToken;
 use super::context::Context;
 use super::error::Error;
-use super::status::Finding;
+use super::status::ConditionFinding;
 use crate::crd::Installation;
 use crate::crd::installation::{WebhookSubscriptionRef, WebhookSubscriptions};
 use crate::remote::RemoteOptions;
+use crate::stream::subscriptions as diff;
 use crate::stream::{StreamClient, StreamCredentials, WebhookSubscription};
 
 use crate::domain::EventCode;
@@ -38,7 +39,7 @@ pub fn token_fingerprint(token: &WebhookToken) -> String {
 
 /// The result of one pass: the condition, what to record in status, and events to publish.
 pub struct Outcome {
-    pub finding: Finding,
+    pub finding: ConditionFinding,
     pub recorded: Option<WebhookSubscriptions>,
     pub events: Vec<(EventType, &'static str, String)>,
     /// A failure to retry soon (after the status is written).
@@ -165,6 +166,29 @@ async fn unsubscribe_all(
     (left, error)
 }
 
+/// The recorded subscriptions, as the shared diff sees them.
+fn held(current: Option<&WebhookSubscriptions>) -> Vec<diff::Held> {
+    let Some(c) = current else {
+        return Vec::new();
+    };
+    c.subscriptions
+        .iter()
+        .map(|s| diff::Held {
+            id: s.id.clone(),
+            event: s.event.clone(),
+            url: c.url.clone(),
+            auth: Some(c.token_fingerprint.clone()),
+        })
+        .collect()
+}
+
+fn subscription_ref(h: diff::Held) -> WebhookSubscriptionRef {
+    WebhookSubscriptionRef {
+        event: h.event,
+        id: h.id,
+    }
+}
+
 fn ids(subs: &[WebhookSubscriptionRef]) -> String {
     subs.iter()
         .map(|s| format!("{} ({})", s.event, s.id))
@@ -182,7 +206,7 @@ pub async fn reconcile(ctx: &Context, inst: &Installation, wanted: Wanted) -> Ou
     match wanted {
         Wanted::Blocked(why) => {
             let finding = match &current {
-                Some(c) => Finding::ok(
+                Some(c) => ConditionFinding::ok(
                     "Subscribed",
                     format!(
                         "{} events at {} (not re-checked: {why})",
@@ -190,7 +214,9 @@ pub async fn reconcile(ctx: &Context, inst: &Installation, wanted: Wanted) -> Ou
                         c.url
                     ),
                 ),
-                None => Finding::problem("NotSubscribed", format!("cannot subscribe: {why}")),
+                None => {
+                    ConditionFinding::problem("NotSubscribed", format!("cannot subscribe: {why}"))
+                }
             };
             Outcome {
                 finding,
@@ -209,7 +235,7 @@ async fn unsubscribe_when_disabled(
     inst: &Installation,
     current: Option<WebhookSubscriptions>,
 ) -> Outcome {
-    let disabled = Finding::ok("WebhooksDisabled", "spec.webhooks.enabled is false");
+    let disabled = ConditionFinding::ok("WebhooksDisabled", "spec.webhooks.enabled is false");
     let Some(current) = current else {
         let retry = remove_finalizer(ctx, inst).await.err();
         return Outcome {
@@ -278,30 +304,28 @@ async fn subscribe(
 ) -> Outcome {
     let fingerprint = token_fingerprint(&token);
     let wanted = EventCode::subscribed_codes(inst.spec.sync.order_dispatch_sync_enabled);
-    let (kept, stale) = match current.clone() {
-        Some(c) if c.url == url && c.token_fingerprint == fingerprint => {
-            (c.subscriptions, Vec::new())
-        }
-        Some(c) => (Vec::new(), c.subscriptions),
-        None => (Vec::new(), Vec::new()),
-    };
+    let plan = diff::plan(
+        &diff::Wanted {
+            url: &url,
+            auth: &fingerprint,
+            events: &wanted,
+        },
+        held(current.as_ref()),
+    );
+    let settled = plan.is_settled();
+    let refs = |list: Vec<diff::Held>| list.into_iter().map(subscription_ref).collect::<Vec<_>>();
+    let missing = plan.create;
+    let (mut keep, stale) = (refs(plan.keep), refs(plan.replace));
     // Events no longer wanted (DISPATCHED after IsOrderDispatchSyncEnabled was turned off)
     // are removed after the wanted ones are in place.
-    let (mut keep, unwanted): (Vec<_>, Vec<_>) = kept
-        .into_iter()
-        .partition(|k| wanted.contains(&k.event.as_str()));
-    let missing: Vec<&str> = wanted
-        .iter()
-        .copied()
-        .filter(|e| !keep.iter().any(|k| k.event == *e))
-        .collect();
+    let unwanted = refs(plan.retire);
     let subscribed = |keep: &[WebhookSubscriptionRef]| {
-        Finding::ok(
+        ConditionFinding::ok(
             "Subscribed",
             format!("{} events delivered to {url}", keep.len()),
         )
     };
-    if stale.is_empty() && missing.is_empty() && unwanted.is_empty() {
+    if settled {
         return Outcome {
             finding: subscribed(&keep),
             recorded: current,
@@ -310,7 +334,7 @@ async fn subscribe(
         };
     }
     let failed = |message: String, recorded: Option<WebhookSubscriptions>, events| Outcome {
-        finding: Finding::problem("SubscribeFailed", message.clone()),
+        finding: ConditionFinding::problem("SubscribeFailed", message.clone()),
         recorded,
         events,
         retry: Some(Error::Webhooks(message)),
@@ -359,23 +383,20 @@ async fn subscribe(
         && earlier_attempt
         && let Ok(listed) = client.subscriptions().await
     {
-        for event in &missing {
-            if let Some(found) = listed.iter().find(|l| {
-                l.url_path == url
-                    && l.event.eq_ignore_ascii_case(event)
-                    && !l.id.is_empty()
-                    && !keep.iter().any(|k| k.id == l.id)
-            }) {
-                keep.push(WebhookSubscriptionRef {
-                    event: (*event).to_string(),
-                    id: found.id.clone(),
-                });
-            }
-        }
+        let taken: Vec<&str> = keep.iter().map(|k| k.id.as_str()).collect();
+        let adopted = diff::adoptable(&listed, &url, &missing, &taken);
+        keep.extend(
+            adopted
+                .into_iter()
+                .map(|(event, id)| WebhookSubscriptionRef {
+                    event: event.to_string(),
+                    id,
+                }),
+        );
     }
     let mut added = Vec::new();
     let mut error = None;
-    for event in wanted.iter().copied() {
+    for event in missing.iter().copied() {
         if keep.iter().any(|k| k.event == event) {
             continue;
         }

@@ -6,6 +6,7 @@ pub mod datetime;
 pub mod envelope;
 pub mod model;
 pub mod notification;
+pub mod subscriptions;
 mod token;
 
 pub use client::{StreamClient, StreamCredentials, WithWarnings};

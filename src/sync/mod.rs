@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod locations;
 pub mod manual;
 pub mod master_data;
+pub mod on_demand;
 pub mod permits;
 pub mod pool;
 pub mod process_webhooks;

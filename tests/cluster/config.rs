@@ -1,4 +1,4 @@
-//! The settings source of the processes the operator runs (`config::kube`), against a real
+//! The settings source of the processes the operator runs (`config::cluster`), against a real
 //! kube-apiserver, acting as the Installation's own ServiceAccount: it may read its
 //! Installation and mappings (and sees their changes live), and nothing else.
 
@@ -9,7 +9,7 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 
-use linnstream::config::kube::KubeSource;
+use linnstream::config::cluster::KubeSource;
 use linnstream::config::{Credentials, SnapshotReceiver};
 use linnstream::crd::{Installation, SecretKeyRef};
 use linnstream::domain::InstallationKey;

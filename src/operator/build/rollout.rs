@@ -1,5 +1,5 @@
 //! The rollout hash on the Deployments' pod templates. Settings reach running pods live
-//! through the API (see `crate::config::kube`), and a change of the pod template (image,
+//! through the API (see `crate::config::cluster`), and a change of the pod template (image,
 //! Secret names and keys) rolls the pods by itself; what pods read only at start and is
 //! not in the template is the content of the Secrets behind their environment variables.
 //! So the hash covers the webhook token (as its fingerprint) and the `resourceVersion`s of
