@@ -20,9 +20,9 @@ use crate::linnworks::{
     UpdateOrderShippingInfoRequest,
 };
 use crate::store::{AuditAction, AuditOutcome, Order, OrderStatus};
-use crate::sync::engine::{Audit, correlation_id};
+use crate::sync::RunContext;
 use crate::sync::manual::send_selected;
-use crate::sync::send::write_back;
+use crate::sync::write_back::write_back;
 
 use super::contract::{GenerateLabelRequest, GenerateLabelResponse, LabelPackage};
 use super::services::{label_type_name, mapping_by_service_id, service_name};
@@ -61,9 +61,8 @@ pub async fn generate_label(State(gw): State<Gateway>, body: Bytes) -> Json<Gene
         Ok(x) => x,
         Err(e) => return Json(GenerateLabelResponse::error(e)),
     };
-    let correlation = correlation_id();
-    let (reply, outcome, message, order_id) = match label(&gw, &inst, &request, &correlation).await
-    {
+    let run = RunContext::start(&gw.engine, &inst.key, ACTOR);
+    let (reply, outcome, message, order_id) = match label(&gw, &inst, &request, &run).await {
         Ok((reply, order, message)) => (reply, AuditOutcome::Success, message, Some(order)),
         Err(refusal) => (
             GenerateLabelResponse::error(refusal.message.clone()),
@@ -73,18 +72,14 @@ pub async fn generate_label(State(gw): State<Gateway>, body: Bytes) -> Json<Gene
         ),
     };
     let order_ref = order_id.unwrap_or_else(|| format!("#{}", request.order_id));
-    gw.engine
-        .audit(Audit {
-            installation: &inst.key,
-            order_id: Some(&order_ref),
-            correlation_id: &correlation,
-            action: AuditAction::Label,
-            outcome,
-            message,
-            started,
-            actor: ACTOR,
-        })
-        .await;
+    run.audit(
+        AuditAction::Label,
+        Some(&order_ref),
+        outcome,
+        message,
+        started,
+    )
+    .await;
     Json(reply)
 }
 
@@ -97,14 +92,14 @@ async fn label(
     gw: &Gateway,
     inst: &InstallationConfig,
     request: &GenerateLabelRequest,
-    correlation: &str,
+    run: &RunContext,
 ) -> Result<(GenerateLabelResponse, String, String), Refusal> {
     // A suspended installation sends nothing, and a label may need a send first: refused
     // before the order is looked at, as Linnworks' UserConfig already shows it inactive.
     if let Err(e) = gw.engine.active_installation(&inst.key) {
         return Err(Refusal::new(e.to_string(), None));
     }
-    let (order, path) = completed_order(gw, inst, request, correlation).await?;
+    let (order, path) = completed_order(gw, inst, request, run).await?;
     let mapping = order_mapping(inst, &order, request)?;
     let tracking = order
         .tracking_number
@@ -163,7 +158,7 @@ async fn label(
         // a fresh one is left to its sender, and only the tracking number is checked.
         let gw = gw.clone();
         let inst = inst.clone();
-        let correlation = correlation.to_string();
+        let run = run.clone();
         let lease = crate::store::chrono_duration(gw.engine.lease());
         let abandoned =
             order.write_back_pending() && order.updated_at < crate::store::now() - lease;
@@ -171,7 +166,7 @@ async fn label(
         let tracking = tracking.clone();
         tokio::spawn(async move {
             if abandoned {
-                write_back(&gw.engine, &inst, vec![order], &correlation, ACTOR).await;
+                write_back(&run, &inst, vec![order]).await;
             } else {
                 ensure_tracking_written(&gw, &inst, &order.order_id, &tracking).await;
             }
@@ -234,7 +229,7 @@ async fn completed_order(
     gw: &Gateway,
     inst: &InstallationConfig,
     request: &GenerateLabelRequest,
-    correlation: &str,
+    run: &RunContext,
 ) -> Result<(Order, Path), Refusal> {
     let store = gw.engine.store();
     let installation = inst.key.id();
@@ -314,24 +309,18 @@ async fn completed_order(
                     Some(o) => o.order_id.clone(),
                     None => find_in_linnworks(gw, inst, request).await?.to_string(),
                 };
-                let outcomes = send_selected(
-                    &gw.engine,
-                    &inst.key,
-                    std::slice::from_ref(&order_id),
-                    correlation,
-                    ACTOR,
-                )
-                .await
-                .map_err(|e| {
-                    Refusal::new(
-                        format!(
-                            "{} could not be sent to Stream, so no label was made: {}",
-                            describe(request),
-                            job_error(&e)
-                        ),
-                        o.as_ref(),
-                    )
-                })?;
+                let outcomes = send_selected(run, std::slice::from_ref(&order_id))
+                    .await
+                    .map_err(|e| {
+                        Refusal::new(
+                            format!(
+                                "{} could not be sent to Stream, so no label was made: {}",
+                                describe(request),
+                                job_error(&e)
+                            ),
+                            o.as_ref(),
+                        )
+                    })?;
                 path.synced = true;
                 order = store
                     .order(&installation, &order_id)

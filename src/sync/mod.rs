@@ -15,6 +15,7 @@ pub mod master_data;
 pub mod permits;
 pub mod pool;
 pub mod process_webhooks;
+pub mod run_context;
 pub mod schedule;
 pub mod scheduler;
 pub mod send;
@@ -23,5 +24,7 @@ pub mod throttle;
 pub mod transform;
 pub mod validate;
 pub mod webhook_event;
+pub mod write_back;
 
-pub use engine::{Audit, Clients, Engine};
+pub use engine::{Clients, Engine};
+pub use run_context::RunContext;

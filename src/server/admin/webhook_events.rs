@@ -14,7 +14,7 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use serde_json::{Value, json};
 
 use crate::store::{AuditAction, AuditOutcome, StoreError, WebhookStatus};
-use crate::sync::engine::{Audit, correlation_id};
+use crate::sync::RunContext;
 
 use super::AdminState;
 use super::auth::Caller;
@@ -109,18 +109,11 @@ pub async fn retry(
             "webhook event {id} is not an event of installation {installation}"
         )));
     };
-    let correlation = correlation_id();
-    let actor = caller.actor();
+    let run = RunContext::start(&s.engine, &inst.key, caller.actor());
+    let (correlation, actor) = (run.correlation(), run.actor());
     let what = format!("webhook event {id} ({})", found.event_code);
-    let audit = |outcome: AuditOutcome, message: String| Audit {
-        installation: &inst.key,
-        order_id: None,
-        correlation_id: &correlation,
-        action: AuditAction::Webhook,
-        outcome,
-        message,
-        started,
-        actor: &actor,
+    let audit = |outcome: AuditOutcome, message: String| {
+        run.audit(AuditAction::Webhook, None, outcome, message, started)
     };
     match store.retry_webhook_event(id).await {
         Ok(event) => {
@@ -131,9 +124,7 @@ pub async fn retry(
             if !inst.spec.webhooks.enabled {
                 message.push_str("; webhooks are disabled for this installation, so it waits");
             }
-            s.engine
-                .audit(audit(AuditOutcome::Success, message.clone()))
-                .await;
+            audit(AuditOutcome::Success, message.clone()).await;
             let orders = store
                 .webhook_event_refs(&installation, std::slice::from_ref(&event))
                 .await?
@@ -153,9 +144,7 @@ pub async fn retry(
                  retries Pending and Ready for Retry events by itself)",
                 status.label()
             );
-            s.engine
-                .audit(audit(AuditOutcome::Failure, message.clone()))
-                .await;
+            audit(AuditOutcome::Failure, message.clone()).await;
             Err(ApiError::conflict(message).with("correlationId", json!(correlation)))
         }
         Err(e) => Err(e.into()),
