@@ -17,7 +17,7 @@ use axum::extract::State;
 use crate::config::InstallationConfig;
 use crate::crd::installation::CancelLabelMode;
 use crate::domain::{AuditAction, AuditOutcome, OrderStatus};
-use crate::sync::engine::{Audit, correlation_id};
+use crate::sync::RunContext;
 use crate::sync::manual::delete_completed;
 
 use super::contract::{CancelLabelRequest, CancelLabelResponse};
@@ -34,7 +34,7 @@ pub async fn cancel_label(State(gw): State<Gateway>, body: Bytes) -> Json<Cancel
         Ok(x) => x,
         Err(e) => return Json(CancelLabelResponse::error(e)),
     };
-    let correlation = correlation_id();
+    let run = RunContext::start(&gw.engine, &inst.key, ACTOR);
     let reference = request.order_reference.trim().to_string();
     let mode = inst
         .spec
@@ -57,22 +57,17 @@ pub async fn cancel_label(State(gw): State<Gateway>, body: Bytes) -> Json<Cancel
             None,
             CancelLabelResponse::error(CANCEL_NOT_SUPPORTED),
         ),
-        CancelLabelMode::DeleteUnplanned => {
-            delete_unplanned(&gw, &inst, &reference, &correlation).await
-        }
+        CancelLabelMode::DeleteUnplanned => delete_unplanned(&gw, &inst, &reference, &run).await,
     };
-    gw.engine
-        .audit(Audit {
-            installation: &inst.key,
-            order_id: Some(order_id.as_deref().unwrap_or(&reference)),
-            correlation_id: &correlation,
-            action: AuditAction::Label,
-            outcome,
-            message,
-            started,
-            actor: ACTOR,
-        })
-        .await;
+    let order_ref = order_id.as_deref().unwrap_or(&reference);
+    run.audit(
+        AuditAction::Label,
+        Some(order_ref),
+        outcome,
+        message,
+        started,
+    )
+    .await;
     Json(reply)
 }
 
@@ -82,7 +77,7 @@ async fn delete_unplanned(
     gw: &Gateway,
     inst: &InstallationConfig,
     reference: &str,
-    correlation: &str,
+    run: &RunContext,
 ) -> Cancelled {
     let order = match find_order(gw, inst, reference, Prefer::Reference).await {
         Ok(order) => order,
@@ -140,14 +135,7 @@ async fn delete_unplanned(
             );
         }
     }
-    let result = delete_completed(
-        &gw.engine,
-        &inst.key,
-        std::slice::from_ref(&order.order_id),
-        correlation,
-        ACTOR,
-    )
-    .await;
+    let result = delete_completed(run, std::slice::from_ref(&order.order_id)).await;
     match result {
         Ok(outcomes) => match outcomes.into_iter().find(|o| o.order_id == order.order_id) {
             Some(o) if o.status.parse() == Ok(OrderStatus::Deleted) => (

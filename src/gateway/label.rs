@@ -13,11 +13,10 @@ use axum::extract::State;
 use crate::config::{InstallationConfig, MappingConfig};
 use crate::domain::{AuditAction, AuditOutcome, OrderStatus};
 use crate::labels::{LabelAddress, LabelInput, render_label};
-use crate::domain::{AuditAction, AuditOutcome, OrderStatus};
 use crate::store::Order;
-use crate::sync::engine::{Audit, correlation_id};
+use crate::sync::RunContext;
 use crate::sync::on_demand::{self, Completed, OrderQuery, Unsent, UnsentReason};
-use crate::sync::send::write_back;
+use crate::sync::write_back::write_back;
 
 use super::contract::{GenerateLabelRequest, GenerateLabelResponse, LabelPackage};
 use super::services::{mapping_by_service_id, service_name};
@@ -46,9 +45,8 @@ pub async fn generate_label(State(gw): State<Gateway>, body: Bytes) -> Json<Gene
         Ok(x) => x,
         Err(e) => return Json(GenerateLabelResponse::error(e)),
     };
-    let correlation = correlation_id();
-    let (reply, outcome, message, order_id) = match label(&gw, &inst, &request, &correlation).await
-    {
+    let run = RunContext::start(&gw.engine, &inst.key, ACTOR);
+    let (reply, outcome, message, order_id) = match label(&gw, &inst, &request, &run).await {
         Ok((reply, order, message)) => (reply, AuditOutcome::Success, message, Some(order)),
         Err(refusal) => (
             GenerateLabelResponse::error(refusal.message.clone()),
@@ -58,18 +56,14 @@ pub async fn generate_label(State(gw): State<Gateway>, body: Bytes) -> Json<Gene
         ),
     };
     let order_ref = order_id.unwrap_or_else(|| format!("#{}", request.order_id));
-    gw.engine
-        .audit(Audit {
-            installation: &inst.key,
-            order_id: Some(&order_ref),
-            correlation_id: &correlation,
-            action: AuditAction::Label,
-            outcome,
-            message,
-            started,
-            actor: ACTOR,
-        })
-        .await;
+    run.audit(
+        AuditAction::Label,
+        Some(&order_ref),
+        outcome,
+        message,
+        started,
+    )
+    .await;
     Json(reply)
 }
 
@@ -119,7 +113,7 @@ async fn label(
     gw: &Gateway,
     inst: &InstallationConfig,
     request: &GenerateLabelRequest,
-    correlation: &str,
+    run: &RunContext,
 ) -> Result<(GenerateLabelResponse, String, String), Refusal> {
     // A suspended installation sends nothing, and a label may need a send first: refused
     // before the order is looked at, as Linnworks' UserConfig already shows it inactive.
@@ -134,7 +128,7 @@ async fn label(
         order,
         synced,
         waited,
-    } = on_demand::ensure_sent(&gw.engine, inst, query, correlation, ACTOR)
+    } = on_demand::ensure_sent(run, inst, query)
         .await
         .map_err(|unsent| refusal(request, unsent))?;
     let mapping = order_mapping(inst, &order, request)?;
@@ -142,7 +136,7 @@ async fn label(
     let inputs = label_inputs(inst, mapping, &order, request, &tracking);
     let packages = render_packages(inputs, mapping.spec.label_type, request, &order).await?;
     if !synced {
-        confirm_write_back(gw, inst, &order, &tracking, correlation);
+        confirm_write_back(gw, inst, &order, &tracking, run);
     }
     let mut message = format!(
         "label for {}: {} package(s), {}, tracking {tracking}",
@@ -469,17 +463,17 @@ fn confirm_write_back(
     inst: &InstallationConfig,
     order: &Order,
     tracking: &str,
-    correlation: &str,
+    run: &RunContext,
 ) {
     let gw = gw.clone();
     let inst = inst.clone();
-    let correlation = correlation.to_string();
+    let run = run.clone();
     let abandoned = on_demand::write_back_abandoned(&gw.engine, order);
     let order = order.clone();
     let tracking = tracking.to_string();
     tokio::spawn(async move {
         if abandoned {
-            write_back(&gw.engine, &inst, vec![order], &correlation, ACTOR).await;
+            write_back(&run, &inst, vec![order]).await;
             return;
         }
         let installation = inst.key.id();

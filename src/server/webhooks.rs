@@ -32,8 +32,10 @@ use crate::server::listener::{BodyPolicy, body_limit};
 use crate::server::refusals::RefusalLog;
 use crate::store::{ReceiptAudit, WebhookReceipt};
 use crate::stream::notification::{self, MAX_BODY_BYTES};
-use crate::sync::engine::{Audit, Engine, correlation_id};
+use crate::sync::RunContext;
+use crate::sync::engine::Engine;
 use crate::sync::process_webhooks::new_stored_event;
+use crate::sync::run_context::correlation_id;
 
 /// Who the receiver names as the actor of received events in the audit log.
 pub const ACTOR: &str = "stream-webhook";
@@ -295,20 +297,9 @@ async fn receive(
     };
     let key = caller.key;
     let audit = |outcome: AuditOutcome, message: String| {
-        let engine = receiver.engine.clone();
-        let key = key.clone();
+        let run = RunContext::start(&receiver.engine, &key, ACTOR);
         async move {
-            engine
-                .audit(Audit {
-                    installation: &key,
-                    order_id: None,
-                    correlation_id: &correlation_id(),
-                    action: AuditAction::Webhook,
-                    outcome,
-                    message,
-                    started,
-                    actor: ACTOR,
-                })
+            run.audit(AuditAction::Webhook, None, outcome, message, started)
                 .await;
         }
     };

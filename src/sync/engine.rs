@@ -1,19 +1,18 @@
-//! The context every job runs in: the store, the system settings, the current installation
+//! What every job runs on: the store, the system settings, the current installation
 //! settings, and one pair of API clients per installation (reused, so Linnworks sessions
 //! and Stream tokens are shared by all jobs of that installation).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::config::{InstallationConfig, SnapshotReceiver};
 
 use crate::domain::InstallationKey;
-use crate::domain::{AuditAction, AuditOutcome};
 use crate::linnworks::LinnworksClient;
 use crate::remote::{RemoteError, RemoteOptions};
 use crate::settings::SystemSettings;
-use crate::store::{NewAuditEntry, Store};
+use crate::store::Store;
 use crate::stream::{StreamClient, StreamCredentials};
 
 use super::breaker::{AccountKey, Breaker, Breakers};
@@ -213,43 +212,4 @@ impl Engine {
         cache.insert(inst.key.clone(), (key, clients.clone()));
         Ok(clients)
     }
-
-    /// Writes one audit entry. An audit failure is logged, never allowed to fail the job
-    /// it describes.
-    pub async fn audit(&self, entry: Audit<'_>) {
-        let row = NewAuditEntry {
-            at: chrono::Utc::now(),
-            installation: entry.installation.id(),
-            order_id: entry.order_id.map(str::to_string),
-            correlation_id: entry.correlation_id.to_string(),
-            action: entry.action,
-            outcome: entry.outcome,
-            message: entry.message,
-            duration_ms: u64::try_from(entry.started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            actor: entry.actor.to_string(),
-        };
-        if let Err(e) = self.inner.store.audit(&row).await {
-            tracing::warn!(installation = %entry.installation, "could not write the audit log: {e}");
-        }
-    }
 }
-
-/// One audit log entry, as jobs describe it.
-pub struct Audit<'a> {
-    pub installation: &'a InstallationKey,
-    pub order_id: Option<&'a str>,
-    pub correlation_id: &'a str,
-    pub action: AuditAction,
-    pub outcome: AuditOutcome,
-    pub message: String,
-    pub started: Instant,
-    pub actor: &'a str,
-}
-
-/// A new correlation id for one job run or one user action.
-pub fn correlation_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
-/// Who triggered a piece of work, for the audit log.
-pub const SCHEDULER: &str = "scheduler";

@@ -9,16 +9,15 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::config::InstallationConfig;
-
-use crate::domain::InstallationKey;
 use crate::domain::{AuditAction, AuditOutcome, OrderType};
 use crate::linnworks::{DateFieldFilter, FieldsFilter, OpenOrder};
 use crate::remote::text::{clean_json, describe_issues};
 use crate::store::{FetchedOrder, Upserted};
 
-use super::engine::{Audit, Engine};
+use super::engine::{Clients, Engine};
 use super::errors::ValidationError;
 use super::job_error::JobError;
+use super::run_context::RunContext;
 use super::validate::validate_order;
 use crate::domain::identifiers::ERROR_FROM_STREAM;
 
@@ -128,57 +127,19 @@ fn text_field(v: &Value) -> Option<String> {
     v.as_str().map(str::to_string)
 }
 
-pub async fn fetch(
-    engine: &Engine,
-    key: &InstallationKey,
-    correlation: &str,
-    actor: &str,
-) -> Result<FetchSummary, JobError> {
+pub async fn fetch(run: &RunContext) -> Result<FetchSummary, JobError> {
     let started = Instant::now();
-    let result = fetch_inner(engine, key, correlation, actor).await;
-    let (outcome, message) = match &result {
-        Ok(summary) => (AuditOutcome::Success, summary.to_string()),
-        Err(e) => (AuditOutcome::Failure, e.to_string()),
-    };
-    engine
-        .audit(Audit {
-            installation: key,
-            order_id: None,
-            correlation_id: correlation,
-            action: AuditAction::Fetch,
-            outcome,
-            message,
-            started,
-            actor,
-        })
-        .await;
+    let result = fetch_inner(run).await;
+    run.audit_result(AuditAction::Fetch, &result, started).await;
     result
 }
 
-async fn fetch_inner(
-    engine: &Engine,
-    key: &InstallationKey,
-    correlation: &str,
-    actor: &str,
-) -> Result<FetchSummary, JobError> {
+async fn fetch_inner(run: &RunContext) -> Result<FetchSummary, JobError> {
+    let (engine, key) = (run.engine(), run.key());
     let inst = engine.active_installation(key)?;
     let clients = engine.clients(&inst)?;
-    let store = engine.store();
-    let installation = key.id();
-    let days = i32::try_from(inst.spec.sync.order_lookback_days).unwrap_or(i32::MAX);
-    let open = clients
-        .linnworks
-        .get_all_open_order_values(
-            Some(FieldsFilter {
-                date_fields: vec![DateFieldFilter::received_in_last_days(days)],
-                ..FieldsFilter::default()
-            }),
-            None,
-            engine.settings().order_sync_page_size,
-        )
-        .await
-        .map_err(JobError::from_linnworks)?;
-    let depots = store.depots(&installation).await?.items;
+    let open = open_orders(engine, &inst, &clients).await?;
+    let depots = engine.store().depots(&key.id()).await?.items;
     // Warehouse-mapping entries given by name are matched against Linnworks' locations.
     let known_locations = if super::locations::needs_location_names(&inst) {
         Some(
@@ -191,6 +152,12 @@ async fn fetch_inner(
     } else {
         None
     };
+    let judging = Judging {
+        inst: &inst,
+        installation: key.id(),
+        depots: &depots,
+        known_locations: known_locations.as_deref(),
+    };
     let mut summary = FetchSummary {
         seen: open.len(),
         ..FetchSummary::default()
@@ -200,22 +167,11 @@ async fn fetch_inner(
         summary.relevant += 1;
         // Each order is stored or refused on its own: what one order holds never stops the
         // rest of the page.
-        let (fetched, verdict, linnworks_id, shipped) = match judge(raw) {
+        let fetched = match judge(raw) {
             Judged::Anonymous { reason } => {
                 summary.bad_data += 1;
                 tracing::warn!(installation = %key, "left out an open order: {reason}");
-                engine
-                    .audit(Audit {
-                        installation: key,
-                        order_id: None,
-                        correlation_id: correlation,
-                        action: AuditAction::Validate,
-                        outcome: AuditOutcome::Failure,
-                        message: format!("an open order was left out: {reason}"),
-                        started: Instant::now(),
-                        actor,
-                    })
-                    .await;
+                audit_invalid(run, None, format!("an open order was left out: {reason}")).await;
                 continue;
             }
             Judged::Unreadable {
@@ -224,106 +180,21 @@ async fn fetch_inner(
                 reason,
             } => {
                 summary.bad_data += 1;
-                let general = &snapshot["GeneralInfo"];
-                let shipping = &snapshot["ShippingInfo"];
-                let fetched = FetchedOrder {
-                    installation: installation.clone(),
-                    order_id: order_id.to_string(),
-                    num_order_id: snapshot["NumOrderId"].as_i64(),
-                    reference: text_field(&general["ReferenceNum"]),
-                    postal_service_id: text_field(&shipping["PostalServiceId"]),
-                    postal_service_name: text_field(&shipping["PostalServiceName"]),
-                    order_type: OrderType::Delivery,
-                    snapshot: Some(snapshot),
-                };
-                let verdict: Result<crate::domain::OrderType, ValidationError> =
-                    Err(ValidationError::InvalidOrderData(reason));
-                (fetched, verdict, order_id, false)
+                judging.unreadable(order_id, snapshot, reason)
             }
             Judged::Read {
                 order,
                 snapshot,
                 bad,
             } => {
-                let verdict = match bad {
-                    Some(bad) => {
-                        summary.bad_data += 1;
-                        Err(ValidationError::InvalidOrderData(bad))
-                    }
-                    None => validate_order(
-                        &inst,
-                        &order.shipping_info,
-                        &order.customer_info,
-                        Some(&depots),
-                    )
-                    .and_then(|m| {
-                        // The order's warehouse mapping, judged as the send will judge it.
-                        super::locations::resolve(
-                            &inst,
-                            m,
-                            super::locations::open_order_location(&order.general_info),
-                            known_locations.as_deref(),
-                            &depots,
-                        )
-                        .map(|_| m.spec.order_type)
-                    }),
-                };
-                let fetched = FetchedOrder {
-                    installation: installation.clone(),
-                    order_id: order.order_id.to_string(),
-                    num_order_id: Some(order.num_order_id),
-                    reference: order.general_info.reference_num.clone(),
-                    postal_service_id: order
-                        .shipping_info
-                        .postal_service_id
-                        .map(|id| id.to_string()),
-                    postal_service_name: order.shipping_info.postal_service_name.clone(),
-                    order_type: verdict.clone().unwrap_or_default(),
-                    snapshot: Some(snapshot),
-                };
-                let shipped = order
-                    .shipping_info
-                    .tracking_number
-                    .as_deref()
-                    .is_some_and(|t| !t.trim().is_empty());
-                (fetched, verdict, order.order_id, shipped)
+                if bad.is_some() {
+                    summary.bad_data += 1;
+                }
+                judging.read(&order, snapshot, bad)
             }
         };
-        if shipped
-            && store
-                .order(&installation, &fetched.order_id)
-                .await?
-                .is_none()
-        {
-            // Tracked by someone else before the integration saw it: not ours to send.
-            summary.relevant -= 1;
-            continue;
-        }
-        let (upserted, row) = store.upsert_fetched(&fetched).await?;
-        tracing::info!(order_id = %fetched.order_id, num_order_id = fetched.num_order_id, status = %row.status, upserted = ?upserted, "fetch: order seen");
-        match (upserted, verdict) {
-            (Upserted::Inserted, Ok(_)) => summary.queued += 1,
-            (Upserted::Inserted, Err(e)) => {
-                store
-                    .mark_validation_failed(&installation, &fetched.order_id, &e.to_string())
-                    .await?;
-                audit_invalid(engine, key, &fetched.order_id, correlation, actor, &e).await;
-                newly_invalid.push(linnworks_id);
-                summary.invalid += 1;
-            }
-            (Upserted::ValidationFailed, Ok(_)) => {
-                store
-                    .mark_revalidated(&installation, &fetched.order_id)
-                    .await?;
-                summary.corrected += 1;
-            }
-            (Upserted::ValidationFailed, Err(e)) => {
-                // Still wrong: keep the newest reason.
-                store
-                    .mark_validation_failed(&installation, &fetched.order_id, &e.to_string())
-                    .await?;
-            }
-            (Upserted::Unchanged, _) => {}
+        if let Some(invalid) = store_fetched(run, fetched, &mut summary).await? {
+            newly_invalid.push(invalid);
         }
     }
     if !newly_invalid.is_empty()
@@ -337,26 +208,169 @@ async fn fetch_inner(
     Ok(summary)
 }
 
-async fn audit_invalid(
+/// The open orders Linnworks has, received within the installation's lookback window.
+async fn open_orders(
     engine: &Engine,
-    key: &InstallationKey,
-    order_id: &str,
-    correlation: &str,
-    actor: &str,
-    e: &ValidationError,
-) {
-    engine
-        .audit(Audit {
-            installation: key,
-            order_id: Some(order_id),
-            correlation_id: correlation,
-            action: AuditAction::Validate,
-            outcome: AuditOutcome::Failure,
-            message: e.to_string(),
-            started: Instant::now(),
-            actor,
-        })
-        .await;
+    inst: &InstallationConfig,
+    clients: &Clients,
+) -> Result<Vec<Value>, JobError> {
+    let days = i32::try_from(inst.spec.sync.order_lookback_days).unwrap_or(i32::MAX);
+    clients
+        .linnworks
+        .get_all_open_order_values(
+            Some(FieldsFilter {
+                date_fields: vec![DateFieldFilter::received_in_last_days(days)],
+                ..FieldsFilter::default()
+            }),
+            None,
+            engine.settings().order_sync_page_size,
+        )
+        .await
+        .map_err(JobError::from_linnworks)
+}
+
+/// One relevant order as the queue stores it, and the verdict of its validation.
+struct Fetched {
+    row: FetchedOrder,
+    verdict: Result<OrderType, ValidationError>,
+    linnworks_id: Uuid,
+    /// Linnworks already has a tracking number on it.
+    shipped: bool,
+}
+
+/// What the orders of one fetch are judged against (read once per fetch).
+struct Judging<'a> {
+    inst: &'a InstallationConfig,
+    installation: String,
+    depots: &'a [crate::store::Depot],
+    known_locations: Option<&'a [crate::linnworks::StockLocation]>,
+}
+
+impl Judging<'_> {
+    /// An order that does not decode: stored Validation Failed with the reason.
+    fn unreadable(&self, order_id: Uuid, snapshot: Value, reason: String) -> Fetched {
+        let general = &snapshot["GeneralInfo"];
+        let shipping = &snapshot["ShippingInfo"];
+        let row = FetchedOrder {
+            installation: self.installation.clone(),
+            order_id: order_id.to_string(),
+            num_order_id: snapshot["NumOrderId"].as_i64(),
+            reference: text_field(&general["ReferenceNum"]),
+            postal_service_id: text_field(&shipping["PostalServiceId"]),
+            postal_service_name: text_field(&shipping["PostalServiceName"]),
+            order_type: OrderType::Delivery,
+            snapshot: Some(snapshot),
+        };
+        Fetched {
+            row,
+            verdict: Err(ValidationError::InvalidOrderData(reason)),
+            linnworks_id: order_id,
+            shipped: false,
+        }
+    }
+
+    /// A decoded order, validated (unless its data had to be cleaned: then refused naming
+    /// what was wrong).
+    fn read(&self, order: &OpenOrder, snapshot: Value, bad: Option<String>) -> Fetched {
+        let verdict = match bad {
+            Some(bad) => Err(ValidationError::InvalidOrderData(bad)),
+            None => validate_order(
+                self.inst,
+                &order.shipping_info,
+                &order.customer_info,
+                Some(self.depots),
+            )
+            .and_then(|m| {
+                // The order's warehouse mapping, judged as the send will judge it.
+                super::locations::resolve(
+                    self.inst,
+                    m,
+                    super::locations::open_order_location(&order.general_info),
+                    self.known_locations,
+                    self.depots,
+                )
+                .map(|_| m.spec.order_type)
+            }),
+        };
+        let row = FetchedOrder {
+            installation: self.installation.clone(),
+            order_id: order.order_id.to_string(),
+            num_order_id: Some(order.num_order_id),
+            reference: order.general_info.reference_num.clone(),
+            postal_service_id: order
+                .shipping_info
+                .postal_service_id
+                .map(|id| id.to_string()),
+            postal_service_name: order.shipping_info.postal_service_name.clone(),
+            order_type: verdict.clone().unwrap_or_default(),
+            snapshot: Some(snapshot),
+        };
+        let shipped = order
+            .shipping_info
+            .tracking_number
+            .as_deref()
+            .is_some_and(|t| !t.trim().is_empty());
+        Fetched {
+            row,
+            verdict,
+            linnworks_id: order.order_id,
+            shipped,
+        }
+    }
+}
+
+/// Queues one fetched order, or records its verdict on the queued one, counting it in
+/// `summary`. Returns its Linnworks id when it newly failed validation (to be tagged).
+async fn store_fetched(
+    run: &RunContext,
+    fetched: Fetched,
+    summary: &mut FetchSummary,
+) -> Result<Option<Uuid>, JobError> {
+    let store = run.engine().store();
+    let installation = &fetched.row.installation;
+    let order_id = &fetched.row.order_id;
+    if fetched.shipped && store.order(installation, order_id).await?.is_none() {
+        // Tracked by someone else before the integration saw it: not ours to send.
+        summary.relevant -= 1;
+        return Ok(None);
+    }
+    let (upserted, row) = store.upsert_fetched(&fetched.row).await?;
+    tracing::info!(order_id = %order_id, num_order_id = fetched.row.num_order_id, status = %row.status, upserted = ?upserted, "fetch: order seen");
+    match (upserted, fetched.verdict) {
+        (Upserted::Inserted, Ok(_)) => summary.queued += 1,
+        (Upserted::Inserted, Err(e)) => {
+            store
+                .mark_validation_failed(installation, order_id, &e.to_string())
+                .await?;
+            audit_invalid(run, Some(order_id), e.to_string()).await;
+            summary.invalid += 1;
+            return Ok(Some(fetched.linnworks_id));
+        }
+        (Upserted::ValidationFailed, Ok(_)) => {
+            store.mark_revalidated(installation, order_id).await?;
+            summary.corrected += 1;
+        }
+        (Upserted::ValidationFailed, Err(e)) => {
+            // Still wrong: keep the newest reason.
+            store
+                .mark_validation_failed(installation, order_id, &e.to_string())
+                .await?;
+        }
+        (Upserted::Unchanged, _) => {}
+    }
+    Ok(None)
+}
+
+/// An order refused by validation (or left out, without an order id), audited.
+async fn audit_invalid(run: &RunContext, order_id: Option<&str>, message: String) {
+    run.audit(
+        AuditAction::Validate,
+        order_id,
+        AuditOutcome::Failure,
+        message,
+        Instant::now(),
+    )
+    .await;
 }
 
 #[cfg(test)]

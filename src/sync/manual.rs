@@ -8,19 +8,18 @@ use std::time::Instant;
 use uuid::Uuid;
 
 use crate::config::InstallationConfig;
-
-use crate::domain::InstallationKey;
 use crate::domain::{AuditAction, AuditOutcome, OrderStatus};
 use crate::linnworks::{ExtendedProperty, UpdateOrderShippingInfoRequest};
 use crate::remote::text::storable;
 use crate::store::{FetchedOrder, Order, StoreError, Work};
 
-use super::engine::{Audit, Clients, Engine};
+use super::engine::{Clients, Engine};
 use super::errors::ValidationError;
 use super::job_error::JobError;
 use super::process_webhooks::DISPATCH_DATE_PROPERTY;
-use super::send::TRACKING_URL_PROPERTY;
+use super::run_context::RunContext;
 use super::send::{OrderOutcome, send_claimed};
+use super::write_back::TRACKING_URL_PROPERTY;
 use crate::domain::identifiers::{
     ERROR_FROM_STREAM, SENT_TO_STREAM, is_day_tag, is_run_tag, is_seq_tag,
 };
@@ -36,13 +35,6 @@ fn check_selection(selected: usize, max: u32) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn installation(
-    engine: &Engine,
-    key: &InstallationKey,
-) -> Result<InstallationConfig, ValidationError> {
-    engine.active_installation(key)
-}
-
 fn refused(order_id: &str, status: &str, message: impl Into<String>) -> OrderOutcome {
     OrderOutcome {
         order_id: order_id.to_string(),
@@ -54,14 +46,12 @@ fn refused(order_id: &str, status: &str, message: impl Into<String>) -> OrderOut
 /// Sends the selected orders now, whatever Order Sync Enabled says. Orders not yet queued
 /// are fetched from Linnworks first; Failed and Validation Failed ones are queued again.
 pub async fn send_selected(
-    engine: &Engine,
-    key: &InstallationKey,
+    run: &RunContext,
     order_ids: &[String],
-    correlation: &str,
-    actor: &str,
 ) -> Result<Vec<OrderOutcome>, JobError> {
+    let (engine, key) = (run.engine(), run.key());
     check_selection(order_ids.len(), engine.settings().max_user_selected_orders)?;
-    let inst = installation(engine, key)?;
+    let inst = engine.active_installation(key)?;
     let store = engine.store();
     let installation = key.id();
     let mut outcomes = Vec::new();
@@ -74,13 +64,9 @@ pub async fn send_selected(
                 Some(order) => order,
                 None => {
                     let e = ValidationError::OrderNotFoundInLinnworks;
-                    audit(
-                        engine,
-                        key,
-                        order_id,
-                        correlation,
-                        actor,
+                    run.audit(
                         AuditAction::Send,
+                        Some(order_id),
                         AuditOutcome::Failure,
                         e.to_string(),
                         started,
@@ -126,13 +112,9 @@ pub async fn send_selected(
             Ok(order) => claimed.push(order),
             Err(StoreError::AlreadyInProgress { .. }) => {
                 let e = ValidationError::OrderAlreadyInProgress;
-                audit(
-                    engine,
-                    key,
-                    order_id,
-                    correlation,
-                    actor,
+                run.audit(
                     AuditAction::Send,
+                    Some(order_id),
                     AuditOutcome::Failure,
                     e.to_string(),
                     started,
@@ -143,7 +125,7 @@ pub async fn send_selected(
             Err(e) => return Err(e.into()),
         }
     }
-    let (_, sent) = send_claimed(engine, &inst, claimed, correlation, actor).await?;
+    let (_, sent) = send_claimed(run, &inst, claimed).await?;
     outcomes.extend(sent);
     // Signalled after the send, not before, so the process serving the installation does
     // not claim the selected orders first. It then sends what the manual send left in the
@@ -200,14 +182,12 @@ async fn queue_from_linnworks(
 
 /// Queues Failed orders again with their retry count reset, and sends them now.
 pub async fn resend_failed(
-    engine: &Engine,
-    key: &InstallationKey,
+    run: &RunContext,
     order_ids: &[String],
-    correlation: &str,
-    actor: &str,
 ) -> Result<Vec<OrderOutcome>, JobError> {
+    let (engine, key) = (run.engine(), run.key());
     check_selection(order_ids.len(), engine.settings().max_user_selected_orders)?;
-    installation(engine, key)?;
+    engine.active_installation(key)?;
     let mut outcomes = Vec::new();
     let mut failed = Vec::new();
     for order_id in order_ids {
@@ -229,7 +209,7 @@ pub async fn resend_failed(
         }
     }
     if !failed.is_empty() {
-        outcomes.extend(send_selected(engine, key, &failed, correlation, actor).await?);
+        outcomes.extend(send_selected(run, &failed).await?);
     }
     Ok(outcomes)
 }
@@ -238,22 +218,20 @@ pub async fn resend_failed(
 /// (see [`clear_in_linnworks`]), and marks them Deleted. Any other status is refused with
 /// the guide's message; an order whose clear failed stays Completed, audited as a failure.
 pub async fn delete_completed(
-    engine: &Engine,
-    key: &InstallationKey,
+    run: &RunContext,
     order_ids: &[String],
-    correlation: &str,
-    actor: &str,
 ) -> Result<Vec<OrderOutcome>, JobError> {
+    let engine = run.engine();
     check_selection(
         order_ids.len(),
         engine.settings().max_user_selected_orders_for_delete,
     )?;
-    let inst = installation(engine, key)?;
+    let inst = engine.active_installation(run.key())?;
     let clients = engine.clients(&inst)?;
     let mut outcomes = Vec::new();
     for order_id in order_ids {
         let started = Instant::now();
-        let (status, outcome, message) = match delete_one(engine, &clients, key, order_id).await? {
+        let (status, outcome, message) = match delete_one(run, &clients, order_id).await? {
             Deleted::Done(message) => ("Deleted", Some(AuditOutcome::Success), message),
             Deleted::NotQueued => (
                 "Not queued",
@@ -263,13 +241,9 @@ pub async fn delete_completed(
             Deleted::Refused { status, message } => (status, Some(AuditOutcome::Failure), message),
         };
         if let Some(outcome) = outcome {
-            audit(
-                engine,
-                key,
-                order_id,
-                correlation,
-                actor,
+            run.audit(
                 AuditAction::Delete,
+                Some(order_id),
                 outcome,
                 message.clone(),
                 started,
@@ -294,12 +268,11 @@ enum Deleted {
 }
 
 async fn delete_one(
-    engine: &Engine,
+    run: &RunContext,
     clients: &Clients,
-    key: &InstallationKey,
     order_id: &str,
 ) -> Result<Deleted, JobError> {
-    let store = engine.store();
+    let (store, key) = (run.engine().store(), run.key());
     let installation = key.id();
     let Some(order) = store.order(&installation, order_id).await? else {
         return Ok(Deleted::NotQueued);
@@ -454,32 +427,6 @@ pub async fn clear_in_linnworks(clients: &Clients, order_id: Uuid) -> Result<Vec
     } else {
         Err(failed.join("; "))
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn audit(
-    engine: &Engine,
-    key: &InstallationKey,
-    order_id: &str,
-    correlation: &str,
-    actor: &str,
-    action: AuditAction,
-    outcome: AuditOutcome,
-    message: String,
-    started: Instant,
-) {
-    engine
-        .audit(Audit {
-            installation: key,
-            order_id: Some(order_id),
-            correlation_id: correlation,
-            action,
-            outcome,
-            message,
-            started,
-            actor,
-        })
-        .await;
 }
 
 #[cfg(test)]

@@ -9,16 +9,17 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::domain::AuditAction;
 use crate::domain::InstallationKey;
-use crate::domain::{AuditAction, AuditOutcome};
 use crate::linnworks::{Identifier as LwIdentifier, PostalService as LwPostalService};
 use crate::remote::RemoteError;
 use crate::store::{DeliveryMethod, Depot, Identifier, PostalService};
 use crate::stream::{DeliveryMethodType, Depot as StreamDepot};
 
-use super::engine::{Audit, Engine};
+use super::engine::Engine;
 use super::errors::ValidationError;
 use super::job_error::JobError;
+use super::run_context::RunContext;
 use crate::crd::installation::{PRODUCTION_VENDOR, STAGING_VENDOR};
 use crate::domain::identifiers;
 
@@ -98,15 +99,11 @@ impl std::fmt::Display for PostalServiceSummary {
 
 /// Registers every identifier of [`identifiers::all`] that Linnworks lacks (and renames back
 /// those renamed by hand), then stores the set with Linnworks' ids.
-pub async fn sync_identifiers(
-    engine: &Engine,
-    key: &InstallationKey,
-    correlation: &str,
-    actor: &str,
-) -> Result<IdentifierSummary, JobError> {
+pub async fn sync_identifiers(run: &RunContext) -> Result<IdentifierSummary, JobError> {
     let started = Instant::now();
-    let result = identifiers_inner(engine, key).await;
-    audit(engine, key, correlation, actor, started, &result).await;
+    let result = identifiers_inner(run.engine(), run.key()).await;
+    run.audit_result(AuditAction::MasterData, &result, started)
+        .await;
     result
 }
 
@@ -283,15 +280,11 @@ fn wanted_services(depots: &[Depot], stream: &[StreamDepot]) -> Vec<Wanted> {
 /// Fetches Stream's depots and delivery methods, stores them, and creates or updates one
 /// Linnworks postal service per depot and method (vendor STREAM TECH, code
 /// `STREAM:DEPOT:METHOD`), then stores those services.
-pub async fn sync_postal_services(
-    engine: &Engine,
-    key: &InstallationKey,
-    correlation: &str,
-    actor: &str,
-) -> Result<PostalServiceSummary, JobError> {
+pub async fn sync_postal_services(run: &RunContext) -> Result<PostalServiceSummary, JobError> {
     let started = Instant::now();
-    let result = postal_services_inner(engine, key).await;
-    audit(engine, key, correlation, actor, started, &result).await;
+    let result = postal_services_inner(run.engine(), run.key()).await;
+    run.audit_result(AuditAction::MasterData, &result, started)
+        .await;
     result
 }
 
@@ -473,32 +466,6 @@ async fn created_meanwhile(
         ))),
         None => Ok(None),
     }
-}
-
-async fn audit<T: std::fmt::Display>(
-    engine: &Engine,
-    key: &InstallationKey,
-    correlation: &str,
-    actor: &str,
-    started: Instant,
-    result: &Result<T, JobError>,
-) {
-    let (outcome, message) = match result {
-        Ok(summary) => (AuditOutcome::Success, summary.to_string()),
-        Err(e) => (AuditOutcome::Failure, e.to_string()),
-    };
-    engine
-        .audit(Audit {
-            installation: key,
-            order_id: None,
-            correlation_id: correlation,
-            action: AuditAction::MasterData,
-            outcome,
-            message,
-            started,
-            actor,
-        })
-        .await;
 }
 
 #[cfg(test)]

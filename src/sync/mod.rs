@@ -16,12 +16,14 @@ pub mod on_demand;
 pub mod permits;
 pub mod pool;
 pub mod process_webhooks;
-
+pub mod run_context;
 pub mod scheduler;
 pub mod send;
 pub mod stop;
 pub mod throttle;
 pub mod transform;
 pub mod validate;
+pub mod write_back;
 
-pub use engine::{Audit, Clients, Engine};
+pub use engine::{Clients, Engine};
+pub use run_context::RunContext;

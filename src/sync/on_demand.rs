@@ -12,14 +12,15 @@ use uuid::Uuid;
 use super::engine::Engine;
 use super::job_error::JobError;
 use super::manual::send_selected;
+use super::run_context::RunContext;
 use crate::config::InstallationConfig;
+use crate::domain::OrderStatus;
 use crate::linnworks::{
     FieldCode, FieldsFilter, GetOpenOrdersRequest, TextFieldFilter, TextFilterType,
     UpdateOrderShippingInfoRequest,
 };
 use crate::remote::RemoteError;
 use crate::store::{Order, StoreError};
-use crate::domain::OrderStatus;
 
 /// How often an order another worker is sending is looked at again (the guide: every 3 s).
 pub const POLL_EVERY: Duration = Duration::from_secs(3);
@@ -98,13 +99,13 @@ impl Unsent {
 
 /// The order once it is Completed, sending it or waiting for another worker as needed.
 pub async fn ensure_sent(
-    engine: &Engine,
+    run: &RunContext,
     inst: &InstallationConfig,
     query: OrderQuery<'_>,
-    correlation: &str,
-    actor: &str,
 ) -> Result<Completed, Unsent> {
+    let engine = run.engine();
     let mut pass = Pass {
+        run,
         engine,
         inst,
         installation: inst.key.id(),
@@ -115,7 +116,7 @@ pub async fn ensure_sent(
     };
     let mut order = find_queued(engine, inst, query).await?;
     loop {
-        order = match pass.step(order, query, correlation, actor).await? {
+        order = match pass.step(order, query).await? {
             Step::Done(order) => {
                 return Ok(Completed {
                     order,
@@ -137,6 +138,7 @@ enum Step {
 
 /// The state of one [`ensure_sent`] call.
 struct Pass<'a> {
+    run: &'a RunContext,
     engine: &'a Engine,
     inst: &'a InstallationConfig,
     installation: String,
@@ -147,13 +149,7 @@ struct Pass<'a> {
 }
 
 impl Pass<'_> {
-    async fn step(
-        &mut self,
-        order: Option<Order>,
-        query: OrderQuery<'_>,
-        correlation: &str,
-        actor: &str,
-    ) -> Result<Step, Unsent> {
+    async fn step(&mut self, order: Option<Order>, query: OrderQuery<'_>) -> Result<Step, Unsent> {
         let status = order.as_ref().map(|o| o.status);
         match (status, order) {
             (Some(OrderStatus::Completed), Some(o)) => Ok(Step::Done(o)),
@@ -179,10 +175,7 @@ impl Pass<'_> {
                 let status = o.as_ref().map(|o| o.status);
                 Err(Unsent::new(UnsentReason::NotSent { status }, o.as_ref()))
             }
-            (_, o) => self
-                .send(o, query, correlation, actor)
-                .await
-                .map(Step::Again),
+            (_, o) => self.send(o, query).await.map(Step::Again),
         }
     }
 
@@ -223,8 +216,6 @@ impl Pass<'_> {
         &mut self,
         o: Option<Order>,
         query: OrderQuery<'_>,
-        correlation: &str,
-        actor: &str,
     ) -> Result<Option<Order>, Unsent> {
         let order_id = match &o {
             Some(o) => o.order_id.clone(),
@@ -232,15 +223,9 @@ impl Pass<'_> {
                 .await?
                 .to_string(),
         };
-        let outcomes = send_selected(
-            self.engine,
-            &self.inst.key,
-            std::slice::from_ref(&order_id),
-            correlation,
-            actor,
-        )
-        .await
-        .map_err(|e| Unsent::new(UnsentReason::Send(e), o.as_ref()))?;
+        let outcomes = send_selected(self.run, std::slice::from_ref(&order_id))
+            .await
+            .map_err(|e| Unsent::new(UnsentReason::Send(e), o.as_ref()))?;
         self.synced = true;
         let order = self.reread(&order_id, o.as_ref()).await?;
         if let Some(current) = &order

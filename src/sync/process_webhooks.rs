@@ -17,8 +17,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::config::InstallationConfig;
-
-use crate::domain::InstallationKey;
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::linnworks::{
     AddOrdersNoteRequest, BasicExtendedProperty, ExtendedProperty, OrderDetails,
@@ -26,9 +24,10 @@ use crate::linnworks::{
 use crate::remote::RemoteError;
 use crate::store::{NewWebhookEvent, Order, OrderQuery, WebhookEvent as StoredEvent};
 
-use super::engine::{Audit, Clients, Engine};
+use super::engine::Clients;
 use super::errors::ValidationError;
 use super::job_error::JobError;
+use super::run_context::RunContext;
 use crate::domain::identifiers::day_tag;
 use crate::domain::identifiers::{
     MAX_RUNS, MAX_SEQUENCES, is_day_tag, is_run_tag, is_seq_tag, run_name, run_tag, seq_name,
@@ -134,13 +133,8 @@ impl WebhookSummary {
 /// arrival order, round-robin across orders) and applies each. A remote failure marks that
 /// event failed (Ready for Retry until WebhookMaxRetryAttempts, then Failed) and the job goes
 /// on with the next.
-pub async fn process_webhooks(
-    engine: &Engine,
-    key: &InstallationKey,
-    correlation: &str,
-    actor: &str,
-) -> Result<WebhookSummary, JobError> {
-    process_batch(engine, key, correlation, actor, None).await
+pub async fn process_webhooks(run: &RunContext) -> Result<WebhookSummary, JobError> {
+    process_batch(run, None).await
 }
 
 /// One processing cycle, what the scheduler runs every webhookInterval: batch after batch
@@ -151,10 +145,7 @@ pub async fn process_webhooks(
 /// failed: Linnworks is down or refusing), leaving the retries to later cycles, and never
 /// retries an event that failed in the same cycle.
 pub async fn webhook_cycle(
-    engine: &Engine,
-    key: &InstallationKey,
-    correlation: &str,
-    actor: &str,
+    run: &RunContext,
     permits: &super::permits::Permits,
     budget: Duration,
 ) -> Result<WebhookSummary, JobError> {
@@ -166,7 +157,7 @@ pub async fn webhook_cycle(
             let Some(_permit) = permits.acquire().await else {
                 break;
             };
-            process_batch(engine, key, correlation, actor, Some(cycle_start)).await?
+            process_batch(run, Some(cycle_start)).await?
         };
         total.add(&summary);
         // A short batch does not mean the backlog is gone: a batch takes one event per
@@ -174,7 +165,7 @@ pub async fn webhook_cycle(
         let stalled = summary.applied + summary.skipped == 0;
         // A stopping process finishes the batch in hand and claims no more: the next
         // process drains the rest.
-        if stalled || started.elapsed() >= budget || engine.stop().is_stopping() {
+        if stalled || started.elapsed() >= budget || run.engine().stop().is_stopping() {
             break;
         }
     }
@@ -182,12 +173,10 @@ pub async fn webhook_cycle(
 }
 
 async fn process_batch(
-    engine: &Engine,
-    key: &InstallationKey,
-    correlation: &str,
-    actor: &str,
+    run: &RunContext,
     cycle_start: Option<DateTime<Utc>>,
 ) -> Result<WebhookSummary, JobError> {
+    let (engine, key) = (run.engine(), run.key());
     let inst = engine
         .installation(key)
         .ok_or(ValidationError::InstallationInactive)?;
@@ -208,18 +197,13 @@ async fn process_batch(
     if events.is_empty() {
         return Ok(summary);
     }
-    let job = Job {
-        engine,
-        inst: &inst,
-        correlation,
-        actor,
-    };
+    let applier = Applier { run, inst: &inst };
     let clients = engine.clients(&inst);
     // Built up front rather than in a stream closure, which would make the scheduler's
     // task future not provably Send.
     let settling: Vec<_> = events
         .iter()
-        .map(|event| job.settle(clients.as_ref(), event))
+        .map(|event| applier.settle(clients.as_ref(), event))
         .collect();
     let settled: Vec<Result<Settled, JobError>> = futures::stream::iter(settling)
         .buffer_unordered(LANES)
@@ -277,11 +261,11 @@ struct Target {
     sequence: Option<u32>,
 }
 
-struct Job<'a> {
-    engine: &'a Engine,
+/// Applies the events of one batch: the run it belongs to and the installation's settings
+/// as the batch began.
+struct Applier<'a> {
+    run: &'a RunContext,
     inst: &'a InstallationConfig,
-    correlation: &'a str,
-    actor: &'a str,
 }
 
 fn describe(event: &StoredEvent) -> String {
@@ -293,7 +277,7 @@ fn describe(event: &StoredEvent) -> String {
     format!("event {} {}{refs}", event.id, event.event_code)
 }
 
-impl Job<'_> {
+impl Applier<'_> {
     async fn audit(
         &self,
         order_id: Option<&str>,
@@ -302,17 +286,8 @@ impl Job<'_> {
         started: Instant,
     ) {
         tracing::info!(order_id = order_id.unwrap_or(""), outcome = ?outcome, "webhook: {message}");
-        self.engine
-            .audit(Audit {
-                installation: &self.inst.key,
-                order_id,
-                correlation_id: self.correlation,
-                action: AuditAction::Webhook,
-                outcome,
-                message,
-                started,
-                actor: self.actor,
-            })
+        self.run
+            .audit(AuditAction::Webhook, order_id, outcome, message, started)
             .await;
     }
 
@@ -324,7 +299,7 @@ impl Job<'_> {
         clients: Result<&Clients, &RemoteError>,
         event: &StoredEvent,
     ) -> Result<Settled, JobError> {
-        let store = self.engine.store();
+        let store = self.run.engine().store();
         let started = Instant::now();
         let outcome = match clients {
             Ok(clients) => self.apply(clients, event).await?,
@@ -351,7 +326,7 @@ impl Job<'_> {
                 Ok(settled)
             }
             Err(e) => {
-                let limit = self.engine.settings().webhook_max_retry_attempts;
+                let limit = self.run.engine().settings().webhook_max_retry_attempts;
                 let failed = store
                     .mark_webhook_failed(&claim, &e.to_string(), limit)
                     .await?;
@@ -383,22 +358,17 @@ impl Job<'_> {
         }
     }
 
-    /// Applies one event. The outer error is the store failing (the job stops; the claim
-    /// lapses and the event is claimed again); the inner one fails only this event.
-    async fn apply(
-        &self,
-        clients: &Clients,
-        event: &StoredEvent,
-    ) -> Result<Result<Applied, ApplyError>, JobError> {
-        let label = describe(event);
+    /// The stored event read again, and what applying it means; or why it is recorded
+    /// without being applied.
+    fn classify(&self, event: &StoredEvent, label: &str) -> Result<(WebhookEvent, Kind), String> {
         let parsed = match notification::parse(event.body.as_bytes()) {
             Ok(p) => p,
             // Stored bodies were parsed on receipt; one that no longer parses will not parse
             // on a retry either.
             Err(e) => {
-                return Ok(Ok(Applied::skipped(format!(
+                return Err(format!(
                     "{label}: the stored body cannot be read ({e}); recorded, not applied"
-                ))));
+                ));
             }
         };
         let kind = if parsed.is_delivery() {
@@ -407,24 +377,37 @@ impl Job<'_> {
             Kind::Planning
         } else if parsed.is_dispatch() {
             if !self.inst.spec.sync.order_dispatch_sync_enabled {
-                return Ok(Ok(Applied::skipped(format!(
+                return Err(format!(
                     "{label}: spec.sync.orderDispatchSyncEnabled (IsOrderDispatchSyncEnabled) is off; recorded, not applied"
-                ))));
+                ));
             }
             Kind::Dispatch
         } else {
-            return Ok(Ok(Applied::skipped(format!(
+            return Err(format!(
                 "{label}: no action for {} events; recorded",
                 parsed.code
-            ))));
+            ));
         };
         if kind == Kind::Planning
             && let Some(reason) = planning_not_applicable(&parsed)
         {
-            return Ok(Ok(Applied::skipped(format!(
-                "{label}: {reason}; recorded, not applied"
-            ))));
+            return Err(format!("{label}: {reason}; recorded, not applied"));
         }
+        Ok((parsed, kind))
+    }
+
+    /// Applies one event. The outer error is the store failing (the job stops; the claim
+    /// lapses and the event is claimed again); the inner one fails only this event.
+    async fn apply(
+        &self,
+        clients: &Clients,
+        event: &StoredEvent,
+    ) -> Result<Result<Applied, ApplyError>, JobError> {
+        let label = describe(event);
+        let (parsed, kind) = match self.classify(event, &label) {
+            Ok(classified) => classified,
+            Err(skipped) => return Ok(Ok(Applied::skipped(skipped))),
+        };
         let (targets, unknown) = self.resolve(&parsed).await?;
         let mut notes = Vec::new();
         if !unknown.is_empty() {
@@ -474,9 +457,11 @@ impl Job<'_> {
             ))));
         }
         let result = match kind {
-            Kind::Delivery => self.deliver(clients, &parsed, &found, &details).await,
+            Kind::Delivery | Kind::Dispatch => {
+                self.annotate(clients, kind, &parsed, &found, &details)
+                    .await
+            }
             Kind::Planning => self.plan(clients, &parsed, &found, &details).await,
-            Kind::Dispatch => self.dispatch(clients, &parsed, &found, &details).await,
         };
         let per_order = match result {
             Ok(per_order) => per_order,
@@ -505,7 +490,7 @@ impl Job<'_> {
     /// The queue orders the event names, by consignment number, else Stream order number;
     /// and the references no order of this installation has.
     async fn resolve(&self, event: &WebhookEvent) -> Result<(Vec<Target>, Vec<String>), JobError> {
-        let store = self.engine.store();
+        let store = self.run.engine().store();
         let installation = self.inst.key.id();
         let mut targets: Vec<Target> = Vec::new();
         let mut unknown = Vec::new();
@@ -541,43 +526,39 @@ impl Job<'_> {
         Ok((targets, unknown))
     }
 
-    /// DELIVERED, PARTDELVRD, COLLECTED, PARTCOLLECTED: a note with the event's details;
-    /// DELIVERED and COLLECTED also process the order when its mapping has
-    /// `processedOnDelivered`.
-    async fn deliver(
+    /// Delivery and dispatch events, order by order: an internal note with the event's
+    /// details, then the event's own step. DELIVERED and COLLECTED also process the order
+    /// when its mapping has `processedOnDelivered` (PARTDELVRD and PARTCOLLECTED only add the
+    /// note); DISPATCHED (a note with the run, date and time, on every order of the run) also
+    /// records the dispatch date and time in [`DISPATCH_DATE_PROPERTY`]. A replay finds
+    /// everything in place and changes nothing.
+    async fn annotate(
         &self,
         clients: &Clients,
+        kind: Kind,
         event: &WebhookEvent,
         targets: &[&Target],
         details: &BTreeMap<Uuid, OrderDetails>,
     ) -> Result<Vec<(String, String)>, ApplyError> {
+        let dispatched_at = match kind {
+            Kind::Dispatch => dispatch_date_value(event),
+            Kind::Delivery | Kind::Planning => None,
+        };
         let mut done = Vec::new();
         for t in targets {
             let Some(detail) = details.get(&t.id) else {
                 continue;
             };
-            let mut steps =
-                vec![add_note_once(clients, detail, note_text(event, &t.reference), "note").await?];
-            if event.completes_order() && self.processes_on_delivery(t, detail) {
-                if detail.processed {
-                    steps.push("already processed".to_string());
-                } else {
-                    let location = detail
-                        .general_info
-                        .location
-                        .or(detail.fulfilment_location_id);
-                    let result = clients
-                        .linnworks
-                        .process_order(t.id, false, location)
-                        .await?;
-                    if !result.processed {
-                        return Err(ApplyError::Refused(format!(
-                            "Linnworks did not process order {}: {}",
-                            t.order.order_id,
-                            result.error.as_deref().unwrap_or("no reason given")
-                        )));
-                    }
-                    steps.push("order marked processed".to_string());
+            let mut steps = Vec::new();
+            if kind == Kind::Dispatch {
+                let text = dispatch_note_text(event, &t.reference);
+                steps.push(add_note_once(clients, detail, text, "dispatch note").await?);
+                steps.push(set_dispatch_date(clients, t, detail, dispatched_at.as_deref()).await?);
+            } else {
+                let text = note_text(event, &t.reference);
+                steps.push(add_note_once(clients, detail, text, "note").await?);
+                if event.completes_order() && self.processes_on_delivery(t, detail) {
+                    steps.push(process_delivered(clients, t, detail).await?);
                 }
             }
             done.push((t.order.order_id.clone(), steps.join(", ")));
@@ -599,76 +580,6 @@ impl Job<'_> {
                 )
             })
             .is_some_and(|m| m.spec.processed_on_delivered)
-    }
-
-    /// DISPATCHED: an internal note with the run, date and time on every order of the run,
-    /// and the dispatch date and time in [`DISPATCH_DATE_PROPERTY`]. A replay finds both in
-    /// place and changes nothing.
-    async fn dispatch(
-        &self,
-        clients: &Clients,
-        event: &WebhookEvent,
-        targets: &[&Target],
-        details: &BTreeMap<Uuid, OrderDetails>,
-    ) -> Result<Vec<(String, String)>, ApplyError> {
-        let when = dispatch_date_value(event);
-        let mut done = Vec::new();
-        for t in targets {
-            let Some(detail) = details.get(&t.id) else {
-                continue;
-            };
-            let text = dispatch_note_text(event, &t.reference);
-            let mut steps = vec![add_note_once(clients, detail, text, "dispatch note").await?];
-            match &when {
-                None => steps.push(format!(
-                    "the event names no date: {DISPATCH_DATE_PROPERTY} not set"
-                )),
-                Some(value) => {
-                    let current = detail
-                        .extended_properties
-                        .iter()
-                        .find(|p| p.name.eq_ignore_ascii_case(DISPATCH_DATE_PROPERTY));
-                    match current {
-                        Some(p) if p.value == *value => {
-                            steps.push(format!("{DISPATCH_DATE_PROPERTY} already {value}"));
-                        }
-                        // A run dispatched again (re-planned after a return): the newest
-                        // dispatch replaces the old one, on the same property row.
-                        Some(p) => {
-                            clients
-                                .linnworks
-                                .set_extended_properties(
-                                    t.id,
-                                    &[ExtendedProperty {
-                                        row_id: p.row_id,
-                                        name: DISPATCH_DATE_PROPERTY.into(),
-                                        value: value.clone(),
-                                        r#type: "Info".into(),
-                                    }],
-                                )
-                                .await?;
-                            steps.push(format!("{DISPATCH_DATE_PROPERTY} {} -> {value}", p.value));
-                        }
-                        None => {
-                            clients
-                                .linnworks
-                                .add_extended_properties(
-                                    t.id,
-                                    vec![BasicExtendedProperty {
-                                        name: DISPATCH_DATE_PROPERTY.into(),
-                                        value: value.clone(),
-                                        r#type: "Info".into(),
-                                    }],
-                                )
-                                .await?;
-                            steps.push(format!("{DISPATCH_DATE_PROPERTY} set to {value}"));
-                        }
-                    }
-                }
-            }
-            done.push((t.order.order_id.clone(), steps.join(", ")));
-        }
-        Ok(done)
     }
 
     /// Planning events: RUN nn, the day of the delivery date, and (when
@@ -752,6 +663,85 @@ impl Job<'_> {
             clients.linnworks.assign_order_identifier(ids, tag).await?;
         }
         Ok(done)
+    }
+}
+
+/// Marks a delivered order processed in Linnworks, unless it is already.
+async fn process_delivered(
+    clients: &Clients,
+    t: &Target,
+    detail: &OrderDetails,
+) -> Result<String, ApplyError> {
+    if detail.processed {
+        return Ok("already processed".to_string());
+    }
+    let location = detail
+        .general_info
+        .location
+        .or(detail.fulfilment_location_id);
+    let result = clients
+        .linnworks
+        .process_order(t.id, false, location)
+        .await?;
+    if !result.processed {
+        return Err(ApplyError::Refused(format!(
+            "Linnworks did not process order {}: {}",
+            t.order.order_id,
+            result.error.as_deref().unwrap_or("no reason given")
+        )));
+    }
+    Ok("order marked processed".to_string())
+}
+
+/// The dispatch date and time in [`DISPATCH_DATE_PROPERTY`], when the event names one; a
+/// run dispatched again (re-planned after a return) replaces the old value on the same
+/// property row.
+async fn set_dispatch_date(
+    clients: &Clients,
+    t: &Target,
+    detail: &OrderDetails,
+    when: Option<&str>,
+) -> Result<String, ApplyError> {
+    let Some(value) = when else {
+        return Ok(format!(
+            "the event names no date: {DISPATCH_DATE_PROPERTY} not set"
+        ));
+    };
+    let current = detail
+        .extended_properties
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(DISPATCH_DATE_PROPERTY));
+    match current {
+        Some(p) if p.value == value => Ok(format!("{DISPATCH_DATE_PROPERTY} already {value}")),
+        Some(p) => {
+            clients
+                .linnworks
+                .set_extended_properties(
+                    t.id,
+                    &[ExtendedProperty {
+                        row_id: p.row_id,
+                        name: DISPATCH_DATE_PROPERTY.into(),
+                        value: value.to_string(),
+                        r#type: "Info".into(),
+                    }],
+                )
+                .await?;
+            Ok(format!("{DISPATCH_DATE_PROPERTY} {} -> {value}", p.value))
+        }
+        None => {
+            clients
+                .linnworks
+                .add_extended_properties(
+                    t.id,
+                    vec![BasicExtendedProperty {
+                        name: DISPATCH_DATE_PROPERTY.into(),
+                        value: value.to_string(),
+                        r#type: "Info".into(),
+                    }],
+                )
+                .await?;
+            Ok(format!("{DISPATCH_DATE_PROPERTY} set to {value}"))
+        }
     }
 }
 

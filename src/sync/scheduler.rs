@@ -16,8 +16,9 @@ use crate::domain::InstallationKey;
 use crate::domain::JobOutcome;
 use crate::store::{Wakeup, Work};
 
-use super::engine::{Engine, SCHEDULER, correlation_id};
+use super::engine::Engine;
 use super::permits::Permits;
+use super::run_context::{RunContext, SCHEDULER};
 use crate::domain::job::{DATABASE_WIDE, Job, PRUNE_PERIOD};
 
 /// How often each installation loop reports that it is alive.
@@ -382,11 +383,11 @@ pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: 
     if engine.stop().is_stopping() {
         return;
     }
-    let correlation = correlation_id();
+    let run = RunContext::start(engine, key, SCHEDULER);
     if job == Job::Webhooks {
         // A webhook cycle takes a permit per batch: a long backlog must not hold one for the
         // whole cycle while other installations' events wait.
-        run_recorded(engine, key, job, permits, &correlation).await;
+        run_recorded(&run, job, permits).await;
         return;
     }
     let Some(_permit) = permits.acquire().await else {
@@ -397,32 +398,32 @@ pub async fn run_job(engine: &Engine, key: &InstallationKey, job: Job, permits: 
     if engine.stop().is_stopping() {
         return;
     }
-    let queued = run_recorded(engine, key, job, permits, &correlation).await;
+    let queued = run_recorded(&run, job, permits).await;
     let send_now = engine
         .installation(key)
         .is_some_and(|i| i.spec.schedule.send_after_fetch && i.spec.sync.order_sync_enabled);
     if job == Job::Fetch && queued > 0 && send_now {
         // The sends a fetch starts carry its correlation id, so an order's fetch, send and
         // write-back can be followed by one id in the logs and the audit log.
-        drain(engine, key, permits, &correlation).await;
+        drain(&run, permits).await;
     }
 }
 
 /// Sends batch after batch until a batch comes back short (the queue is drained). Two
 /// batches are under way at once, so one batch's slowest orders and its write-back calls
 /// do not leave the remote idle before the next batch is claimed.
-async fn drain(engine: &Engine, key: &InstallationKey, permits: &Permits, correlation: &str) {
-    let batch = engine.settings().max_batch_size_per_installation as usize;
+async fn drain(run: &RunContext, permits: &Permits) {
+    let batch = run.engine().settings().max_batch_size_per_installation as usize;
     let lane = || async {
         loop {
-            let claimed = run_recorded(engine, key, Job::Send, permits, correlation).await;
+            let claimed = run_recorded(run, Job::Send, permits).await;
             if claimed < batch {
                 return;
             }
         }
     };
     // A queue that fits in one batch is sent by one cycle, as before.
-    if run_recorded(engine, key, Job::Send, permits, correlation).await < batch {
+    if run_recorded(run, Job::Send, permits).await < batch {
         return;
     }
     futures::future::join_all((0..DRAIN_LANES).map(|_| lane())).await;
@@ -436,46 +437,55 @@ const DRAIN_LANES: usize = 2;
 /// webhook cycle (per batch); the caller holds one for the other jobs. Its log lines carry the
 /// installation, the job and the correlation id; its remote calls count against the
 /// installation.
-async fn run_recorded(
-    engine: &Engine,
-    key: &InstallationKey,
-    job: Job,
-    permits: &Permits,
-    correlation: &str,
-) -> usize {
+async fn run_recorded(run: &RunContext, job: Job, permits: &Permits) -> usize {
+    let key = run.key();
     let span = tracing::info_span!(
         "job",
         namespace = %key.namespace,
         installation = %key.name,
         job = job.name(),
-        correlation_id = %correlation,
+        correlation_id = %run.correlation(),
     );
-    let work = run_recorded_inner(engine, key, job, permits, correlation);
+    let work = run_recorded_inner(run, job, permits);
     crate::observe::in_installation(&key.id(), tracing::Instrument::instrument(work, span)).await
 }
 
-async fn run_recorded_inner(
-    engine: &Engine,
-    key: &InstallationKey,
-    job: Job,
-    permits: &Permits,
-    correlation: &str,
-) -> usize {
+async fn run_recorded_inner(run: &RunContext, job: Job, permits: &Permits) -> usize {
+    let (key, correlation) = (run.key(), run.correlation());
     let installation = key.id();
-    let store = engine.store();
-    let run = match store.start_job_run(&installation, job.name()).await {
-        Ok(run) => Some(run),
+    let store = run.engine().store();
+    let recorded = match store.start_job_run(&installation, job.name()).await {
+        Ok(recorded) => Some(recorded),
         Err(e) => {
             tracing::warn!(installation = %key, job = job.name(), "could not record the job start: {e}");
             None
         }
     };
-    let (outcome, message, count) = match job {
-        Job::Fetch => match super::fetch::fetch(engine, key, correlation, SCHEDULER).await {
+    let (outcome, message, count) = run_one(run, job, permits).await;
+    crate::observe::metrics::job_run(&installation, job.name(), outcome == JobOutcome::Succeeded);
+    match outcome {
+        JobOutcome::Failed => {
+            tracing::warn!(installation = %key, job = job.name(), correlation, "{message}")
+        }
+        _ => tracing::info!(installation = %key, job = job.name(), correlation, "{message}"),
+    }
+    if let Some(recorded) = recorded
+        && let Err(e) = store.finish_job_run(recorded.id, outcome, &message).await
+    {
+        tracing::warn!(installation = %key, job = job.name(), "could not record the job end: {e}");
+    }
+    count
+}
+
+/// Runs the job itself: how it ended, its summary line, and how many orders it queued or
+/// claimed.
+async fn run_one(run: &RunContext, job: Job, permits: &Permits) -> (JobOutcome, String, usize) {
+    match job {
+        Job::Fetch => match super::fetch::fetch(run).await {
             Ok(s) => (JobOutcome::Succeeded, s.to_string(), s.queued + s.corrected),
             Err(e) => (JobOutcome::Failed, e.to_string(), 0),
         },
-        Job::Send => match super::send::send_cycle(engine, key, correlation, SCHEDULER).await {
+        Job::Send => match super::send::send_cycle(run).await {
             Ok(s) if s.is_empty() && s.paused_until.is_none() => {
                 (JobOutcome::Succeeded, "nothing to send".to_string(), 0)
             }
@@ -488,17 +498,8 @@ async fn run_recorded_inner(
             Err(e) => (JobOutcome::Failed, e.to_string(), 0),
         },
         Job::Webhooks => {
-            let budget = webhook_budget(engine, key);
-            match super::process_webhooks::webhook_cycle(
-                engine,
-                key,
-                correlation,
-                SCHEDULER,
-                permits,
-                budget,
-            )
-            .await
-            {
+            let budget = webhook_budget(run.engine(), run.key());
+            match super::process_webhooks::webhook_cycle(run, permits, budget).await {
                 Ok(s) if s.claimed == 0 => (
                     JobOutcome::Succeeded,
                     "no webhook events to process".to_string(),
@@ -509,25 +510,12 @@ async fn run_recorded_inner(
             }
         }
         Job::Identifiers | Job::PostalServices | Job::Prune => {
-            match super::jobs::run_other(engine, key, job, correlation).await {
+            match super::jobs::run_other(run, job).await {
                 Ok(message) => (JobOutcome::Succeeded, message, 0),
                 Err(e) => (JobOutcome::Failed, e.to_string(), 0),
             }
         }
-    };
-    crate::observe::metrics::job_run(&installation, job.name(), outcome == JobOutcome::Succeeded);
-    match outcome {
-        JobOutcome::Failed => {
-            tracing::warn!(installation = %key, job = job.name(), correlation, "{message}")
-        }
-        _ => tracing::info!(installation = %key, job = job.name(), correlation, "{message}"),
     }
-    if let Some(run) = run
-        && let Err(e) = store.finish_job_run(run.id, outcome, &message).await
-    {
-        tracing::warn!(installation = %key, job = job.name(), "could not record the job end: {e}");
-    }
-    count
 }
 
 /// How long one webhook cycle may go on draining: most of the installation's webhook

@@ -3,6 +3,7 @@
 //! failing when PostgreSQL is unreachable) and SQLite. Labels in the replies are decoded with
 //! zbarimg (tracking number in the Code 128, tracking URL in the QR code) and poppler.
 
+use linnstream::sync::RunContext;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -174,9 +175,14 @@ impl Gateway {
     /// An open order fetched into the queue (Pending).
     async fn pending_order(&self) -> Order {
         let order = self.linnworks_order();
-        linnstream::sync::fetch::fetch(&self.h.engine, &self.h.key, "test", "test")
-            .await
-            .expect("fetch");
+        linnstream::sync::fetch::fetch(&RunContext::new(
+            &self.h.engine,
+            &self.h.key,
+            "test",
+            "test",
+        ))
+        .await
+        .expect("fetch");
         self.queued(&order.order_id).await
     }
 

@@ -3,6 +3,7 @@
 //! every order reaches it once, with no human action. A permanent refusal still fails after
 //! MaxRetryAttempts.
 
+use linnstream::sync::RunContext;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -42,9 +43,10 @@ async fn queue_orders(h: &Harness, n: usize) -> Vec<String> {
                 .collect(),
         )
         .expect("add orders");
-    let fetched = linnstream::sync::fetch::fetch(&h.engine, &h.key, "outage", ACTOR)
-        .await
-        .expect("fetch");
+    let fetched =
+        linnstream::sync::fetch::fetch(&RunContext::new(&h.engine, &h.key, "outage", ACTOR))
+            .await
+            .expect("fetch");
     assert_eq!(fetched.queued, n, "{fetched:?}");
     ids.iter().map(ToString::to_string).collect()
 }
@@ -122,7 +124,7 @@ fn breaker(h: &Harness) -> BreakerView {
 }
 
 async fn cycle(h: &Harness) -> SendSummary {
-    send_cycle(&h.engine, &h.key, "outage", ACTOR)
+    send_cycle(&RunContext::new(&h.engine, &h.key, "outage", ACTOR))
         .await
         .expect("a send cycle during an outage still succeeds")
 }

@@ -4,6 +4,7 @@
 //! backlog is worked off completely, every order's notes in the order Stream sent them,
 //! with no call refused by Linnworks' rate limits.
 
+use linnstream::sync::RunContext;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -177,9 +178,13 @@ async fn a_flood_holds_up_no_other_event_and_drains(backend: Backend) {
             let mut done: Vec<(WebhookSummary, Duration)> = Vec::new();
             loop {
                 let began = Instant::now();
-                let s = webhook_cycle(&engine, &key, "drain", ACTOR, &permits, CYCLE)
-                    .await
-                    .expect("a cycle");
+                let s = webhook_cycle(
+                    &RunContext::new(&engine, &key, "drain", ACTOR),
+                    &permits,
+                    CYCLE,
+                )
+                .await
+                .expect("a cycle");
                 done.push((s, began.elapsed()));
                 cycles.fetch_add(1, Ordering::SeqCst);
                 let c = store.webhook_counts(&key.id()).await.expect("counts");
@@ -196,9 +201,13 @@ async fn a_flood_holds_up_no_other_event_and_drains(backend: Backend) {
     while open_events(&h, &h.key).await > (FLOOD as u64) - u64::from(BATCH) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let s = webhook_cycle(&engine, &other, "other", ACTOR, &permits, CYCLE)
-        .await
-        .expect("the other installation's cycle");
+    let s = webhook_cycle(
+        &RunContext::new(&engine, &other, "other", ACTOR),
+        &permits,
+        CYCLE,
+    )
+    .await
+    .expect("the other installation's cycle");
     assert_eq!((s.claimed, s.applied), (1, 1), "{s:?}");
     let left = open_events(&h, &h.key).await;
     assert!(

@@ -6,6 +6,7 @@
 //! `linnstream simulate`, webhooks off ([`Harness::example`]).
 #![allow(dead_code)]
 
+use linnstream::sync::RunContext;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -383,12 +384,22 @@ impl Harness {
     }
 
     pub async fn master_data_of(&self, key: &InstallationKey) {
-        linnstream::sync::master_data::sync_identifiers(&self.engine, key, "setup", ACTOR)
-            .await
-            .expect("identifiers");
-        linnstream::sync::master_data::sync_postal_services(&self.engine, key, "setup", ACTOR)
-            .await
-            .expect("postal services");
+        linnstream::sync::master_data::sync_identifiers(&RunContext::new(
+            &self.engine,
+            key,
+            "setup",
+            ACTOR,
+        ))
+        .await
+        .expect("identifiers");
+        linnstream::sync::master_data::sync_postal_services(&RunContext::new(
+            &self.engine,
+            key,
+            "setup",
+            ACTOR,
+        ))
+        .await
+        .expect("postal services");
     }
 
     /// Puts `n` open orders on `service` into Linnworks, then fetches and sends them:
@@ -410,12 +421,13 @@ impl Harness {
                     .collect(),
             )
             .expect("add orders");
-        linnstream::sync::fetch::fetch(&self.engine, key, "setup", ACTOR)
+        linnstream::sync::fetch::fetch(&RunContext::new(&self.engine, key, "setup", ACTOR))
             .await
             .expect("fetch");
-        let summary = linnstream::sync::send::send_cycle(&self.engine, key, "setup", ACTOR)
-            .await
-            .expect("send");
+        let summary =
+            linnstream::sync::send::send_cycle(&RunContext::new(&self.engine, key, "setup", ACTOR))
+                .await
+                .expect("send");
         assert!(summary.completed >= n, "send: {summary:?}");
         let mut orders = Vec::new();
         for id in ids {
@@ -507,7 +519,7 @@ impl Harness {
     }
 
     pub async fn process(&self) -> WebhookSummary {
-        process_webhooks(&self.engine, &self.key, "test-run", ACTOR)
+        process_webhooks(&RunContext::new(&self.engine, &self.key, "test-run", ACTOR))
             .await
             .expect("process webhooks")
     }
@@ -619,15 +631,25 @@ impl Harness {
     }
 
     pub async fn fetch(&self) -> linnstream::sync::fetch::FetchSummary {
-        linnstream::sync::fetch::fetch(&self.engine, &self.key, "test-fetch", ACTOR)
-            .await
-            .expect("fetch runs")
+        linnstream::sync::fetch::fetch(&RunContext::new(
+            &self.engine,
+            &self.key,
+            "test-fetch",
+            ACTOR,
+        ))
+        .await
+        .expect("fetch runs")
     }
 
     pub async fn send(&self) -> linnstream::sync::send::SendSummary {
-        linnstream::sync::send::send_cycle(&self.engine, &self.key, "test-send", ACTOR)
-            .await
-            .expect("send runs")
+        linnstream::sync::send::send_cycle(&RunContext::new(
+            &self.engine,
+            &self.key,
+            "test-send",
+            ACTOR,
+        ))
+        .await
+        .expect("send runs")
     }
 
     /// The stored order with Linnworks number `num`.

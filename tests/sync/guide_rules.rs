@@ -8,9 +8,10 @@ use linnstream::config::MappingConfig;
 use linnstream::domain::{AuditAction, AuditOutcome, OrderStatus};
 use linnstream::sim::linnworks::{NewItem, NewOrder, NewPostalService, SimAddress};
 use linnstream::store::{AuditQuery, Order};
+use linnstream::sync::RunContext;
 use linnstream::sync::manual;
 use linnstream::sync::process_webhooks::DISPATCH_DATE_PROPERTY;
-use linnstream::sync::send::TRACKING_URL_PROPERTY;
+use linnstream::sync::write_back::TRACKING_URL_PROPERTY;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -117,10 +118,10 @@ async fn with_locations(h: &Harness) -> (Uuid, Uuid) {
 /// Adds the orders to Linnworks, fetches and sends them; the queue rows by Linnworks id.
 async fn ship(h: &Harness, orders: Vec<NewOrder>) -> Vec<Order> {
     let ids = h.linnworks.add_orders(orders).expect("orders");
-    linnstream::sync::fetch::fetch(&h.engine, &h.key, "fetch", ACTOR)
+    linnstream::sync::fetch::fetch(&RunContext::new(&h.engine, &h.key, "fetch", ACTOR))
         .await
         .expect("fetch");
-    linnstream::sync::send::send_cycle(&h.engine, &h.key, "send", ACTOR)
+    linnstream::sync::send::send_cycle(&RunContext::new(&h.engine, &h.key, "send", ACTOR))
         .await
         .expect("send");
     let mut out = Vec::new();
@@ -516,9 +517,10 @@ async fn delete_clears_tracking_url_and_planning_identifiers(backend: Backend) {
     let h = Harness::start(backend).await;
     let orders = shipped_planned_unplanned(&h).await;
     let ids: Vec<String> = orders.iter().map(|o| o.order_id.clone()).collect();
-    let outcomes = manual::delete_completed(&h.engine, &h.key, &ids, "del", "bob")
-        .await
-        .expect("delete runs");
+    let outcomes =
+        manual::delete_completed(&RunContext::new(&h.engine, &h.key, "del", "bob"), &ids)
+            .await
+            .expect("delete runs");
     for (o, outcome) in orders.iter().zip(&outcomes) {
         assert_eq!(outcome.status, "Deleted", "{outcome:?}");
         let lw = h.lw_order(o);
@@ -576,9 +578,10 @@ async fn a_failed_clear_is_audited_as_failed_and_finished_by_deleting_again(back
         .expect("fault");
     assert_eq!(fault.status().as_u16(), 201);
     let ids = vec![o.order_id.clone()];
-    let outcomes = manual::delete_completed(&h.engine, &h.key, &ids, "del-1", "bob")
-        .await
-        .expect("delete runs");
+    let outcomes =
+        manual::delete_completed(&RunContext::new(&h.engine, &h.key, "del-1", "bob"), &ids)
+            .await
+            .expect("delete runs");
     assert_eq!(outcomes[0].status, "Completed", "{outcomes:?}");
     assert!(
         outcomes[0]
@@ -622,9 +625,10 @@ async fn a_failed_clear_is_audited_as_failed_and_finished_by_deleting_again(back
         .send()
         .await
         .expect("faults");
-    let outcomes = manual::delete_completed(&h.engine, &h.key, &ids, "del-2", "bob")
-        .await
-        .expect("delete runs");
+    let outcomes =
+        manual::delete_completed(&RunContext::new(&h.engine, &h.key, "del-2", "bob"), &ids)
+            .await
+            .expect("delete runs");
     assert_eq!(outcomes[0].status, "Deleted", "{outcomes:?}");
     let managed: Vec<String> = h.tags(o).into_iter().filter(|t| t != "SCHEDULED").collect();
     assert!(managed.is_empty(), "{managed:?}");
@@ -640,15 +644,15 @@ async fn a_suspended_installation_refuses_manual_sends_with_the_guides_text(back
             ..NewOrder::default()
         }])
         .expect("order");
-    linnstream::sync::fetch::fetch(&h.engine, &h.key, "fetch", ACTOR)
+    linnstream::sync::fetch::fetch(&RunContext::new(&h.engine, &h.key, "fetch", ACTOR))
         .await
         .expect("fetch");
     h.update_installation(|i| i.spec.suspend = true);
     let selected = vec![ids[0].to_string()];
     for result in [
-        manual::send_selected(&h.engine, &h.key, &selected, "c", "bob").await,
-        manual::resend_failed(&h.engine, &h.key, &selected, "c", "bob").await,
-        manual::delete_completed(&h.engine, &h.key, &selected, "c", "bob").await,
+        manual::send_selected(&RunContext::new(&h.engine, &h.key, "c", "bob"), &selected).await,
+        manual::resend_failed(&RunContext::new(&h.engine, &h.key, "c", "bob"), &selected).await,
+        manual::delete_completed(&RunContext::new(&h.engine, &h.key, "c", "bob"), &selected).await,
     ] {
         let e = result.expect_err("refused");
         assert!(
@@ -657,7 +661,7 @@ async fn a_suspended_installation_refuses_manual_sends_with_the_guides_text(back
             "{e}"
         );
     }
-    let e = linnstream::sync::send::send_cycle(&h.engine, &h.key, "c", ACTOR)
+    let e = linnstream::sync::send::send_cycle(&RunContext::new(&h.engine, &h.key, "c", ACTOR))
         .await
         .expect_err("refused");
     assert!(
@@ -676,7 +680,7 @@ async fn a_suspended_installation_refuses_manual_sends_with_the_guides_text(back
 
     // Resumed: the same manual send goes through.
     h.update_installation(|i| i.spec.suspend = false);
-    let sent = manual::send_selected(&h.engine, &h.key, &selected, "c", "bob")
+    let sent = manual::send_selected(&RunContext::new(&h.engine, &h.key, "c", "bob"), &selected)
         .await
         .expect("sent");
     assert_eq!(sent[0].status, "Completed", "{sent:?}");
@@ -730,10 +734,11 @@ async fn a_staging_account_creates_its_services_under_streamtech(backend: Backen
     h.update_installation(|i| {
         i.spec.stream.environment = linnstream::crd::installation::StreamEnvironment::Staging
     });
-    let summary =
-        linnstream::sync::master_data::sync_postal_services(&h.engine, &h.key, "md", ACTOR)
-            .await
-            .expect("postal services");
+    let summary = linnstream::sync::master_data::sync_postal_services(&RunContext::new(
+        &h.engine, &h.key, "md", ACTOR,
+    ))
+    .await
+    .expect("postal services");
     assert!(summary.created > 0, "{summary:?}");
     let clients = h.engine.clients(&h.installation()).expect("clients");
     let services = clients

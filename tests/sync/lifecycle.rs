@@ -1,5 +1,6 @@
 use linnstream::domain::OrderStatus;
 use linnstream::sim::world::{NEXT_DAY, demo_orders, order};
+use linnstream::sync::RunContext;
 use linnstream::sync::manual;
 use serde_json::json;
 
@@ -168,11 +169,8 @@ pub async fn retries_stop_at_the_limit_until_a_manual_resend(h: &Harness) {
 
     h.clear_faults().await;
     let outcomes = manual::resend_failed(
-        &h.engine,
-        &h.key,
+        &RunContext::new(&h.engine, &h.key, "c1", "alice"),
         std::slice::from_ref(&order.order_id),
-        "c1",
-        "alice",
     )
     .await
     .expect("resend runs");
@@ -201,20 +199,14 @@ pub async fn only_completed_orders_can_be_deleted(h: &Harness) {
     let pending = h.queued(4002).await;
     // Only 4001 is sent: 4002 stays Pending.
     manual::send_selected(
-        &h.engine,
-        &h.key,
+        &RunContext::new(&h.engine, &h.key, "c2", "bob"),
         &[h.queued(4001).await.order_id],
-        "c2",
-        "bob",
     )
     .await
     .expect("send selected");
     let refused = manual::delete_completed(
-        &h.engine,
-        &h.key,
+        &RunContext::new(&h.engine, &h.key, "c3", "bob"),
         std::slice::from_ref(&pending.order_id),
-        "c3",
-        "bob",
     )
     .await
     .expect("delete runs");
@@ -232,11 +224,8 @@ pub async fn only_completed_orders_can_be_deleted(h: &Harness) {
 
     let done = h.queued(4001).await;
     let deleted = manual::delete_completed(
-        &h.engine,
-        &h.key,
+        &RunContext::new(&h.engine, &h.key, "c4", "bob"),
         std::slice::from_ref(&done.order_id),
-        "c4",
-        "bob",
     )
     .await
     .expect("delete runs");
@@ -253,7 +242,7 @@ pub async fn only_completed_orders_can_be_deleted(h: &Harness) {
     let too_many: Vec<String> = (0..11)
         .map(|i| format!("00000000-0000-0000-0000-{i:012}"))
         .collect();
-    let err = manual::delete_completed(&h.engine, &h.key, &too_many, "c5", "bob")
+    let err = manual::delete_completed(&RunContext::new(&h.engine, &h.key, "c5", "bob"), &too_many)
         .await
         .expect_err("over the limit");
     assert!(
@@ -324,9 +313,12 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
     let ids = h
         .add_orders(vec![unassigned, order(9002, NEXT_DAY)])
         .expect("added");
-    let outcomes = manual::send_selected(&h.engine, &h.key, &[ids[0].to_string()], "v1", "carol")
-        .await
-        .expect("runs");
+    let outcomes = manual::send_selected(
+        &RunContext::new(&h.engine, &h.key, "v1", "carol"),
+        &[ids[0].to_string()],
+    )
+    .await
+    .expect("runs");
     assert!(
         outcomes[0]
             .message
@@ -336,11 +328,8 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
     // An order Linnworks does not have.
     let missing = "6a1b2c3d-0000-4000-8000-000000000000".to_string();
     let outcomes = manual::send_selected(
-        &h.engine,
-        &h.key,
+        &RunContext::new(&h.engine, &h.key, "v2", "carol"),
         std::slice::from_ref(&missing),
-        "v2",
-        "carol",
     )
     .await
     .expect("runs");
@@ -351,9 +340,12 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
         "{outcomes:?}"
     );
     // An order the queue does not have.
-    let outcomes = manual::resend_failed(&h.engine, &h.key, &[missing], "v3", "carol")
-        .await
-        .expect("runs");
+    let outcomes = manual::resend_failed(
+        &RunContext::new(&h.engine, &h.key, "v3", "carol"),
+        &[missing],
+    )
+    .await
+    .expect("runs");
     assert!(
         outcomes[0]
             .message
@@ -374,11 +366,8 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
         .await
         .expect("claimed elsewhere");
     let outcomes = manual::send_selected(
-        &h.engine,
-        &h.key,
+        &RunContext::new(&h.engine, &h.key, "v4", "carol"),
         std::slice::from_ref(&queued.order_id),
-        "v4",
-        "carol",
     )
     .await
     .expect("runs");
@@ -388,7 +377,7 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
     );
     // An installation that is not configured.
     let unknown = InstallationKey::new("default", "nobody");
-    let err = fetch::fetch(&h.engine, &unknown, "v5", "test")
+    let err = fetch::fetch(&RunContext::new(&h.engine, &unknown, "v5", "test"))
         .await
         .expect_err("unknown installation");
     assert!(
@@ -402,7 +391,7 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
         inst.spec.sync.order_sync_enabled = false;
     }
     h.config.send_replace(std::sync::Arc::new(snapshot.clone()));
-    let err = send::send_cycle(&h.engine, &h.key, "v6", "test")
+    let err = send::send_cycle(&RunContext::new(&h.engine, &h.key, "v6", "test"))
         .await
         .expect_err("sync disabled");
     assert!(err.to_string().starts_with("Order sync disabled"), "{err}");
@@ -413,7 +402,7 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
             "00000000-0000-0000-0000-000000000000".into();
     }
     h.config.send_replace(std::sync::Arc::new(snapshot));
-    let err = fetch::fetch(&h.engine, &h.key, "v7", "test")
+    let err = fetch::fetch(&RunContext::new(&h.engine, &h.key, "v7", "test"))
         .await
         .expect_err("bad token");
     assert!(

@@ -9,6 +9,7 @@ use linnstream::sim::kit::FaultSpec;
 use linnstream::sim::linnworks::NewPostalService;
 use linnstream::sim::stream::{StreamSim, StreamSimConfig, default_depots};
 use linnstream::store::AuditQuery;
+use linnstream::sync::RunContext;
 use linnstream::sync::master_data::{sync_identifiers, sync_postal_services};
 use serde_json::json;
 
@@ -78,7 +79,7 @@ async fn identifiers_are_registered_once(backend: Backend) {
     let all = linnstream::domain::identifiers::all();
     assert_eq!(all.len(), 49);
 
-    let first = sync_identifiers(&h.engine, &h.key, "md-1", ACTOR)
+    let first = sync_identifiers(&RunContext::new(&h.engine, &h.key, "md-1", ACTOR))
         .await
         .expect("first sync");
     assert_eq!((first.created, first.updated, first.unchanged), (49, 0, 0));
@@ -96,7 +97,7 @@ async fn identifiers_are_registered_once(backend: Backend) {
     assert!(stored.synced_at.is_some());
     assert_eq!(h.linnworks_calls("/api/OpenOrders/SaveIdentifier"), 49);
 
-    let second = sync_identifiers(&h.engine, &h.key, "md-2", ACTOR)
+    let second = sync_identifiers(&RunContext::new(&h.engine, &h.key, "md-2", ACTOR))
         .await
         .expect("second sync");
     assert_eq!(
@@ -123,7 +124,7 @@ async fn identifiers_are_registered_once(backend: Backend) {
         .save_identifier(&run7)
         .await
         .expect("rename");
-    let third = sync_identifiers(&h.engine, &h.key, "md-3", ACTOR)
+    let third = sync_identifiers(&RunContext::new(&h.engine, &h.key, "md-3", ACTOR))
         .await
         .expect("third sync");
     assert_eq!((third.created, third.updated, third.unchanged), (0, 1, 48));
@@ -165,7 +166,7 @@ async fn postal_services_are_created_then_updated_not_duplicated(backend: Backen
         ])
         .expect("hand-made services");
 
-    let first = sync_postal_services(&h.engine, &h.key, "md-1", ACTOR)
+    let first = sync_postal_services(&RunContext::new(&h.engine, &h.key, "md-1", ACTOR))
         .await
         .expect("first sync");
     assert_eq!((first.depots, first.delivery_methods), (3, 12));
@@ -223,7 +224,7 @@ async fn postal_services_are_created_then_updated_not_duplicated(backend: Backen
         && s.depot_id.as_deref() == Some("NORTH")
         && s.delivery_method_id.as_deref() == Some("NTH-2MAN")));
 
-    let second = sync_postal_services(&h.engine, &h.key, "md-2", ACTOR)
+    let second = sync_postal_services(&RunContext::new(&h.engine, &h.key, "md-2", ACTOR))
         .await
         .expect("second sync");
     assert_eq!(
@@ -245,7 +246,7 @@ async fn postal_services_are_created_then_updated_not_duplicated(backend: Backen
         .update_postal_service(&renamed)
         .await
         .expect("rename");
-    let third = sync_postal_services(&h.engine, &h.key, "md-3", ACTOR)
+    let third = sync_postal_services(&RunContext::new(&h.engine, &h.key, "md-3", ACTOR))
         .await
         .expect("third sync");
     assert_eq!((third.created, third.updated, third.unchanged), (0, 1, 10));
@@ -271,7 +272,7 @@ async fn postal_services_are_created_then_updated_not_duplicated(backend: Backen
 
 async fn a_shrinking_depot_network_and_a_failing_stream(backend: Backend) {
     let h = start(backend).await;
-    let first = sync_postal_services(&h.engine, &h.key, "md-1", ACTOR)
+    let first = sync_postal_services(&RunContext::new(&h.engine, &h.key, "md-1", ACTOR))
         .await
         .expect("first sync");
     assert_eq!(first.created, 12);
@@ -286,7 +287,7 @@ async fn a_shrinking_depot_network_and_a_failing_stream(backend: Backend) {
     let server = smaller.serve_loopback().await.expect("serve");
     let url = format!("{}/api", server.url());
     h.update_installation(|i| i.spec.stream.client_url = url.clone());
-    let second = sync_postal_services(&h.engine, &h.key, "md-2", ACTOR)
+    let second = sync_postal_services(&RunContext::new(&h.engine, &h.key, "md-2", ACTOR))
         .await
         .expect("second sync");
     assert_eq!((second.depots, second.created, second.unchanged), (1, 0, 5));
@@ -329,7 +330,7 @@ async fn a_shrinking_depot_network_and_a_failing_stream(backend: Backend) {
         .await
         .expect("fault");
     assert_eq!(fault.status().as_u16(), 201);
-    let err = sync_postal_services(&h.engine, &h.key, "md-3", ACTOR)
+    let err = sync_postal_services(&RunContext::new(&h.engine, &h.key, "md-3", ACTOR))
         .await
         .expect_err("Stream is down");
     assert!(err.to_string().contains("503"), "{err}");
@@ -367,10 +368,11 @@ async fn two_installations_on_one_linnworks_account_share_the_services(backend: 
         &h,
         json!({"path": "/api/PostalServices/CreatePostalService", "kind": "latency", "latencyMs": 200}),
     );
-    let (first, second) = tokio::join!(
-        sync_postal_services(&h.engine, &h.key, "md-a", ACTOR),
-        sync_postal_services(&h.engine, &other, "md-b", ACTOR),
+    let (run_a, run_b) = (
+        RunContext::new(&h.engine, &h.key, "md-a", ACTOR),
+        RunContext::new(&h.engine, &other, "md-b", ACTOR),
     );
+    let (first, second) = tokio::join!(sync_postal_services(&run_a), sync_postal_services(&run_b));
     let first = first.expect("the first installation's sync");
     let second = second.expect("the second installation's sync");
     for s in [&first, &second] {
@@ -423,7 +425,7 @@ async fn two_installations_on_one_linnworks_account_share_the_services(backend: 
 
     // The next night: nothing to do for either.
     for key in [&h.key, &other] {
-        let again = sync_postal_services(&h.engine, key, "md-again", ACTOR)
+        let again = sync_postal_services(&RunContext::new(&h.engine, key, "md-again", ACTOR))
             .await
             .expect("sync again");
         assert_eq!(
@@ -449,7 +451,7 @@ async fn a_same_named_service_of_another_carrier_is_not_taken(backend: Backend) 
     );
     let sync = tokio::spawn({
         let (engine, key) = (h.engine.clone(), h.key.clone());
-        async move { sync_postal_services(&engine, &key, "md-1", ACTOR).await }
+        async move { sync_postal_services(&RunContext::new(&engine, &key, "md-1", ACTOR)).await }
     });
     // Once the sync has its list, the other carrier's service appears.
     let listed = |h: &Harness| {

@@ -8,6 +8,7 @@
 //!   handed back to the queue (Ready for Retry) and a manual send reach the scheduler
 //!   within seconds.
 
+use linnstream::sync::RunContext;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -403,7 +404,7 @@ async fn an_order_back_in_the_queue_is_sent_at_once(backend: Backend) {
     // An order fetched, then sent by another worker that failed it, resent by hand, and
     // claimed again by a worker that stops before sending: it is Ready for Retry.
     let order_id = new_linnworks_order(&h);
-    linnstream::sync::fetch::fetch(&h.engine, &h.key, "setup", "test")
+    linnstream::sync::fetch::fetch(&RunContext::new(&h.engine, &h.key, "setup", "test"))
         .await
         .expect("fetch");
     let hour = Duration::from_secs(3600);
@@ -460,11 +461,8 @@ async fn a_manual_send_wakes_the_serving_process(backend: Backend) {
     );
     let order_id = new_linnworks_order(&h);
     let outcomes = linnstream::sync::manual::send_selected(
-        &console,
-        &h.key,
+        &RunContext::new(&console, &h.key, "console", "support@example.com"),
         &[order_id],
-        "console",
-        "support@example.com",
     )
     .await
     .expect("manual send");

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::domain::InstallationKey;
 use crate::domain::{AuditAction, AuditOutcome, OrderStatus};
-use crate::sync::engine::{Audit, correlation_id};
+use crate::sync::RunContext;
 use crate::sync::errors::ValidationError;
 use crate::sync::manual::{
     ONLY_COMPLETED_CAN_BE_DELETED, delete_completed, resend_failed, send_selected,
@@ -107,16 +107,15 @@ fn selection(headers: &HeaderMap, body: &Bytes, max: u32) -> Result<Vec<String>,
 /// (sending an order that was Completed before reports it, but does nothing).
 fn reply(
     action: &'static str,
-    correlation: String,
-    actor: String,
+    run: &RunContext,
     outcomes: Vec<OrderOutcome>,
     done: OrderStatus,
     before: &HashMap<String, OrderStatus>,
 ) -> Json<ActionReply> {
     Json(ActionReply {
         action,
-        correlation_id: correlation,
-        actor,
+        correlation_id: run.correlation().to_string(),
+        actor: run.actor().to_string(),
         outcomes: outcomes
             .into_iter()
             .map(|o| {
@@ -157,16 +156,14 @@ pub async fn send(
         &body,
         s.engine.settings().max_user_selected_orders,
     )?;
-    let correlation = correlation_id();
-    let actor = caller.actor();
+    let run = RunContext::start(&s.engine, &key, caller.actor());
     let before = statuses(&s, &key, &ids).await?;
-    let outcomes = send_selected(&s.engine, &key, &ids, &correlation, &actor)
+    let outcomes = send_selected(&run, &ids)
         .await
-        .map_err(|e| ApiError::from(e).with("correlationId", json!(correlation)))?;
+        .map_err(|e| ApiError::from(e).with("correlationId", json!(run.correlation())))?;
     Ok(reply(
         "send",
-        correlation,
-        actor,
+        &run,
         outcomes,
         OrderStatus::Completed,
         &before,
@@ -188,22 +185,20 @@ pub async fn resend(
         &body,
         s.engine.settings().max_user_selected_orders,
     )?;
-    let correlation = correlation_id();
-    let actor = caller.actor();
+    let run = RunContext::start(&s.engine, &key, caller.actor());
     let gate = Gate {
         action: AuditAction::Resend,
         verb: "resent",
         needs: OrderStatus::Failed,
         refusal: ONLY_FAILED_CAN_BE_RESENT,
     };
-    let before = gate.check(&s, &key, &ids, &correlation, &actor).await?;
-    let outcomes = resend_failed(&s.engine, &key, &ids, &correlation, &actor)
+    let before = gate.check(&s, &run, &ids).await?;
+    let outcomes = resend_failed(&run, &ids)
         .await
-        .map_err(|e| ApiError::from(e).with("correlationId", json!(correlation)))?;
+        .map_err(|e| ApiError::from(e).with("correlationId", json!(run.correlation())))?;
     Ok(reply(
         "resend",
-        correlation,
-        actor,
+        &run,
         outcomes,
         OrderStatus::Completed,
         &before,
@@ -225,22 +220,20 @@ pub async fn delete(
         &body,
         s.engine.settings().max_user_selected_orders_for_delete,
     )?;
-    let correlation = correlation_id();
-    let actor = caller.actor();
+    let run = RunContext::start(&s.engine, &key, caller.actor());
     let gate = Gate {
         action: AuditAction::Delete,
         verb: "deleted",
         needs: OrderStatus::Completed,
         refusal: ONLY_COMPLETED_CAN_BE_DELETED,
     };
-    let before = gate.check(&s, &key, &ids, &correlation, &actor).await?;
-    let outcomes = delete_completed(&s.engine, &key, &ids, &correlation, &actor)
+    let before = gate.check(&s, &run, &ids).await?;
+    let outcomes = delete_completed(&run, &ids)
         .await
-        .map_err(|e| ApiError::from(e).with("correlationId", json!(correlation)))?;
+        .map_err(|e| ApiError::from(e).with("correlationId", json!(run.correlation())))?;
     Ok(reply(
         "delete",
-        correlation,
-        actor,
+        &run,
         outcomes,
         OrderStatus::Deleted,
         &before,
@@ -261,13 +254,11 @@ impl Gate {
     async fn check(
         &self,
         s: &AdminState,
-        key: &InstallationKey,
+        run: &RunContext,
         ids: &[String],
-        correlation: &str,
-        actor: &str,
     ) -> Result<HashMap<String, OrderStatus>, ApiError> {
         let store = s.engine.store();
-        let installation = key.id();
+        let installation = run.key().id();
         let mut refused: Vec<(String, String)> = Vec::new();
         let mut wrong_status = false;
         let mut before = HashMap::new();
@@ -284,18 +275,14 @@ impl Gate {
                 }
                 None => format!("{} (order {id})", ValidationError::OrderNotFoundInDatabase),
             };
-            s.engine
-                .audit(Audit {
-                    installation: key,
-                    order_id: Some(id),
-                    correlation_id: correlation,
-                    action: self.action,
-                    outcome: AuditOutcome::Failure,
-                    message: message.clone(),
-                    started,
-                    actor,
-                })
-                .await;
+            run.audit(
+                self.action,
+                Some(id),
+                AuditOutcome::Failure,
+                message.clone(),
+                started,
+            )
+            .await;
             refused.push((id.clone(), message));
         }
         if refused.is_empty() {
@@ -332,7 +319,7 @@ impl Gate {
             StatusCode::NOT_FOUND
         };
         Err(ApiError::new(status, message)
-            .with("correlationId", json!(correlation))
+            .with("correlationId", json!(run.correlation()))
             .with("outcomes", Value::Array(outcomes)))
     }
 }
@@ -345,15 +332,14 @@ pub async fn refetch(
 ) -> Result<Json<Value>, ApiError> {
     Params::parse(q.as_deref(), &[])?;
     let key = s.installation(&namespace, &name)?.key;
-    let correlation = correlation_id();
-    let actor = caller.actor();
-    let summary = crate::sync::fetch::fetch(&s.engine, &key, &correlation, &actor)
+    let run = RunContext::start(&s.engine, &key, caller.actor());
+    let summary = crate::sync::fetch::fetch(&run)
         .await
-        .map_err(|e| ApiError::from(e).with("correlationId", json!(correlation)))?;
+        .map_err(|e| ApiError::from(e).with("correlationId", json!(run.correlation())))?;
     Ok(Json(json!({
         "action": "refetch",
-        "correlationId": correlation,
-        "actor": actor,
+        "correlationId": run.correlation(),
+        "actor": run.actor(),
         "message": summary.to_string(),
         "summary": summary,
     })))

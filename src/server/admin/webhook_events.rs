@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::store::StoreError;
 
 use crate::domain::{AuditAction, AuditOutcome, WebhookStatus};
-use crate::sync::engine::{Audit, correlation_id};
+use crate::sync::RunContext;
 
 use super::AdminState;
 use super::auth::Caller;
@@ -111,18 +111,11 @@ pub async fn retry(
             "webhook event {id} is not an event of installation {installation}"
         )));
     };
-    let correlation = correlation_id();
-    let actor = caller.actor();
+    let run = RunContext::start(&s.engine, &inst.key, caller.actor());
+    let (correlation, actor) = (run.correlation(), run.actor());
     let what = format!("webhook event {id} ({})", found.event_code);
-    let audit = |outcome: AuditOutcome, message: String| Audit {
-        installation: &inst.key,
-        order_id: None,
-        correlation_id: &correlation,
-        action: AuditAction::Webhook,
-        outcome,
-        message,
-        started,
-        actor: &actor,
+    let audit = |outcome: AuditOutcome, message: String| {
+        run.audit(AuditAction::Webhook, None, outcome, message, started)
     };
     match store.retry_webhook_event(id).await {
         Ok(event) => {
@@ -133,9 +126,7 @@ pub async fn retry(
             if !inst.spec.webhooks.enabled {
                 message.push_str("; webhooks are disabled for this installation, so it waits");
             }
-            s.engine
-                .audit(audit(AuditOutcome::Success, message.clone()))
-                .await;
+            audit(AuditOutcome::Success, message.clone()).await;
             let orders = store
                 .webhook_event_refs(&installation, std::slice::from_ref(&event))
                 .await?
@@ -155,9 +146,7 @@ pub async fn retry(
                  retries Pending and Ready for Retry events by itself)",
                 status.label()
             );
-            s.engine
-                .audit(audit(AuditOutcome::Failure, message.clone()))
-                .await;
+            audit(AuditOutcome::Failure, message.clone()).await;
             Err(ApiError::conflict(message).with("correlationId", json!(correlation)))
         }
         Err(e) => Err(e.into()),
