@@ -5,7 +5,7 @@
 
 pub mod cluster;
 pub mod files;
-pub mod secret;
+pub(crate) mod secret;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -158,3 +158,22 @@ impl Snapshot {
 }
 
 pub type SnapshotReceiver = tokio::sync::watch::Receiver<Arc<Snapshot>>;
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::InstallationConfig;
+
+    /// The example Installation with its mappings, as `linnstream run` would load it.
+    pub fn example_installation() -> InstallationConfig {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let files = crate::crd::check::collect_files(&dir, false).expect("examples listed");
+        let report = crate::crd::check::check_files(&files, "default");
+        let snapshot =
+            crate::config::files::snapshot_from_report(&report).expect("examples are valid");
+        snapshot
+            .installations
+            .into_values()
+            .next()
+            .expect("one installation")
+    }
+}

@@ -1,15 +1,30 @@
 //! Stream's event codes and what each one means to the integration: what it does to the
 //! orders it names, whether installations subscribe to it, and how Stream files it.
 //!
-//! Every fact about a code is one arm of [`EventCode::facts`], so a new code is one variant
-//! and one arm; the compiler points at both.
+//! Every fact about a code is one arm of [`EventCode::facts`], so a new code is one name in
+//! the `event_codes!` list and one arm; the compiler points at the arm.
 
 use std::fmt;
 
-/// The event codes the integration knows. A notification with any other code is stored and
-/// recorded, and changes nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventCode {
+/// Declares [`EventCode`] and its `ALL` from one list, so a new code cannot be left out of
+/// parsing and subscriptions.
+macro_rules! event_codes {
+    ($($variant:ident),+ $(,)?) => {
+        /// The event codes the integration knows. A notification with any other code is
+        /// stored and recorded, and changes nothing.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventCode {
+            $($variant),+
+        }
+
+        impl EventCode {
+            /// Every code, in the order installations subscribe to them.
+            pub const ALL: &'static [EventCode] = &[$(EventCode::$variant),+];
+        }
+    };
+}
+
+event_codes! {
     Delivered,
     PartDelivered,
     Collected,
@@ -77,20 +92,6 @@ pub struct EventFacts {
 }
 
 impl EventCode {
-    /// Every code, in the order installations subscribe to them.
-    pub const ALL: [EventCode; 10] = [
-        EventCode::Delivered,
-        EventCode::PartDelivered,
-        EventCode::Collected,
-        EventCode::PartCollected,
-        EventCode::OpenPlanning,
-        EventCode::LockPlanning,
-        EventCode::ClosePlanning,
-        EventCode::PlannedGroup,
-        EventCode::Dispatched,
-        EventCode::PlannedDelivery,
-    ];
-
     pub const fn facts(self) -> EventFacts {
         use EventEffect as E;
         use EventFamily::{Order, Run};
@@ -182,7 +183,8 @@ impl EventCode {
     pub fn parse(text: &str) -> Option<EventCode> {
         let text = text.trim();
         EventCode::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|c| c.as_str().eq_ignore_ascii_case(text))
     }
 
@@ -197,7 +199,8 @@ impl EventCode {
     /// The codes one installation subscribes to, in the order they are subscribed.
     pub fn subscribed(dispatch_sync: bool) -> Vec<EventCode> {
         EventCode::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|c| match c.facts().subscribed {
                 Subscribed::Always => true,
                 Subscribed::WithDispatchSync => dispatch_sync,
@@ -232,7 +235,7 @@ mod tests {
 
     #[test]
     fn every_code_reads_back_from_its_spelling() {
-        for code in EventCode::ALL {
+        for &code in EventCode::ALL {
             assert_eq!(EventCode::parse(code.as_str()), Some(code));
             assert_eq!(
                 EventCode::parse(&format!(" {} ", code.as_str().to_lowercase())),
@@ -266,7 +269,8 @@ mod tests {
     #[test]
     fn only_delivered_and_collected_complete_an_order() {
         let completing: Vec<_> = EventCode::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|c| c.completes_order())
             .collect();
         assert_eq!(completing, [EventCode::Delivered, EventCode::Collected]);

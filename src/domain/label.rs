@@ -22,13 +22,6 @@ pub enum LabelType {
 }
 
 impl LabelType {
-    pub const ALL: [LabelType; 4] = [
-        LabelType::Default,
-        LabelType::PortraitWithoutQr,
-        LabelType::PortraitStandard,
-        LabelType::Compact,
-    ];
-
     /// The name Linnworks shows for the format (the user guide's words).
     pub fn name(self) -> &'static str {
         match self {
@@ -70,7 +63,13 @@ mod tests {
 
     #[test]
     fn only_default_and_portrait_standard_print_a_qr_code() {
-        let with_qr: Vec<_> = LabelType::ALL.into_iter().filter(|t| t.has_qr()).collect();
+        let all = [
+            LabelType::Default,
+            LabelType::PortraitWithoutQr,
+            LabelType::PortraitStandard,
+            LabelType::Compact,
+        ];
+        let with_qr: Vec<_> = all.into_iter().filter(|t| t.has_qr()).collect();
         assert_eq!(with_qr, [LabelType::Default, LabelType::PortraitStandard]);
         assert_eq!(LabelType::Compact.size_mm(), (100.0, 50.0));
         assert_eq!(LabelType::PortraitWithoutQr.name(), "Portrait without QR");

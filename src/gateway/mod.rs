@@ -21,22 +21,3 @@ pub use routes::{OPENAPI_JSON, OPENAPI_PATH, gateway_paths, gateway_router};
 pub use services::service_id;
 pub use setup::{CONFIG_STATUS_ACTIVE, CONFIG_STATUS_SUSPENDED};
 pub use state::{ACTOR, UNKNOWN_TOKEN};
-
-#[cfg(test)]
-pub(crate) mod test_support {
-    use crate::config::InstallationConfig;
-
-    /// The example Installation with its mappings, as `linnstream run` would load it.
-    pub fn example_installation() -> InstallationConfig {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-        let files = crate::crd::check::collect_files(&dir, false).expect("examples listed");
-        let report = crate::crd::check::check_files(&files, "default");
-        let snapshot =
-            crate::config::files::snapshot_from_report(&report).expect("examples are valid");
-        snapshot
-            .installations
-            .into_values()
-            .next()
-            .expect("one installation")
-    }
-}

@@ -369,7 +369,7 @@ mod tests {
 
     #[test]
     fn config_item_ids_fit_the_contract() {
-        let inst = crate::gateway::test_support::example_installation();
+        let inst = crate::config::test_support::example_installation();
         let items = super::config_items(&inst);
         assert!(items.len() > 20);
         for item in &items {

@@ -3,11 +3,11 @@
 //! ([`http`]) and, when asked for, OTLP trace export ([`traces`]).
 //! See docs/observability.md.
 
-pub mod health;
-pub mod http;
-pub mod logs;
+pub(crate) mod health;
+pub(crate) mod http;
+pub(crate) mod logs;
 pub mod metrics;
-pub mod store_gauges;
+pub(crate) mod store_gauges;
 pub mod traces;
 
 use std::collections::HashMap;

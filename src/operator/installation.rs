@@ -230,7 +230,7 @@ fn public_webhook_url(spec: &InstallationSpec, key: &InstallationKey) -> Option<
             spec.webhooks
                 .public_base_url
                 .as_deref()
-                .map(|base| subscriptions::webhook_url(base, key))
+                .map(|base| crate::domain::webhook::webhook_url(base, key))
         })
         .flatten()
 }

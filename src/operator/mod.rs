@@ -4,22 +4,22 @@
 //! Only the holder of the leader Lease reconciles (`leader`). See docs/operator.md.
 
 pub mod build;
-pub mod caches;
-pub mod children;
+pub(crate) mod caches;
+pub(crate) mod children;
 pub mod config;
-pub mod context;
-pub mod controllers;
-pub mod error;
+pub(crate) mod context;
+pub(crate) mod controllers;
+pub(crate) mod error;
 pub mod installation;
 pub mod leader;
 pub mod mapping;
 pub mod metrics;
 #[cfg(test)]
 mod mock_api;
-pub mod secrets;
+pub(crate) mod secrets;
 pub mod settings;
-pub mod status;
-pub mod subscriptions;
+pub(crate) mod status;
+pub(crate) mod subscriptions;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -510,7 +510,7 @@ mod tests {
     #[test]
     fn a_location_matching_no_stream_depot_is_a_condition() {
         use crate::store::{DeliveryMethod, Depot};
-        let mut inst = crate::gateway::test_support::example_installation();
+        let mut inst = crate::config::test_support::example_installation();
         let depots = vec![Depot {
             id: "LEEDS".into(),
             name: "Leeds".into(),

@@ -30,8 +30,6 @@ use crate::domain::EventCode;
 /// Holds deletion until the subscriptions are removed (or given up on).
 pub const FINALIZER: &str = "linnstream.io/webhook-subscriptions";
 
-pub use crate::domain::webhook::webhook_url;
-
 /// What status records of the token: enough to notice a new one, nothing to guess it by.
 pub fn token_fingerprint(token: &WebhookToken) -> String {
     token.fingerprint()[..12].to_string()
@@ -550,11 +548,11 @@ mod tests {
     fn the_url_is_the_public_base_and_the_receiver_path() {
         let key = InstallationKey::new("shop", "acme");
         assert_eq!(
-            webhook_url("https://hooks.example.com/", &key),
+            crate::domain::webhook::webhook_url("https://hooks.example.com/", &key),
             "https://hooks.example.com/webhooks/shop/acme"
         );
         assert_eq!(
-            webhook_url("https://hooks.example.com/base", &key),
+            crate::domain::webhook::webhook_url("https://hooks.example.com/base", &key),
             "https://hooks.example.com/base/webhooks/shop/acme"
         );
         let fp = token_fingerprint(&WebhookToken::generate());

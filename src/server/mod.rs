@@ -2,10 +2,10 @@
 //! into servers by the commands that run them.
 
 pub mod admin;
-pub mod errors;
-pub mod ingest;
-pub mod listener;
-pub mod refusals;
+pub(crate) mod errors;
+pub(crate) mod ingest;
+pub(crate) mod listener;
+pub(crate) mod refusals;
 pub mod webhooks;
 
 pub use listener::serve;

@@ -63,6 +63,7 @@ impl RefusalLog {
     }
 
     /// Refusals counted in the current window, per reason.
+    #[cfg(test)]
     pub fn counts(&self) -> BTreeMap<&'static str, u64> {
         self.counts
             .lock()

@@ -40,22 +40,7 @@ use crate::sync::run_context::correlation_id;
 /// Who the receiver names as the actor of received events in the audit log.
 pub const ACTOR: &str = "stream-webhook";
 
-/// The route, with the installation's namespace and name as path segments.
-pub const ROUTE: &str = "/webhooks/{namespace}/{name}";
-
-/// The path Stream is subscribed to for an installation (appended to the public base URL).
-pub fn webhook_path(key: &InstallationKey) -> String {
-    format!("/webhooks/{}/{}", key.namespace, key.name)
-}
-
-/// The public base URL (`spec.webhooks.publicBaseUrl`) plus the installation's path.
-pub fn webhook_url(public_base_url: &str, key: &InstallationKey) -> String {
-    format!(
-        "{}{}",
-        public_base_url.trim_end_matches('/'),
-        webhook_path(key)
-    )
-}
+use crate::domain::webhook::ROUTE;
 
 type TokenLookup = dyn Fn(&InstallationKey) -> Option<String> + Send + Sync;
 

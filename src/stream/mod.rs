@@ -3,10 +3,10 @@
 
 mod client;
 pub mod datetime;
-pub mod envelope;
+pub(crate) mod envelope;
 pub mod model;
 pub mod notification;
-pub mod subscriptions;
+pub(crate) mod subscriptions;
 mod token;
 
 pub use client::{StreamClient, StreamCredentials, WithWarnings};

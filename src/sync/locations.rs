@@ -331,7 +331,7 @@ pub fn unmatched_entries(locations: &[LocationMapping], depots: &[Depot]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::test_support::example_installation;
+    use crate::config::test_support::example_installation;
     use crate::store::DeliveryMethod;
     use serde_json::json;
 

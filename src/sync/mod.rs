@@ -2,27 +2,27 @@
 //! as plain async functions over (config, clients, store), and their timing.
 
 pub mod breaker;
-pub mod country;
-pub mod engine;
-pub mod errors;
+pub(crate) mod country;
+pub(crate) mod engine;
+pub(crate) mod errors;
 pub mod fetch;
-
-pub mod job_error;
-pub mod jobs;
-pub mod locations;
+pub(crate) mod job_error;
+pub(crate) mod jobs;
+pub(crate) mod locations;
 pub mod manual;
 pub mod master_data;
-pub mod on_demand;
+pub(crate) mod on_demand;
+mod order_details;
 pub mod permits;
-pub mod pool;
+pub(crate) mod pool;
 pub mod process_webhooks;
-pub mod run_context;
+pub(crate) mod run_context;
 pub mod scheduler;
 pub mod send;
-pub mod stop;
-pub mod throttle;
-pub mod transform;
-pub mod validate;
+pub(crate) mod stop;
+pub(crate) mod throttle;
+pub(crate) mod transform;
+pub(crate) mod validate;
 pub mod write_back;
 
 pub use engine::{Clients, Engine};

@@ -5,7 +5,6 @@
 //! put the order back in the queue without using a retry, behind the account's circuit
 //! breaker (`sync::breaker`).
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use futures::StreamExt as _;
@@ -16,7 +15,6 @@ use crate::config::InstallationConfig;
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::linnworks::{OrderDetails, StockLocation};
 use crate::remote::RemoteError;
-use crate::remote::text::{clean_json, describe_issues};
 use crate::store::{Order, OrderClaim, SendFailure, SendSuccess};
 use crate::stream::{CreateOrderRequest, CreatedOrder};
 
@@ -25,6 +23,7 @@ use super::engine::{Clients, Engine};
 use super::errors::ValidationError;
 use super::job_error::JobError;
 use super::locations;
+use super::order_details::{Details, SEND_CONCURRENCY, details_of};
 use super::run_context::RunContext;
 use super::transform::transform;
 use super::validate::validate_order;
@@ -297,99 +296,6 @@ fn tally(
     }
     Ok(tagging)
 }
-
-/// The orders as Linnworks has them now.
-pub(super) struct Details {
-    /// By order id; orders Linnworks no longer has (or sent unreadable) are absent. Text the
-    /// store could not hold is cleaned (see `remote::text`).
-    orders: HashMap<String, OrderDetails>,
-    /// Orders whose data had to be cleaned or could not be read, with what was wrong: they
-    /// are not sent as they are.
-    pub(super) problems: HashMap<String, String>,
-    /// Each order's packaging as Linnworks has it (split bins, item dimensions), by order id.
-    packaging: HashMap<String, crate::linnworks::CalcOrderHeader>,
-}
-
-impl std::ops::Deref for Details {
-    type Target = HashMap<String, OrderDetails>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.orders
-    }
-}
-
-/// Reads the orders from Linnworks, each judged on its own: one order with data the store
-/// cannot hold, or that does not decode, must not stop the rest of the batch.
-/// With `packaging`, also each order's packaging (what a send needs and a write-back does
-/// not).
-pub(super) async fn details_of(
-    clients: &Clients,
-    orders: &[Order],
-    packaging: bool,
-) -> Result<Details, RemoteError> {
-    let ids: Vec<Uuid> = orders
-        .iter()
-        .filter_map(|o| Uuid::parse_str(&o.order_id).ok())
-        .collect();
-    let values = clients.linnworks.get_order_values_by_id(&ids).await?;
-    let mut details = Details {
-        orders: HashMap::new(),
-        problems: HashMap::new(),
-        packaging: HashMap::new(),
-    };
-    // An outage waits like one of GetOrdersById; a refusal (an account without the
-    // packaging permission, say) sends the orders as one package each, without dimensions
-    // from the packaging calculation.
-    let packaging = if packaging {
-        clients.linnworks.get_order_packaging(&ids).await
-    } else {
-        Ok(Vec::new())
-    };
-    match packaging {
-        Ok(list) => {
-            details.packaging = list
-                .into_iter()
-                .map(|p| (p.order_id.to_string(), p))
-                .collect();
-        }
-        Err(e) if e.is_transient() => return Err(e),
-        Err(e) => tracing::warn!(
-            "Linnworks refused the orders' packaging; they are sent as one package each: {e}"
-        ),
-    }
-    for mut value in values {
-        let id = value["OrderId"]
-            .as_str()
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .map(|id| id.to_string());
-        let issues = clean_json(&mut value);
-        match serde_json::from_value::<OrderDetails>(value) {
-            Ok(detail) => {
-                let id = detail.order_id.to_string();
-                if !issues.is_empty() {
-                    details
-                        .problems
-                        .insert(id.clone(), describe_issues(&issues));
-                }
-                details.orders.insert(id, detail);
-            }
-            Err(e) => {
-                let Some(id) = id else {
-                    tracing::warn!("Linnworks sent an order without a readable OrderId: {e}");
-                    continue;
-                };
-                details.problems.insert(
-                    id,
-                    format!("Linnworks sent an order that cannot be read: {e}"),
-                );
-            }
-        }
-    }
-    Ok(details)
-}
-
-/// At most this many orders of one installation are in flight at once.
-pub const SEND_CONCURRENCY: usize = 16;
 
 /// One claimed batch on its way to Stream: its run, and what its orders are judged and sent
 /// with (read once per batch).

@@ -16,8 +16,8 @@ use crate::linnworks::{BasicExtendedProperty, OrderDetails, UpdateOrderShippingI
 use crate::store::Order;
 
 use super::engine::{Clients, Engine};
+use super::order_details::{Details, SEND_CONCURRENCY, details_of};
 use super::run_context::RunContext;
-use super::send::{Details, SEND_CONCURRENCY, details_of};
 use crate::domain::identifiers::{ERROR_FROM_STREAM, SENT_TO_STREAM};
 
 /// The name of the extended property that holds the Stream tracking link.
