@@ -116,9 +116,11 @@ app.kubernetes.io/component: {{ .component }}
 {{/* The system settings, as the flags both binaries' clap definitions take (each value
      settings.fooBar is --foo-bar; the schema lists the names). */}}
 {{- define "linnstream.settingsArgs" -}}
-{{- range $name, $value := .Values.settings }}
-- --{{ kebabcase $name }}={{ $value }}
-{{- end }}
+{{- $args := list -}}
+{{- range $name, $value := .Values.settings -}}
+{{- $args = append $args (printf "- --%s=%v" (kebabcase $name) $value) -}}
+{{- end -}}
+{{- join "\n" $args -}}
 {{- end }}
 
 {{/* Checks the schema cannot express. */}}
