@@ -80,7 +80,7 @@ impl RunningApp {
             }
         }
         // Claims of requests (manual sends, labels) the listener was still serving.
-        crate::sync::stop::hand_back_claims(&self.engine).await;
+        self.engine.hand_back_claims().await;
         self.engine.store().close().await;
     }
 

@@ -245,7 +245,7 @@ impl Surface {
         };
         // Labels being sent when the process stopped: their orders go back to the queue
         // now, and SQLite is checkpointed into its file.
-        crate::sync::stop::hand_back_claims(&engine).await;
+        engine.hand_back_claims().await;
         engine.store().close().await;
         result
             .context("the HTTP server task failed")?

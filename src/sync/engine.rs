@@ -108,6 +108,12 @@ impl Engine {
     }
 
     /// Whether this process is stopping, and which of its sends may have reached Stream.
+    /// Hands every claim this process still holds back to the queue (see `sync::stop`);
+    /// returns how many orders.
+    pub async fn hand_back_claims(&self) -> u64 {
+        super::stop::hand_back_claims(self.stop(), self.store(), self.worker_id()).await
+    }
+
     pub fn stop(&self) -> &StopState {
         &self.inner.stop
     }

@@ -142,7 +142,7 @@ async fn stop_in_order(
             let _ = (&mut *handle).await;
         }
     }
-    super::stop::hand_back_claims(engine).await;
+    engine.hand_back_claims().await;
     // An orderly stop: these loops are no longer alive, say so at once.
     for (installation, _) in handles.iter().filter(|(i, _)| !i.is_empty()) {
         let beat = format!("{}/{installation}", engine.worker_id());

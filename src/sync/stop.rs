@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use tokio::sync::watch;
 
-use super::engine::Engine;
+use crate::store::Store;
 
 #[derive(Debug)]
 pub struct StopState {
@@ -88,26 +88,18 @@ impl StopState {
 /// Hands every claim this process still holds back to the queue (see the module comment);
 /// returns how many orders. Call it once nothing of this process sends any more, or after the
 /// grace period: a send still running afterwards cannot reach Stream.
-pub async fn hand_back_claims(engine: &Engine) -> u64 {
-    let started = engine.stop().hand_over();
+pub async fn hand_back_claims(stop: &StopState, store: &Store, worker_id: &str) -> u64 {
+    let started = stop.hand_over();
     // Webhook events cut off mid-way are applied again by the next process, as after a
     // lapsed lease, only sooner.
-    match engine
-        .store()
-        .release_webhook_claims(engine.worker_id())
-        .await
-    {
+    match store.release_webhook_claims(worker_id).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(events = n, "webhook events handed back to the queue"),
         Err(e) => tracing::warn!(
             "could not hand the webhook events back; they return when their lease ends: {e}"
         ),
     }
-    match engine
-        .store()
-        .release_claims(engine.worker_id(), &started)
-        .await
-    {
+    match store.release_claims(worker_id, &started).await {
         Ok(n) => {
             if n > 0 {
                 tracing::info!(
