@@ -93,7 +93,7 @@ async fn connect(target: &Target, credentials: Credentials) -> anyhow::Result<Co
     if settings.borrow().get(&key).is_none() {
         tracing::warn!(installation = %key, "the Installation does not exist (or is invalid): waiting for it");
     }
-    let database_url = super::secrets::required(
+    let database_url = crate::config::secret_args::required(
         target.database_url.clone(),
         target.database_url_file.as_deref(),
         "--database-url",
@@ -271,7 +271,7 @@ pub struct WebhooksArgs {
 
 /// The webhook receiver of one Installation: stores Stream's events for the worker.
 pub fn webhooks(args: WebhooksArgs) -> anyhow::Result<ExitCode> {
-    let auth_token = super::secrets::required(
+    let auth_token = crate::config::secret_args::required(
         args.auth_token.clone(),
         args.auth_token_file.as_deref(),
         "--auth-token",

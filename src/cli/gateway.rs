@@ -142,7 +142,7 @@ pub struct DatabaseArgs {
 
 impl DatabaseArgs {
     pub fn url(&self) -> anyhow::Result<String> {
-        Ok(super::secrets::value_or_file(
+        Ok(crate::config::secret_args::value_or_file(
             Some(self.database_url.clone()),
             self.database_url_file.as_deref(),
             "--database-url-file",

@@ -28,7 +28,7 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let database_url = super::secrets::required(
+    let database_url = crate::config::secret_args::required(
         args.database_url,
         args.database_url_file.as_deref(),
         "--database-url",

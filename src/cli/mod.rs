@@ -16,7 +16,6 @@ mod orders;
 pub mod plugin;
 mod pool;
 mod run;
-pub(crate) mod secrets;
 mod simulate;
 mod table;
 mod webhook_events;

@@ -8,7 +8,7 @@ use crate::app::{AppOptions, start};
 use crate::server::admin::{AdminAuth, AdminAuthArgs};
 use crate::server::webhooks::check_secret;
 
-use super::secrets::value_or_file;
+use crate::config::secret_args::value_or_file;
 use crate::settings::SystemSettings;
 
 /// Default queue database of the standalone process: a SQLite file in the working folder.

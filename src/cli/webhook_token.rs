@@ -12,7 +12,7 @@ use crate::domain::InstallationKey;
 use crate::domain::webhook::webhook_path;
 use crate::server::webhooks::{check_secret, derive_token};
 
-use super::secrets::required;
+use crate::config::secret_args::required;
 
 /// Namespace of Installations given without one (and of those loaded from files).
 pub const DEFAULT_NAMESPACE: &str = "default";

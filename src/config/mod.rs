@@ -6,6 +6,7 @@
 pub mod cluster;
 pub mod files;
 pub(crate) mod secret;
+pub(crate) mod secret_args;
 
 use std::collections::BTreeMap;
 use std::fmt;

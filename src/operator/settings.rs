@@ -242,7 +242,7 @@ impl OperatorArgs {
         {
             problems.push("--installation-lease-duration must be between 3s and 10m".to_string());
         }
-        let database_url = crate::cli::secrets::required(
+        let database_url = crate::config::secret_args::required(
             self.database_url,
             self.database_url_file.as_deref(),
             "--database-url",
