@@ -14,7 +14,7 @@ mod sync;
 
 use std::time::{Duration, Instant};
 
-use linnstream::gateway::{gateway_router, service_id};
+use linnstream::server::gateway::{gateway_router, service_id};
 use linnstream::sim::kit::serve_loopback;
 use serde_json::{Value, json};
 

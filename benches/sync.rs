@@ -17,7 +17,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use linnstream::config::files::load_dir;
+use linnstream::config::load_dir;
 use linnstream::domain::InstallationKey;
 use linnstream::domain::Job;
 use linnstream::remote::RemoteOptions;
@@ -25,7 +25,7 @@ use linnstream::settings::SystemSettings;
 use linnstream::sim::world::{NAME, NAMESPACE, NEXT_DAY, World, WorldSettings, order};
 use linnstream::store::Store;
 use linnstream::sync::Engine;
-use linnstream::sync::scheduler::{SchedulerOptions, run_job, run_scheduler};
+use linnstream::sync::{SchedulerOptions, run_job, run_scheduler};
 use serde_json::{Value, json};
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -154,7 +154,7 @@ async fn main() {
         scale,
     )
     .await;
-    let permits = linnstream::sync::permits::Permits::local(1);
+    let permits = linnstream::sync::Permits::local(1);
     run_job(&engine, &key, Job::Identifiers, &permits).await;
     run_job(&engine, &key, Job::PostalServices, &permits).await;
     for chunk in (0..orders).collect::<Vec<_>>().chunks(1000) {

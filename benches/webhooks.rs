@@ -52,21 +52,21 @@ use axum::body::Bytes;
 use axum::routing::post;
 use futures::StreamExt;
 use linnstream::config::Snapshot;
-use linnstream::config::files::load_dir;
+use linnstream::config::load_dir;
 use linnstream::domain::InstallationKey;
 use linnstream::domain::Job;
 use linnstream::domain::webhook::webhook_path;
 use linnstream::linnworks::PUBLISHED_RATE_LIMITS;
 use linnstream::remote::RemoteOptions;
-use linnstream::server::webhooks::{WebhookAuth, derive_token, webhook_router};
+use linnstream::server::{WebhookAuth, derive_token, webhook_router};
 use linnstream::settings::SystemSettings;
 use linnstream::sim::kit::{FaultSpec, RateLimitRule, serve_loopback};
 use linnstream::sim::world::{NAME, NAMESPACE, NEXT_DAY, World, WorldSettings, order};
 use linnstream::store::{Store, StoreOptions};
 use linnstream::stream::notification;
 use linnstream::sync::Engine;
-use linnstream::sync::process_webhooks::new_stored_event;
-use linnstream::sync::scheduler::{SchedulerOptions, run_job, run_scheduler};
+use linnstream::sync::new_stored_event;
+use linnstream::sync::{SchedulerOptions, run_job, run_scheduler};
 use serde_json::json;
 use sqlx::Connection;
 use tokio::sync::watch;
@@ -540,7 +540,7 @@ async fn receipt_to_applied(db: &Db, events: usize) {
         .expect("limits");
     let engine = Engine::new(store.clone(), SystemSettings::default(), receiver);
     let key = InstallationKey::new(NAMESPACE, NAME);
-    let permits = linnstream::sync::permits::Permits::local(1);
+    let permits = linnstream::sync::Permits::local(1);
     run_job(&engine, &key, Job::Identifiers, &permits).await;
     run_job(&engine, &key, Job::PostalServices, &permits).await;
     let ids = world
@@ -702,7 +702,7 @@ async fn drain(full: bool) {
         .expect("limits");
 
     // Orders sent to Stream, so the events have consignments to name.
-    let permits = linnstream::sync::permits::Permits::local(1);
+    let permits = linnstream::sync::Permits::local(1);
     run_job(&engine, &key, Job::Identifiers, &permits).await;
     run_job(&engine, &key, Job::PostalServices, &permits).await;
     let ids = world

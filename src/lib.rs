@@ -11,18 +11,19 @@
 //! 3. [`store`] (the queue and everything kept in the database), [`config`] (where an
 //!    installation's settings come from: files or the Kubernetes API).
 //! 4. [`sync`]: the jobs, as plain async functions over (config, clients, store).
-//! 5. Surfaces: [`server`] (webhook receiver, admin console, listeners), [`gateway`]
-//!    (shipping integration), [`operator`], [`app`] (the standalone process), [`cli`].
+//! 5. Surfaces: [`server`] (every HTTP surface: the webhook receiver, the shipping-integration
+//!    gateway, the admin console, health and metrics, listeners), [`operator`], [`app`] (the
+//!    standalone process), [`cli`].
 //! 6. [`sim`]: simulators of the remote APIs for the demo, tests and benchmarks.
 //!
-//! [`observe`] (logs, metrics, traces, health) serves every layer from beside them.
+//! [`observe`] (logs, metrics, traces) imports only [`domain`], so every layer above it can
+//! count and log through it.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod crd;
 pub mod domain;
-pub mod gateway;
 pub mod labels;
 pub mod linnworks;
 pub mod observe;

@@ -2,7 +2,9 @@
 //! store, the scheduler and one HTTP listener for every surface. Also used in-process by
 //! tests, which is why it returns a handle instead of blocking.
 
-pub mod subscriptions;
+pub(crate) mod subscriptions;
+
+pub use subscriptions::{ensure as ensure_subscriptions, webhook_url};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -108,14 +110,14 @@ pub async fn start(options: AppOptions) -> anyhow::Result<RunningApp> {
     if snapshot.installations.is_empty() {
         anyhow::bail!(
             "{}: {} holds no Installation; see examples/installation.yaml",
-            crate::sync::errors::ValidationError::NoActiveInstallations,
+            crate::sync::validation::ValidationError::NoActiveInstallations,
             options.config_dir.display()
         );
     }
     if snapshot.installations.values().all(|i| i.spec.suspend) {
         tracing::warn!(
             "{}: every Installation in {} is suspended; nothing is fetched or sent until one is resumed",
-            crate::sync::errors::ValidationError::NoActiveInstallations,
+            crate::sync::validation::ValidationError::NoActiveInstallations,
             options.config_dir.display()
         );
     }
@@ -137,7 +139,7 @@ pub async fn start(options: AppOptions) -> anyhow::Result<RunningApp> {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     });
     let webhook_auth = WebhookAuth::derived(secret);
-    let readiness = crate::observe::health::Readiness::new(engine.store().clone());
+    let readiness = crate::server::health::Readiness::new(engine.store().clone());
     let router = routes(
         &engine,
         webhook_auth.clone(),
@@ -175,7 +177,7 @@ pub async fn start(options: AppOptions) -> anyhow::Result<RunningApp> {
         )));
     }
     let gauges_of = engine.clone();
-    tasks.push(crate::observe::store_gauges::spawn(
+    tasks.push(crate::store::gauges::spawn(
         engine.store().clone(),
         move || {
             gauges_of
@@ -205,12 +207,12 @@ fn routes(
     engine: &Engine,
     webhook_auth: WebhookAuth,
     admin: Option<AdminAuth>,
-    readiness: crate::observe::health::Readiness,
+    readiness: crate::server::health::Readiness,
 ) -> Router {
     let mut router = Router::new()
-        .merge(crate::observe::health::routes(readiness))
+        .merge(crate::server::health::routes(readiness))
         .merge(webhook_router(engine.clone(), webhook_auth))
-        .merge(crate::gateway::gateway_router(engine.clone()));
+        .merge(crate::server::gateway::gateway_router(engine.clone()));
     match admin {
         Some(auth) => router = router.merge(admin_router(engine.clone(), auth)),
         None => tracing::warn!(

@@ -19,8 +19,9 @@ use crate::domain::InstallationKey;
 use crate::domain::Job;
 use crate::domain::JobOutcome;
 use crate::domain::schedule::parse_duration;
-use crate::observe::{self, health, health::Readiness};
+use crate::observe;
 use crate::operator::build::env;
+use crate::server::health::{self, Readiness};
 use crate::server::webhooks::{WebhookAuth, check_secret, webhook_router};
 use crate::settings::HttpSettings;
 use crate::settings::SystemSettings;
@@ -162,7 +163,7 @@ async fn serve_health(addr: SocketAddr, c: &Connected, readiness: Readiness) -> 
     let id = c.key.id();
     // Never stopped: the process ends with it (a dropped sender means no stop).
     let (_, forever) = watch::channel(false);
-    observe::store_gauges::spawn(c.engine.store().clone(), move || vec![id.clone()], forever);
+    crate::store::gauges::spawn(c.engine.store().clone(), move || vec![id.clone()], forever);
     Ok(())
 }
 

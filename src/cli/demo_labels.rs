@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::domain::InstallationKey;
 use crate::domain::OrderStatus;
-use crate::gateway::service_id;
+use crate::server::gateway::service_id;
 use crate::store::{Order, OrderQuery};
 use crate::sync::Engine;
 

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use crate::config::files::load_dir;
 use crate::config::secret::SecretSource;
-use crate::gateway::gateway_router;
+use crate::server::gateway::gateway_router;
 use crate::settings::SystemSettings;
 use crate::store::Store;
 use crate::sync::Engine;
@@ -207,11 +207,11 @@ impl Surface {
         let store = Store::connect(&self.database.url()?)
             .await
             .context("opening the queue database")?;
-        let readiness = crate::observe::health::Readiness::new(store.clone());
+        let readiness = crate::server::health::Readiness::new(store.clone());
         let http = self.settings.http.clone();
         let engine = Engine::new(store, self.settings, config_rx);
         let router = crate::observe::http::traced(
-            router(engine.clone()).merge(crate::observe::health::routes(readiness)),
+            router(engine.clone()).merge(crate::server::health::routes(readiness)),
         );
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await

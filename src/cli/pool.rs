@@ -14,8 +14,9 @@ use tokio::sync::watch;
 
 use super::gateway::{ConfigArgs, DatabaseArgs};
 use crate::domain::schedule::parse_duration;
-use crate::observe::{self, health};
+use crate::observe;
 use crate::operator::build::env;
+use crate::server::health;
 use crate::server::webhooks::{WebhookAuth, webhook_router};
 use crate::settings::SystemSettings;
 use crate::store::Store;
@@ -128,7 +129,7 @@ pub fn worker(args: PoolWorkerArgs) -> anyhow::Result<ExitCode> {
         let (_, forever) = watch::channel(false);
         let gauges_store = store.clone();
         let gauges_config = config.clone();
-        observe::store_gauges::spawn(
+        crate::store::gauges::spawn(
             gauges_store,
             move || {
                 pooled(&gauges_config.borrow())

@@ -3,10 +3,13 @@
 //! snapshot was read from files (standalone `run`, [`files`]) or from the Kubernetes API
 //! (the processes the operator runs, [`cluster`]).
 
-pub mod cluster;
-pub mod files;
+pub(crate) mod cluster;
+pub(crate) mod files;
 pub(crate) mod secret;
 pub(crate) mod secret_args;
+
+pub use cluster::{KubeSource, KubeSourceError};
+pub use files::{LoadError, load_dir};
 
 use std::collections::BTreeMap;
 use std::fmt;

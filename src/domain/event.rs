@@ -92,85 +92,89 @@ pub struct EventFacts {
 }
 
 impl EventCode {
+    /// Everything about this code; a new code's arm is the one place its facts are typed.
     pub const fn facts(self) -> EventFacts {
-        use EventEffect as E;
-        use EventFamily::{Order, Run};
-        use Subscribed::{Always, Never, WithDispatchSync};
-        let (code, description, effect, family, subscribed, completes_order) = match self {
-            EventCode::Delivered => ("DELIVERED", "Delivered", E::Delivery, Order, Always, true),
-            EventCode::PartDelivered => (
-                "PARTDELVRD",
-                "Part delivered",
-                E::Delivery,
-                Order,
-                Always,
-                false,
-            ),
-            EventCode::Collected => ("COLLECTED", "Collected", E::Delivery, Order, Always, true),
-            EventCode::PartCollected => (
-                "PARTCOLLECTED",
-                "Part collected",
-                E::Delivery,
-                Order,
-                Always,
-                false,
-            ),
-            EventCode::OpenPlanning => (
-                "OPENPLANNING",
-                "Open planning",
-                E::Planning,
-                Run,
-                Always,
-                false,
-            ),
-            EventCode::LockPlanning => (
-                "LOCKPLANNING",
-                "Lock planning",
-                E::Planning,
-                Run,
-                Always,
-                false,
-            ),
-            EventCode::ClosePlanning => (
-                "CLOSEPLANNING",
-                "Close planning",
-                E::Planning,
-                Run,
-                Always,
-                false,
-            ),
-            EventCode::PlannedGroup => (
-                "PLANNEDGROUP",
-                "Planned group",
-                E::Planning,
-                Run,
-                Always,
-                false,
-            ),
-            EventCode::Dispatched => (
-                "DISPATCHED",
-                "Dispatched",
-                E::Dispatch,
-                Run,
-                WithDispatchSync,
-                false,
-            ),
-            EventCode::PlannedDelivery => (
-                "PLANNEDDELIVERY",
-                "Planned delivery",
-                E::None,
-                Run,
-                Never,
-                false,
-            ),
-        };
-        EventFacts {
-            code,
-            description,
-            effect,
-            family,
-            subscribed,
-            completes_order,
+        match self {
+            EventCode::Delivered => EventFacts {
+                code: "DELIVERED",
+                description: "Delivered",
+                effect: EventEffect::Delivery,
+                family: EventFamily::Order,
+                subscribed: Subscribed::Always,
+                completes_order: true,
+            },
+            EventCode::PartDelivered => EventFacts {
+                code: "PARTDELVRD",
+                description: "Part delivered",
+                effect: EventEffect::Delivery,
+                family: EventFamily::Order,
+                subscribed: Subscribed::Always,
+                completes_order: false,
+            },
+            EventCode::Collected => EventFacts {
+                code: "COLLECTED",
+                description: "Collected",
+                effect: EventEffect::Delivery,
+                family: EventFamily::Order,
+                subscribed: Subscribed::Always,
+                completes_order: true,
+            },
+            EventCode::PartCollected => EventFacts {
+                code: "PARTCOLLECTED",
+                description: "Part collected",
+                effect: EventEffect::Delivery,
+                family: EventFamily::Order,
+                subscribed: Subscribed::Always,
+                completes_order: false,
+            },
+            EventCode::OpenPlanning => EventFacts {
+                code: "OPENPLANNING",
+                description: "Open planning",
+                effect: EventEffect::Planning,
+                family: EventFamily::Run,
+                subscribed: Subscribed::Always,
+                completes_order: false,
+            },
+            EventCode::LockPlanning => EventFacts {
+                code: "LOCKPLANNING",
+                description: "Lock planning",
+                effect: EventEffect::Planning,
+                family: EventFamily::Run,
+                subscribed: Subscribed::Always,
+                completes_order: false,
+            },
+            EventCode::ClosePlanning => EventFacts {
+                code: "CLOSEPLANNING",
+                description: "Close planning",
+                effect: EventEffect::Planning,
+                family: EventFamily::Run,
+                subscribed: Subscribed::Always,
+                completes_order: false,
+            },
+            EventCode::PlannedGroup => EventFacts {
+                code: "PLANNEDGROUP",
+                description: "Planned group",
+                effect: EventEffect::Planning,
+                family: EventFamily::Run,
+                subscribed: Subscribed::Always,
+                completes_order: false,
+            },
+            EventCode::Dispatched => EventFacts {
+                code: "DISPATCHED",
+                description: "Dispatched",
+                effect: EventEffect::Dispatch,
+                family: EventFamily::Run,
+                subscribed: Subscribed::WithDispatchSync,
+                completes_order: false,
+            },
+            EventCode::PlannedDelivery => EventFacts {
+                code: "PLANNEDDELIVERY",
+                description: "Planned delivery",
+                effect: EventEffect::None,
+                family: EventFamily::Run,
+                subscribed: Subscribed::Never,
+                completes_order: false,
+            },
         }
     }
 

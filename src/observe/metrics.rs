@@ -340,12 +340,6 @@ pub fn order_transition(installation: &str, status: crate::domain::OrderStatus) 
         .inc();
 }
 
-/// `order` just moved into its status; returns it.
-pub fn transitioned(order: crate::store::Order) -> crate::store::Order {
-    order_transition(&order.installation, order.status);
-    order
-}
-
 /// `n` orders of `installation` moved into `status` at once.
 pub fn order_transitions(installation: &str, status: crate::domain::OrderStatus, n: u64) {
     if n == 0 {

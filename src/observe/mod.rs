@@ -1,13 +1,11 @@
 //! What a platform team sees of a running process: logs ([`logs`]), metrics
-//! ([`metrics`], [`store_gauges`]), health and readiness ([`health`]), HTTP request ids
+//! ([`metrics`]; the gauges read from the database are `store::gauges`), HTTP request ids
 //! ([`http`]) and, when asked for, OTLP trace export ([`traces`]).
 //! See docs/observability.md.
 
-pub(crate) mod health;
 pub(crate) mod http;
 pub(crate) mod logs;
 pub mod metrics;
-pub(crate) mod store_gauges;
 pub mod traces;
 
 use std::collections::HashMap;

@@ -151,7 +151,7 @@ impl Writer {
             tracing::warn!(
                 installations,
                 "{}: the config Secret holds no Installation that is valid, has its Secret keys and is not suspended",
-                crate::sync::errors::ValidationError::NoActiveInstallations
+                crate::sync::validation::ValidationError::NoActiveInstallations
             );
         }
         let secret = json!({

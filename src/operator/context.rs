@@ -17,6 +17,16 @@ use super::secrets::SecretCache;
 use super::settings::OperatorConfig;
 use crate::store::Store;
 
+/// What the operator process starts the controllers with; each reconcile sees it again in
+/// the [`Context`].
+pub struct Wiring {
+    pub client: Client,
+    pub metrics: Arc<Metrics>,
+    pub store: Store,
+    pub config: OperatorConfig,
+    pub cron_job_api: CronJobApi,
+}
+
 pub struct Context {
     pub client: Client,
     pub recorder: Recorder,
@@ -35,19 +45,21 @@ pub struct Context {
 }
 
 impl Context {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        client: Client,
+        wiring: Wiring,
         recorder: Recorder,
-        metrics: Arc<Metrics>,
-        store: Store,
-        config: OperatorConfig,
-        cron_job_api: CronJobApi,
         caches: Caches,
         mapping_triggers: tokio::sync::mpsc::UnboundedSender<
             ObjectRef<crate::crd::PostalServiceMapping>,
         >,
     ) -> Self {
+        let Wiring {
+            client,
+            metrics,
+            store,
+            config,
+            cron_job_api,
+        } = wiring;
         Self {
             secrets: SecretCache::new(client.clone(), caches.secrets.clone()),
             applier: Applier::new(client.clone()),

@@ -26,12 +26,10 @@ use serde::de::DeserializeOwned;
 
 use super::build::CronJobApi;
 use super::caches::Caches;
-use super::context::Context;
-use super::metrics::Metrics;
+use super::context::{Context, Wiring};
 use super::settings::OperatorConfig;
 use super::{installation, mapping};
 use crate::crd::{Installation, PostalServiceMapping};
-use crate::store::Store;
 
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by=linnstream-operator";
 pub const REPORTER: &str = "linnstream-operator";
@@ -108,41 +106,26 @@ struct MappingWatches {
 }
 
 /// Runs both controllers until `shutdown` completes (then lets running reconciles finish).
-pub async fn run(
-    client: Client,
-    config: OperatorConfig,
-    metrics: Arc<Metrics>,
-    store: Store,
-    cron_job_api: CronJobApi,
-    shutdown: Shutdown,
-) {
+pub async fn run(wiring: Wiring, shutdown: Shutdown) {
+    let (client, config) = (&wiring.client, &wiring.config);
     let (caches, installation_watches, mapping_watches) =
-        watch(&client, &config.watch_namespace, cron_job_api);
+        watch(client, &config.watch_namespace, wiring.cron_job_api);
     // Every reconcile (a change to an Installation, a mapping, a referenced Secret, or a
     // resync) tells the config Secret's writer to look again.
     let config_changed = Arc::new(tokio::sync::Notify::new());
     let config_writer = spawn_config_writer(
-        &client,
-        &config,
+        client,
+        config,
         &caches,
         config_changed.clone(),
         shutdown.clone(),
     );
-    let recorder = recorder(&client, &config);
+    let recorder = recorder(client, config);
     let (triggers, trigger_rx) = tokio::sync::mpsc::unbounded_channel();
     let controller_config = controller::Config::default()
         .concurrency(config.concurrency)
         .debounce(Duration::from_millis(200));
-    let ctx = Arc::new(Context::new(
-        client,
-        recorder,
-        metrics,
-        store,
-        config,
-        cron_job_api,
-        caches,
-        triggers,
-    ));
+    let ctx = Arc::new(Context::new(wiring, recorder, caches, triggers));
     let pool_keeper = match (&ctx.config.pool, &ctx.config.config_secret) {
         (Some(_), Some(_)) => Some(tokio::spawn(keep_pool(ctx.clone(), shutdown.clone()))),
         _ => None,

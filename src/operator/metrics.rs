@@ -338,8 +338,8 @@ async fn readyz(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
         return (StatusCode::SERVICE_UNAVAILABLE, "starting\n".to_string());
     }
     let readiness = match metrics.store.get() {
-        Some(store) => crate::observe::health::Readiness::new(store.clone()),
-        None => crate::observe::health::Readiness::default(),
+        Some(store) => crate::server::health::Readiness::new(store.clone()),
+        None => crate::server::health::Readiness::default(),
     };
     let problems = readiness.problems().await;
     if problems.is_empty() {

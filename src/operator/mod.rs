@@ -6,20 +6,28 @@
 pub mod build;
 pub(crate) mod caches;
 pub(crate) mod children;
-pub mod config;
+pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod controllers;
 pub(crate) mod error;
-pub mod installation;
-pub mod leader;
-pub mod mapping;
-pub mod metrics;
+pub(crate) mod installation;
+pub(crate) mod leader;
+pub(crate) mod mapping;
+pub(crate) mod metrics;
 #[cfg(test)]
 mod mock_api;
 pub(crate) mod secrets;
-pub mod settings;
+pub(crate) mod settings;
 pub(crate) mod status;
 pub(crate) mod subscriptions;
+
+// The surface the `operator` command, the tests and the benchmarks use.
+pub use config::ACTIVE_ANNOTATION;
+pub use installation::CONTROLLER as INSTALLATION_CONTROLLER;
+pub use leader::LeaseConfig;
+pub use mapping::CONTROLLER as MAPPING_CONTROLLER;
+pub use metrics::Metrics;
+pub use settings::{ConfigSecret, OperatorConfig};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,8 +38,6 @@ use kube::Client;
 use crate::store::{Store, StoreError, StoreOptions};
 use build::CronJobApi;
 use leader::{LeaderElector, LeaseLost};
-use metrics::Metrics;
-use settings::OperatorConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -98,14 +104,14 @@ pub async fn run(
         }
     }
     metrics.leader.set(1);
-    let controllers = controllers::run(
+    let wiring = context::Wiring {
         client,
+        metrics: metrics.clone(),
+        store: store.clone(),
         config,
-        metrics.clone(),
-        store.clone(),
         cron_job_api,
-        shutdown,
-    );
+    };
+    let controllers = controllers::run(wiring, shutdown);
     tokio::pin!(controllers);
     let result = tokio::select! {
         _ = &mut controllers => Ok(()),

@@ -293,6 +293,13 @@ async fn unsubscribe_when_disabled(
     }
 }
 
+/// One subscribe pass: what is in Stream for this Installation so far, and the events to
+/// publish about it.
+struct Pass {
+    keep: Vec<WebhookSubscriptionRef>,
+    events: Vec<(EventType, &'static str, String)>,
+}
+
 async fn subscribe(
     ctx: &Context,
     inst: &Installation,
@@ -313,10 +320,14 @@ async fn subscribe(
     let settled = plan.is_settled();
     let refs = |list: Vec<diff::Held>| list.into_iter().map(subscription_ref).collect::<Vec<_>>();
     let missing = plan.create;
-    let (mut keep, stale) = (refs(plan.keep), refs(plan.replace));
+    let stale = refs(plan.replace);
     // Events no longer wanted (DISPATCHED after IsOrderDispatchSyncEnabled was turned off)
     // are removed after the wanted ones are in place.
     let unwanted = refs(plan.retire);
+    let mut pass = Pass {
+        keep: refs(plan.keep),
+        events: Vec::new(),
+    };
     let subscribed = |keep: &[WebhookSubscriptionRef]| {
         ConditionFinding::ok(
             "Subscribed",
@@ -325,18 +336,12 @@ async fn subscribe(
     };
     if settled {
         return Outcome {
-            finding: subscribed(&keep),
+            finding: subscribed(&pass.keep),
             recorded: current,
             events: Vec::new(),
             retry: None,
         };
     }
-    let failed = |message: String, recorded: Option<WebhookSubscriptions>, events| Outcome {
-        finding: ConditionFinding::problem("SubscribeFailed", message.clone()),
-        recorded,
-        events,
-        retry: Some(Error::Webhooks(message)),
-    };
     let client = match stream_client(ctx, inst).await {
         Ok(c) => c,
         Err(e) => return failed(format!("cannot reach Stream: {e}"), current, Vec::new()),
@@ -348,57 +353,125 @@ async fn subscribe(
     if let Err(e) = add_finalizer(ctx, inst).await {
         return failed(format!("adding the finalizer: {e}"), current, Vec::new());
     }
-    let mut events = Vec::new();
     if !stale.is_empty() {
-        let (left, error) = unsubscribe_all(&client, &stale).await;
-        if !left.is_empty() {
-            let recorded = current.map(|c| WebhookSubscriptions {
-                subscriptions: left,
-                ..c
-            });
-            return failed(
-                format!(
-                    "removing the subscriptions for the previous URL or token: {}",
-                    error.unwrap_or_default()
-                ),
-                recorded,
-                events,
-            );
+        if let Err(outcome) = remove_stale(&client, &stale, current, &mut pass).await {
+            return outcome;
         }
-        events.push((
-            EventType::Normal,
-            "WebhookUnsubscribed",
+    } else if earlier_attempt {
+        adopt_unrecorded(&client, &url, &missing, &mut pass.keep).await;
+    }
+    let mut error = create_missing(&client, &url, &token, &missing, &mut pass).await;
+    pass.keep
+        .sort_by_key(|k| wanted.iter().position(|e| *e == k.event));
+    if error.is_none() {
+        error = retire_unwanted(&client, unwanted, &mut pass).await;
+    } else {
+        pass.keep.extend(unwanted);
+    }
+    let recorded = (!pass.keep.is_empty()).then(|| WebhookSubscriptions {
+        url: url.clone(),
+        token_fingerprint: fingerprint,
+        subscriptions: pass.keep.clone(),
+    });
+    match error {
+        Some(e) => failed(e, recorded, pass.events),
+        None => Outcome {
+            finding: subscribed(&pass.keep),
+            recorded,
+            events: pass.events,
+            retry: None,
+        },
+    }
+}
+
+fn failed(
+    message: String,
+    recorded: Option<WebhookSubscriptions>,
+    events: Vec<(EventType, &'static str, String)>,
+) -> Outcome {
+    Outcome {
+        finding: ConditionFinding::problem("SubscribeFailed", message.clone()),
+        recorded,
+        events,
+        retry: Some(Error::Webhooks(message)),
+    }
+}
+
+/// Removes the subscriptions made for a previous URL or token. When some remain, the
+/// pass stops with them recorded, so the next pass (or deletion) removes them.
+async fn remove_stale(
+    client: &StreamClient,
+    stale: &[WebhookSubscriptionRef],
+    current: Option<WebhookSubscriptions>,
+    pass: &mut Pass,
+) -> Result<(), Outcome> {
+    let (left, error) = unsubscribe_all(client, stale).await;
+    if !left.is_empty() {
+        let recorded = current.map(|c| WebhookSubscriptions {
+            subscriptions: left,
+            ..c
+        });
+        return Err(failed(
             format!(
-                "the webhook URL or token changed: removed Stream subscriptions {}",
-                ids(&stale)
+                "removing the subscriptions for the previous URL or token: {}",
+                error.unwrap_or_default()
             ),
+            recorded,
+            std::mem::take(&mut pass.events),
         ));
     }
-    // Adopt subscriptions made for this URL whose ids were never recorded; only after an
-    // earlier attempt, and when no record says they carry another token. (Listing costs a
-    // reply with every subscription of the Stream account, so it is not done otherwise.)
-    if stale.is_empty()
-        && earlier_attempt
-        && let Ok(listed) = client.subscriptions().await
-    {
-        let taken: Vec<&str> = keep.iter().map(|k| k.id.as_str()).collect();
-        let adopted = diff::adoptable(&listed, &url, &missing, &taken);
-        keep.extend(
-            adopted
-                .into_iter()
-                .map(|(event, id)| WebhookSubscriptionRef {
-                    event: event.to_string(),
-                    id,
-                }),
-        );
-    }
+    pass.events.push((
+        EventType::Normal,
+        "WebhookUnsubscribed",
+        format!(
+            "the webhook URL or token changed: removed Stream subscriptions {}",
+            ids(stale)
+        ),
+    ));
+    Ok(())
+}
+
+/// Adopts subscriptions made for this URL whose ids were never recorded (an earlier pass
+/// whose status write was lost). Only after an earlier attempt, and when no record says
+/// they carry another token: listing costs a reply with every subscription of the Stream
+/// account. A failed listing adopts nothing (the missing ones are subscribed).
+async fn adopt_unrecorded(
+    client: &StreamClient,
+    url: &str,
+    missing: &[&str],
+    keep: &mut Vec<WebhookSubscriptionRef>,
+) {
+    let Ok(listed) = client.subscriptions().await else {
+        return;
+    };
+    let taken: Vec<&str> = keep.iter().map(|k| k.id.as_str()).collect();
+    let adopted = diff::adoptable(&listed, url, missing, &taken);
+    keep.extend(
+        adopted
+            .into_iter()
+            .map(|(event, id)| WebhookSubscriptionRef {
+                event: event.to_string(),
+                id,
+            }),
+    );
+}
+
+/// Subscribes every missing event not already kept, in order; stops at the first failure
+/// and returns it.
+async fn create_missing(
+    client: &StreamClient,
+    url: &str,
+    token: &WebhookToken,
+    missing: &[&str],
+    pass: &mut Pass,
+) -> Option<String> {
     let mut added = Vec::new();
     let mut error = None;
     for event in missing.iter().copied() {
-        if keep.iter().any(|k| k.event == event) {
+        if pass.keep.iter().any(|k| k.event == event) {
             continue;
         }
-        let sub = WebhookSubscription::post_json(event, &url, Some(token.expose().to_string()));
+        let sub = WebhookSubscription::post_json(event, url, Some(token.expose().to_string()));
         match client.subscribe(&sub).await {
             Ok(id) => {
                 let r = WebhookSubscriptionRef {
@@ -406,7 +479,7 @@ async fn subscribe(
                     id,
                 };
                 added.push(r.clone());
-                keep.push(r);
+                pass.keep.push(r);
             }
             Err(e) => {
                 error = Some(format!("subscribing to {event}: {e}"));
@@ -414,56 +487,50 @@ async fn subscribe(
             }
         }
     }
-    keep.sort_by_key(|k| wanted.iter().position(|e| *e == k.event));
     if !added.is_empty() {
-        events.push((
+        pass.events.push((
             EventType::Normal,
             "WebhookSubscribed",
             format!("subscribed {url} to Stream events {}", ids(&added)),
         ));
     }
-    if error.is_none() && !unwanted.is_empty() {
-        let (left, failure) = unsubscribe_all(&client, &unwanted).await;
-        let removed: Vec<WebhookSubscriptionRef> = unwanted
-            .iter()
-            .filter(|s| !left.contains(s))
-            .cloned()
-            .collect();
-        if !removed.is_empty() {
-            events.push((
-                EventType::Normal,
-                "WebhookUnsubscribed",
-                format!(
-                    "no longer wanted (spec.sync.orderDispatchSyncEnabled is false): removed Stream subscriptions {}",
-                    ids(&removed)
-                ),
-            ));
-        }
-        if !left.is_empty() {
-            error = Some(format!(
-                "removing subscriptions no longer wanted: {}",
-                failure.unwrap_or_default()
-            ));
-            // Still in Stream: recorded, so the next pass (or deletion) removes them.
-            keep.extend(left);
-        }
-    } else if !unwanted.is_empty() {
-        keep.extend(unwanted);
+    error
+}
+
+/// Removes the subscriptions no longer wanted. Those that remain in Stream stay recorded,
+/// so the next pass (or deletion) removes them; returns why they remain.
+async fn retire_unwanted(
+    client: &StreamClient,
+    unwanted: Vec<WebhookSubscriptionRef>,
+    pass: &mut Pass,
+) -> Option<String> {
+    if unwanted.is_empty() {
+        return None;
     }
-    let recorded = (!keep.is_empty()).then(|| WebhookSubscriptions {
-        url: url.clone(),
-        token_fingerprint: fingerprint,
-        subscriptions: keep.clone(),
-    });
-    match error {
-        Some(e) => failed(e, recorded, events),
-        None => Outcome {
-            finding: subscribed(&keep),
-            recorded,
-            events,
-            retry: None,
-        },
+    let (left, failure) = unsubscribe_all(client, &unwanted).await;
+    let removed: Vec<WebhookSubscriptionRef> = unwanted
+        .iter()
+        .filter(|s| !left.contains(s))
+        .cloned()
+        .collect();
+    if !removed.is_empty() {
+        pass.events.push((
+            EventType::Normal,
+            "WebhookUnsubscribed",
+            format!(
+                "no longer wanted (spec.sync.orderDispatchSyncEnabled is false): removed Stream subscriptions {}",
+                ids(&removed)
+            ),
+        ));
     }
+    if left.is_empty() {
+        return None;
+    }
+    pass.keep.extend(left);
+    Some(format!(
+        "removing subscriptions no longer wanted: {}",
+        failure.unwrap_or_default()
+    ))
 }
 
 /// On deletion: removes the recorded subscriptions, then the finalizer. Gives up (with a

@@ -6,14 +6,14 @@
 //! `sync::fetch` with the caller as the audited actor. See docs/admin.md.
 
 mod actions;
-pub mod auth;
-pub mod dashboard;
-pub mod error;
-pub mod jobs;
-pub mod overview;
+pub(crate) mod auth;
+pub(crate) mod dashboard;
+pub(crate) mod error;
+pub(crate) mod jobs;
+pub(crate) mod overview;
 mod params;
 mod queries;
-pub mod views;
+pub(crate) mod views;
 mod webhook_events;
 
 use std::sync::Arc;

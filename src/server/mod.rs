@@ -3,9 +3,12 @@
 
 pub mod admin;
 pub(crate) mod errors;
+pub mod gateway;
+pub(crate) mod health;
 pub(crate) mod ingest;
 pub(crate) mod listener;
 pub(crate) mod refusals;
-pub mod webhooks;
+pub(crate) mod webhooks;
 
 pub use listener::serve;
+pub use webhooks::{WebhookAuth, derive_token, webhook_router};

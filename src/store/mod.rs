@@ -10,15 +10,16 @@
 mod audit;
 mod connect;
 mod error;
+pub(crate) mod gauges;
 mod jobs;
 
 mod manifests;
 mod master_data;
-pub mod model;
+mod model;
 mod orders;
 mod pool;
 mod retention;
-pub mod wakeups;
+mod wakeups;
 mod webhooks;
 
 use chrono::{DateTime, SubsecRound, Utc};

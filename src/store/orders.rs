@@ -307,6 +307,12 @@ impl Manual<'_> {
     }
 }
 
+/// `order` just moved into its status (counted for `/metrics`); returns it.
+fn transitioned(order: Order) -> Order {
+    observe::order_transition(&order.installation, order.status);
+    order
+}
+
 fn sort_oldest_first(orders: &mut [Order]) {
     orders.sort_by_key(|o| (o.created_at, o.id));
 }
@@ -542,7 +548,7 @@ impl Store {
                 .await?
         });
         match done {
-            Some(order) => Ok(observe::transitioned(order)),
+            Some(order) => Ok(transitioned(order)),
             None => Err(self.claim_lost(claim).await),
         }
     }
@@ -555,7 +561,7 @@ impl Store {
     ) -> StoreResult<Order> {
         self.end_claim_failed(&FAIL_CLAIM, claim, failure)
             .await
-            .map(observe::transitioned)
+            .map(transitioned)
     }
 
     /// Records that a send could not reach Stream (down, timing out, 5xx, 429): the order goes
@@ -612,7 +618,7 @@ impl Store {
                 .await?
         });
         match done {
-            Some(order) => Ok(observe::transitioned(order)),
+            Some(order) => Ok(transitioned(order)),
             None => Err(self.claim_lost(claim).await),
         }
     }

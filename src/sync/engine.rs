@@ -144,10 +144,10 @@ impl Engine {
     pub fn active_installation(
         &self,
         key: &InstallationKey,
-    ) -> Result<InstallationConfig, super::errors::ValidationError> {
+    ) -> Result<InstallationConfig, super::validation::ValidationError> {
         self.installation(key)
             .filter(|i| !i.spec.suspend)
-            .ok_or(super::errors::ValidationError::InstallationInactive)
+            .ok_or(super::validation::ValidationError::InstallationInactive)
     }
 
     pub fn installations(&self) -> Vec<InstallationConfig> {

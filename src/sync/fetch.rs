@@ -15,10 +15,10 @@ use crate::remote::text::{clean_json, describe_issues};
 use crate::store::{FetchedOrder, Upserted};
 
 use super::engine::{Clients, Engine};
-use super::errors::ValidationError;
 use super::job_error::JobError;
 use super::run_context::RunContext;
-use super::validate::validate_order;
+use super::validation::ValidationError;
+use super::validation::validate_order;
 use crate::domain::identifiers::ERROR_FROM_STREAM;
 
 /// The vendor name of the postal services the master-data sync creates in Linnworks

@@ -3,7 +3,7 @@
 use crate::remote::RemoteError;
 use crate::store::StoreError;
 
-use super::errors::ValidationError;
+use super::validation::ValidationError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {

@@ -17,7 +17,7 @@ use crate::crd::installation::LocationMapping;
 use crate::linnworks::{OrderDetails, OrderGeneralInfo, StockLocation};
 use crate::store::Depot;
 
-use super::errors::ValidationError;
+use super::validation::ValidationError;
 
 /// What an order is sent under, location-wise.
 #[derive(Clone, Debug, PartialEq)]

@@ -14,11 +14,11 @@ use crate::remote::text::storable;
 use crate::store::{FetchedOrder, Order, StoreError, Work};
 
 use super::engine::{Clients, Engine};
-use super::errors::ValidationError;
 use super::job_error::JobError;
 use super::process_webhooks::DISPATCH_DATE_PROPERTY;
 use super::run_context::RunContext;
 use super::send::{OrderOutcome, send_claimed};
+use super::validation::ValidationError;
 use super::write_back::TRACKING_URL_PROPERTY;
 use crate::domain::identifiers::{
     ERROR_FROM_STREAM, SENT_TO_STREAM, is_day_tag, is_run_tag, is_seq_tag,

@@ -11,15 +11,16 @@ use serde::Serialize;
 
 use crate::domain::AuditAction;
 use crate::domain::InstallationKey;
+use crate::domain::Job;
 use crate::linnworks::{Identifier as LwIdentifier, PostalService as LwPostalService};
 use crate::remote::RemoteError;
 use crate::store::{DeliveryMethod, Depot, Identifier, PostalService};
 use crate::stream::{DeliveryMethodType, Depot as StreamDepot};
 
 use super::engine::Engine;
-use super::errors::ValidationError;
 use super::job_error::JobError;
 use super::run_context::RunContext;
+use super::validation::ValidationError;
 use crate::crd::installation::{PRODUCTION_VENDOR, STAGING_VENDOR};
 use crate::domain::identifiers;
 
@@ -94,6 +95,18 @@ impl std::fmt::Display for PostalServiceSummary {
             )?;
         }
         Ok(())
+    }
+}
+
+/// Runs a master-data job for the scheduler; returns its summary line.
+pub async fn run_job(run: &RunContext, job: Job) -> Result<String, JobError> {
+    match job {
+        Job::Identifiers => Ok(sync_identifiers(run).await?.to_string()),
+        Job::PostalServices => Ok(sync_postal_services(run).await?.to_string()),
+        Job::Fetch | Job::Send | Job::Webhooks | Job::Prune => Err(JobError::Other(format!(
+            "{} is run by the scheduler itself",
+            job.name()
+        ))),
     }
 }
 

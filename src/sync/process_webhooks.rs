@@ -25,9 +25,9 @@ use crate::remote::RemoteError;
 use crate::store::{NewWebhookEvent, Order, OrderQuery, WebhookEvent as StoredEvent};
 
 use super::engine::Clients;
-use super::errors::ValidationError;
 use super::job_error::JobError;
 use super::run_context::RunContext;
+use super::validation::ValidationError;
 use crate::domain::identifiers::day_tag;
 use crate::domain::identifiers::{
     MAX_RUNS, MAX_SEQUENCES, is_day_tag, is_run_tag, is_seq_tag, run_name, run_tag, seq_name,

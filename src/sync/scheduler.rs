@@ -510,7 +510,7 @@ async fn run_one(run: &RunContext, job: Job, permits: &Permits) -> (JobOutcome, 
             }
         }
         Job::Identifiers | Job::PostalServices | Job::Prune => {
-            match super::jobs::run_other(run, job).await {
+            match super::master_data::run_job(run, job).await {
                 Ok(message) => (JobOutcome::Succeeded, message, 0),
                 Err(e) => (JobOutcome::Failed, e.to_string(), 0),
             }

@@ -20,13 +20,13 @@ use crate::stream::{CreateOrderRequest, CreatedOrder};
 
 use super::breaker::{Admission, Breaker, ProbeGuard};
 use super::engine::{Clients, Engine};
-use super::errors::ValidationError;
 use super::job_error::JobError;
 use super::locations;
 use super::order_details::{Details, SEND_CONCURRENCY, details_of};
 use super::run_context::RunContext;
 use super::transform::transform;
-use super::validate::validate_order;
+use super::validation::ValidationError;
+use super::validation::validate_order;
 use super::write_back::{self, retry_write_backs, write_tracking};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -352,7 +352,7 @@ async fn webhook_token_prints_the_path_and_the_derived_token_never_the_secret() 
         }
         cmd.output()
     };
-    let expected = linnstream::server::webhooks::derive_token(
+    let expected = linnstream::server::derive_token(
         secret.as_bytes(),
         &linnstream::domain::InstallationKey::new("default", "acme"),
     );

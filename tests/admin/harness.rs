@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use linnstream::config::{Snapshot, files::load_dir};
+use linnstream::config::{Snapshot, load_dir};
 
 use linnstream::domain::InstallationKey;
 use linnstream::remote::{RemoteOptions, RetryPolicy};

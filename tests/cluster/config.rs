@@ -9,7 +9,7 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 
-use linnstream::config::cluster::KubeSource;
+use linnstream::config::KubeSource;
 use linnstream::config::{Credentials, SnapshotReceiver};
 use linnstream::crd::{Installation, SecretKeyRef};
 use linnstream::domain::InstallationKey;

@@ -517,7 +517,7 @@ async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_
     env.seed_healthy("acme").await;
     env.apply_examples(|_| {}).await;
     let mut config = env.config("only");
-    config.config_secret = Some(linnstream::operator::settings::ConfigSecret {
+    config.config_secret = Some(linnstream::operator::ConfigSecret {
         namespace: env.ns.name.clone(),
         name: "linnstream-config".into(),
     });
@@ -534,10 +534,7 @@ async fn webhooks_off_prunes_the_receiver_and_deletion_unsubscribes_and_removes_
             .await
             .expect("get")
             .and_then(|s| s.metadata.annotations)
-            .and_then(|a| {
-                a.get(linnstream::operator::config::ACTIVE_ANNOTATION)
-                    .cloned()
-            })
+            .and_then(|a| a.get(linnstream::operator::ACTIVE_ANNOTATION).cloned())
     };
     eventually(30, "one active installation", || async {
         active().await.as_deref() == Some("1")

@@ -19,10 +19,10 @@ use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use linnstream::config::files::load_dir;
+use linnstream::config::load_dir;
 use linnstream::crd::{ConditionStatus, Installation};
 use linnstream::domain::{OrderStatus, WebhookStatus};
-use linnstream::gateway::service_id;
+use linnstream::server::gateway::service_id;
 use linnstream::sim::world::{NEXT_DAY, World, WorldSettings, order};
 use linnstream::store::Store;
 

@@ -4,9 +4,9 @@
 use std::process::Command;
 
 use base64::Engine as _;
-use linnstream::gateway::contract::*;
 use linnstream::labels::manifest::{Manifest, ManifestEntry, render_manifest_pdf};
 use linnstream::labels::{LabelAddress, LabelInput, LabelType, render_label};
+use linnstream::server::gateway::contract::*;
 use serde_json::{Value, json};
 
 fn generate_label_body() -> Value {

@@ -14,7 +14,7 @@ use linnstream::config::InstallationConfig;
 use linnstream::crd::installation::{CancelLabelMode, ShippingIntegration};
 use linnstream::domain::LabelType;
 use linnstream::domain::{AuditAction, AuditOutcome, OrderStatus};
-use linnstream::gateway::{
+use linnstream::server::gateway::{
     CANCEL_NOT_SUPPORTED, OPENAPI_JSON, UNKNOWN_TOKEN, WAIT_AT_MOST, gateway_router, service_id,
 };
 use linnstream::sim::kit::{RunningServer, serve_loopback};
@@ -175,7 +175,7 @@ impl Gateway {
     /// An open order fetched into the queue (Pending).
     async fn pending_order(&self) -> Order {
         let order = self.linnworks_order();
-        linnstream::sync::fetch::fetch(&RunContext::new(
+        linnstream::sync::fetch(&RunContext::new(
             &self.h.engine,
             &self.h.key,
             "test",

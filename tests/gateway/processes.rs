@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use linnstream::app::{AppOptions, start};
-use linnstream::config::files::load_dir;
-use linnstream::gateway::service_id;
+use linnstream::config::load_dir;
+use linnstream::server::gateway::service_id;
 use linnstream::settings::SystemSettings;
 use linnstream::sim::world::{NAME, NAMESPACE, NEXT_DAY, World, WorldSettings, order};
 use serde_json::{Value, json};

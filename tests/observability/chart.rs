@@ -294,7 +294,7 @@ fn the_dashboard_and_alerts_name_exported_metrics_and_the_dashboard_shows_every_
         .map(|(name, kind)| samples(name, kind))
         .collect();
     // The operator's families, each given a sample so the exposition lists it.
-    let op = linnstream::operator::metrics::Metrics::new();
+    let op = linnstream::operator::Metrics::new();
     drop(op.reconcile("installation"));
     op.failure("installation", "x");
     let operator = exposed(&op.encode());
@@ -408,7 +408,7 @@ fn the_pod_monitor_scrapes_every_process_kind() {
         assert_eq!(format["value"], "json");
     }
     // The operator's children: the port their health server listens on.
-    assert!(ports.contains(linnstream::operator::build::pod::HEALTH_PORT_NAME));
+    assert!(ports.contains(linnstream::operator::build::HEALTH_PORT_NAME));
 
     // Watching one namespace: the release's and that one.
     let docs = render(&["--set", "operator.watchNamespace=shop"]);

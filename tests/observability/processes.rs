@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use linnstream::config::files::load_dir;
+use linnstream::config::load_dir;
 use linnstream::domain::InstallationKey;
-use linnstream::server::webhooks::derive_token;
+use linnstream::server::derive_token;
 use linnstream::sim::world::{NAME, NAMESPACE, NEXT_DAY, World, WorldSettings, order};
 use serde_json::{Value, json};
 
@@ -602,7 +602,7 @@ async fn the_gateway_exports_label_metrics_and_logs_text_without_escape_codes() 
         "Name": "Customer 6001", "AddressLine1": "6001 High Street",
         "Town": "Leeds", "CountryCode": "GB", "Postalcode": "LS6 1AA",
         "OrderId": 6001, "OrderReference": "WEB-6001", "OrderCurrency": "GBP",
-        "ServiceId": linnstream::gateway::service_id(inst, mapping).to_string(),
+        "ServiceId": linnstream::server::gateway::service_id(inst, mapping).to_string(),
         "Packages": [{"SequenceNumber": 1, "PackageWeight": 13000}],
     });
     let reply: Value = reqwest::Client::new()

@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use linnstream::app::{AppOptions, RunningApp, start};
-use linnstream::config::files::load_dir;
+use linnstream::config::load_dir;
 use linnstream::domain::InstallationKey;
 use linnstream::domain::webhook::webhook_path;
-use linnstream::gateway::service_id;
+use linnstream::server::WebhookAuth;
 use linnstream::server::admin::AdminAuth;
-use linnstream::server::webhooks::WebhookAuth;
+use linnstream::server::gateway::service_id;
 use linnstream::settings::HttpSettings;
 use linnstream::settings::SystemSettings;
 use linnstream::sim::world::{NAME, NAMESPACE, NEXT_DAY, World, WorldSettings, order};

@@ -16,8 +16,7 @@ use linnstream::server::admin::{AdminAuth, admin_router};
 use linnstream::sim::kit::{RunningServer, serve_loopback};
 use linnstream::sim::linnworks::NewOrder;
 use linnstream::store::Order;
-use linnstream::sync::breaker::{AccountKey, BreakerPolicy, BreakerView};
-use linnstream::sync::send::{SendSummary, send_cycle};
+use linnstream::sync::{AccountKey, BreakerPolicy, BreakerView, SendSummary, send_cycle};
 
 const ORDERS: usize = 6;
 
@@ -43,10 +42,9 @@ async fn queue_orders(h: &Harness, n: usize) -> Vec<String> {
                 .collect(),
         )
         .expect("add orders");
-    let fetched =
-        linnstream::sync::fetch::fetch(&RunContext::new(&h.engine, &h.key, "outage", ACTOR))
-            .await
-            .expect("fetch");
+    let fetched = linnstream::sync::fetch(&RunContext::new(&h.engine, &h.key, "outage", ACTOR))
+        .await
+        .expect("fetch");
     assert_eq!(fetched.queued, n, "{fetched:?}");
     ids.iter().map(ToString::to_string).collect()
 }

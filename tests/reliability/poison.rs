@@ -80,17 +80,16 @@ async fn a_poisoned_order_is_refused_alone_and_the_rest_reach_stream(backend: Ba
     let good_ids: Vec<&String> = [0, 1, 3, 5].iter().map(|&i| &ids[i]).collect();
 
     // The fetch succeeds and counts the three.
-    let summary =
-        linnstream::sync::fetch::fetch(&RunContext::new(&h.engine, &h.key, "poison", ACTOR))
-            .await
-            .expect("the fetch succeeds despite the poisoned orders");
+    let summary = linnstream::sync::fetch(&RunContext::new(&h.engine, &h.key, "poison", ACTOR))
+        .await
+        .expect("the fetch succeeds despite the poisoned orders");
     assert_eq!(summary.relevant, 7, "{summary:?}");
     assert_eq!(summary.queued, 4, "{summary:?}");
     assert_eq!(summary.bad_data, 3, "{summary:?}");
 
     // Sending: every good order completes.
     for _ in 0..3 {
-        linnstream::sync::send::send_cycle(&RunContext::new(&h.engine, &h.key, "poison", ACTOR))
+        linnstream::sync::send_cycle(&RunContext::new(&h.engine, &h.key, "poison", ACTOR))
             .await
             .expect("send");
     }
@@ -183,12 +182,11 @@ async fn a_poisoned_order_is_refused_alone_and_the_rest_reach_stream(backend: Ba
         .await
         .expect("Linnworks simulator");
     assert!(fixed.status().is_success());
-    let corrected =
-        linnstream::sync::fetch::fetch(&RunContext::new(&h.engine, &h.key, "poison", ACTOR))
-            .await
-            .expect("fetch");
+    let corrected = linnstream::sync::fetch(&RunContext::new(&h.engine, &h.key, "poison", ACTOR))
+        .await
+        .expect("fetch");
     assert_eq!(corrected.corrected, 1, "{corrected:?}");
-    linnstream::sync::send::send_cycle(&RunContext::new(&h.engine, &h.key, "poison", ACTOR))
+    linnstream::sync::send_cycle(&RunContext::new(&h.engine, &h.key, "poison", ACTOR))
         .await
         .expect("send");
     let order = store
@@ -205,7 +203,7 @@ async fn an_order_poisoned_after_it_was_queued_fails_alone_at_send(backend: Back
         .map(|n| json!({"postalServiceName": PLAIN_SERVICE, "customer": customer(&format!("{n} Good Street"))}))
         .collect();
     let ids = add_raw_orders(&h, serde_json::to_string(&orders).expect("json")).await;
-    linnstream::sync::fetch::fetch(&RunContext::new(&h.engine, &h.key, "poison", ACTOR))
+    linnstream::sync::fetch(&RunContext::new(&h.engine, &h.key, "poison", ACTOR))
         .await
         .expect("fetch");
     // Someone pastes a NUL into the address after the fetch queued it.
@@ -218,10 +216,9 @@ async fn an_order_poisoned_after_it_was_queued_fails_alone_at_send(backend: Back
         .await
         .expect("Linnworks simulator");
     assert!(patched.status().is_success());
-    let sent =
-        linnstream::sync::send::send_cycle(&RunContext::new(&h.engine, &h.key, "poison", ACTOR))
-            .await
-            .expect("the batch is sent despite the poisoned order");
+    let sent = linnstream::sync::send_cycle(&RunContext::new(&h.engine, &h.key, "poison", ACTOR))
+        .await
+        .expect("the batch is sent despite the poisoned order");
     assert_eq!((sent.completed, sent.invalid), (2, 1), "{sent:?}");
     let bad =
         h.db.store

@@ -19,7 +19,7 @@ use linnstream::sim::kit::RateLimitRule;
 use linnstream::sim::linnworks::NewPostalService;
 use linnstream::store::Order;
 use linnstream::stream::notification;
-use linnstream::sync::process_webhooks::{WebhookSummary, new_stored_event, webhook_cycle};
+use linnstream::sync::{WebhookSummary, new_stored_event, webhook_cycle};
 use serde_json::json;
 
 use crate::support::db::Backend;
@@ -156,7 +156,7 @@ async fn a_flood_holds_up_no_other_event_and_drains(backend: Backend) {
             ..test_remote_options()
         },
     );
-    let permits = Arc::new(linnstream::sync::permits::Permits::local(1));
+    let permits = Arc::new(linnstream::sync::Permits::local(1));
     let other_event = queue(
         &h,
         &other,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use linnstream::domain::InstallationKey;
 use linnstream::domain::webhook::webhook_path;
-use linnstream::server::webhooks::derive_token;
+use linnstream::server::derive_token;
 use linnstream::sim::world::{NAME, NAMESPACE, World, WorldSettings};
 use serde_json::{Value, json};
 

@@ -14,10 +14,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use linnstream::crd::{ConditionStatus, Installation, SecretKeyRef};
-use linnstream::operator::build::{OperatorSettings, env};
-use linnstream::operator::leader::LeaseConfig;
-use linnstream::operator::metrics::Metrics;
-use linnstream::operator::settings::OperatorConfig;
+use linnstream::operator::LeaseConfig;
+use linnstream::operator::Metrics;
+use linnstream::operator::OperatorConfig;
+use linnstream::operator::build::{OperatorSettings, WORKER_PROCESS};
 use linnstream::operator::{self, RunError};
 use linnstream::sim::kit::RunningServer;
 use linnstream::sim::stream::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, StreamSim, StreamSimConfig};
@@ -141,7 +141,7 @@ impl Env {
             .await
             .expect("identifiers");
         self.store
-            .heartbeat(&format!("worker-{name}"), env::WORKER_PROCESS, Some(&id))
+            .heartbeat(&format!("worker-{name}"), WORKER_PROCESS, Some(&id))
             .await
             .expect("heartbeat");
     }
@@ -330,8 +330,8 @@ impl RunningOperator {
 
     pub fn reconciles(&self) -> u64 {
         self.metrics
-            .reconciles_of(operator::installation::CONTROLLER)
-            + self.metrics.reconciles_of(operator::mapping::CONTROLLER)
+            .reconciles_of(operator::INSTALLATION_CONTROLLER)
+            + self.metrics.reconciles_of(operator::MAPPING_CONTROLLER)
     }
 
     pub fn is_leader(&self) -> bool {

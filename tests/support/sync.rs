@@ -10,13 +10,13 @@ use linnstream::sync::RunContext;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use linnstream::config::files::load_dir;
+use linnstream::config::load_dir;
 use linnstream::config::{Credentials, InstallationConfig, MappingConfig, Snapshot};
 use linnstream::domain::InstallationKey;
 use linnstream::domain::OrderStatus;
 use linnstream::domain::webhook::webhook_path;
 use linnstream::remote::{RemoteOptions, RetryPolicy};
-use linnstream::server::webhooks::{WebhookAuth, webhook_router};
+use linnstream::server::{WebhookAuth, webhook_router};
 use linnstream::settings::SystemSettings;
 use linnstream::sim::kit::{RunningServer, serve_loopback};
 use linnstream::sim::linnworks::{
@@ -28,7 +28,7 @@ use linnstream::sim::world::{NAME, NAMESPACE, World, WorldSettings};
 use linnstream::store::{Order, OrderQuery, WebhookEvent};
 use linnstream::stream::WebhookSubscription;
 use linnstream::sync::Engine;
-use linnstream::sync::process_webhooks::{WebhookSummary, process_webhooks};
+use linnstream::sync::{WebhookSummary, process_webhooks};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -384,22 +384,12 @@ impl Harness {
     }
 
     pub async fn master_data_of(&self, key: &InstallationKey) {
-        linnstream::sync::master_data::sync_identifiers(&RunContext::new(
-            &self.engine,
-            key,
-            "setup",
-            ACTOR,
-        ))
-        .await
-        .expect("identifiers");
-        linnstream::sync::master_data::sync_postal_services(&RunContext::new(
-            &self.engine,
-            key,
-            "setup",
-            ACTOR,
-        ))
-        .await
-        .expect("postal services");
+        linnstream::sync::sync_identifiers(&RunContext::new(&self.engine, key, "setup", ACTOR))
+            .await
+            .expect("identifiers");
+        linnstream::sync::sync_postal_services(&RunContext::new(&self.engine, key, "setup", ACTOR))
+            .await
+            .expect("postal services");
     }
 
     /// Puts `n` open orders on `service` into Linnworks, then fetches and sends them:
@@ -421,11 +411,11 @@ impl Harness {
                     .collect(),
             )
             .expect("add orders");
-        linnstream::sync::fetch::fetch(&RunContext::new(&self.engine, key, "setup", ACTOR))
+        linnstream::sync::fetch(&RunContext::new(&self.engine, key, "setup", ACTOR))
             .await
             .expect("fetch");
         let summary =
-            linnstream::sync::send::send_cycle(&RunContext::new(&self.engine, key, "setup", ACTOR))
+            linnstream::sync::send_cycle(&RunContext::new(&self.engine, key, "setup", ACTOR))
                 .await
                 .expect("send");
         assert!(summary.completed >= n, "send: {summary:?}");
@@ -630,8 +620,8 @@ impl Harness {
             .map_err(|e| format!("adding orders: {e:?}"))
     }
 
-    pub async fn fetch(&self) -> linnstream::sync::fetch::FetchSummary {
-        linnstream::sync::fetch::fetch(&RunContext::new(
+    pub async fn fetch(&self) -> linnstream::sync::FetchSummary {
+        linnstream::sync::fetch(&RunContext::new(
             &self.engine,
             &self.key,
             "test-fetch",
@@ -641,8 +631,8 @@ impl Harness {
         .expect("fetch runs")
     }
 
-    pub async fn send(&self) -> linnstream::sync::send::SendSummary {
-        linnstream::sync::send::send_cycle(&RunContext::new(
+    pub async fn send(&self) -> linnstream::sync::SendSummary {
+        linnstream::sync::send_cycle(&RunContext::new(
             &self.engine,
             &self.key,
             "test-send",

@@ -8,10 +8,7 @@ use linnstream::config::MappingConfig;
 use linnstream::domain::{AuditAction, AuditOutcome, OrderStatus};
 use linnstream::sim::linnworks::{NewItem, NewOrder, NewPostalService, SimAddress};
 use linnstream::store::{AuditQuery, Order};
-use linnstream::sync::RunContext;
-use linnstream::sync::manual;
-use linnstream::sync::process_webhooks::DISPATCH_DATE_PROPERTY;
-use linnstream::sync::write_back::TRACKING_URL_PROPERTY;
+use linnstream::sync::{self, DISPATCH_DATE_PROPERTY, RunContext, TRACKING_URL_PROPERTY};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -118,10 +115,10 @@ async fn with_locations(h: &Harness) -> (Uuid, Uuid) {
 /// Adds the orders to Linnworks, fetches and sends them; the queue rows by Linnworks id.
 async fn ship(h: &Harness, orders: Vec<NewOrder>) -> Vec<Order> {
     let ids = h.linnworks.add_orders(orders).expect("orders");
-    linnstream::sync::fetch::fetch(&RunContext::new(&h.engine, &h.key, "fetch", ACTOR))
+    linnstream::sync::fetch(&RunContext::new(&h.engine, &h.key, "fetch", ACTOR))
         .await
         .expect("fetch");
-    linnstream::sync::send::send_cycle(&RunContext::new(&h.engine, &h.key, "send", ACTOR))
+    linnstream::sync::send_cycle(&RunContext::new(&h.engine, &h.key, "send", ACTOR))
         .await
         .expect("send");
     let mut out = Vec::new();
@@ -421,7 +418,7 @@ async fn dispatch_notes_every_order_of_the_run_and_records_the_date_once(backend
         .expect("stored");
     let parsed =
         linnstream::stream::notification::parse(dispatched.body.as_bytes()).expect("parse");
-    let mut replay = linnstream::sync::process_webhooks::new_stored_event(
+    let mut replay = linnstream::sync::new_stored_event(
         &h.key.id(),
         &parsed,
         &dispatched.body,
@@ -517,10 +514,9 @@ async fn delete_clears_tracking_url_and_planning_identifiers(backend: Backend) {
     let h = Harness::start(backend).await;
     let orders = shipped_planned_unplanned(&h).await;
     let ids: Vec<String> = orders.iter().map(|o| o.order_id.clone()).collect();
-    let outcomes =
-        manual::delete_completed(&RunContext::new(&h.engine, &h.key, "del", "bob"), &ids)
-            .await
-            .expect("delete runs");
+    let outcomes = sync::delete_completed(&RunContext::new(&h.engine, &h.key, "del", "bob"), &ids)
+        .await
+        .expect("delete runs");
     for (o, outcome) in orders.iter().zip(&outcomes) {
         assert_eq!(outcome.status, "Deleted", "{outcome:?}");
         let lw = h.lw_order(o);
@@ -579,7 +575,7 @@ async fn a_failed_clear_is_audited_as_failed_and_finished_by_deleting_again(back
     assert_eq!(fault.status().as_u16(), 201);
     let ids = vec![o.order_id.clone()];
     let outcomes =
-        manual::delete_completed(&RunContext::new(&h.engine, &h.key, "del-1", "bob"), &ids)
+        sync::delete_completed(&RunContext::new(&h.engine, &h.key, "del-1", "bob"), &ids)
             .await
             .expect("delete runs");
     assert_eq!(outcomes[0].status, "Completed", "{outcomes:?}");
@@ -626,7 +622,7 @@ async fn a_failed_clear_is_audited_as_failed_and_finished_by_deleting_again(back
         .await
         .expect("faults");
     let outcomes =
-        manual::delete_completed(&RunContext::new(&h.engine, &h.key, "del-2", "bob"), &ids)
+        sync::delete_completed(&RunContext::new(&h.engine, &h.key, "del-2", "bob"), &ids)
             .await
             .expect("delete runs");
     assert_eq!(outcomes[0].status, "Deleted", "{outcomes:?}");
@@ -644,15 +640,15 @@ async fn a_suspended_installation_refuses_manual_sends_with_the_guides_text(back
             ..NewOrder::default()
         }])
         .expect("order");
-    linnstream::sync::fetch::fetch(&RunContext::new(&h.engine, &h.key, "fetch", ACTOR))
+    linnstream::sync::fetch(&RunContext::new(&h.engine, &h.key, "fetch", ACTOR))
         .await
         .expect("fetch");
     h.update_installation(|i| i.spec.suspend = true);
     let selected = vec![ids[0].to_string()];
     for result in [
-        manual::send_selected(&RunContext::new(&h.engine, &h.key, "c", "bob"), &selected).await,
-        manual::resend_failed(&RunContext::new(&h.engine, &h.key, "c", "bob"), &selected).await,
-        manual::delete_completed(&RunContext::new(&h.engine, &h.key, "c", "bob"), &selected).await,
+        sync::send_selected(&RunContext::new(&h.engine, &h.key, "c", "bob"), &selected).await,
+        sync::resend_failed(&RunContext::new(&h.engine, &h.key, "c", "bob"), &selected).await,
+        sync::delete_completed(&RunContext::new(&h.engine, &h.key, "c", "bob"), &selected).await,
     ] {
         let e = result.expect_err("refused");
         assert!(
@@ -661,7 +657,7 @@ async fn a_suspended_installation_refuses_manual_sends_with_the_guides_text(back
             "{e}"
         );
     }
-    let e = linnstream::sync::send::send_cycle(&RunContext::new(&h.engine, &h.key, "c", ACTOR))
+    let e = linnstream::sync::send_cycle(&RunContext::new(&h.engine, &h.key, "c", ACTOR))
         .await
         .expect_err("refused");
     assert!(
@@ -680,7 +676,7 @@ async fn a_suspended_installation_refuses_manual_sends_with_the_guides_text(back
 
     // Resumed: the same manual send goes through.
     h.update_installation(|i| i.spec.suspend = false);
-    let sent = manual::send_selected(&RunContext::new(&h.engine, &h.key, "c", "bob"), &selected)
+    let sent = sync::send_selected(&RunContext::new(&h.engine, &h.key, "c", "bob"), &selected)
         .await
         .expect("sent");
     assert_eq!(sent[0].status, "Completed", "{sent:?}");
@@ -692,10 +688,10 @@ async fn run_subscribes_dispatched_only_with_dispatch_sync(backend: Backend) {
         let inst = h.installation();
         let (engine, auth) = (h.engine.clone(), h.auth.clone());
         async move {
-            let n = linnstream::app::subscriptions::ensure(&engine, &inst, &auth)
+            let n = linnstream::app::ensure_subscriptions(&engine, &inst, &auth)
                 .await
                 .expect("subscribe");
-            let url = linnstream::app::subscriptions::webhook_url(&inst).expect("url");
+            let url = linnstream::app::webhook_url(&inst).expect("url");
             let stream = engine.clients(&inst).expect("clients").stream;
             let mut events: Vec<String> = stream
                 .subscriptions()
@@ -734,11 +730,10 @@ async fn a_staging_account_creates_its_services_under_streamtech(backend: Backen
     h.update_installation(|i| {
         i.spec.stream.environment = linnstream::crd::installation::StreamEnvironment::Staging
     });
-    let summary = linnstream::sync::master_data::sync_postal_services(&RunContext::new(
-        &h.engine, &h.key, "md", ACTOR,
-    ))
-    .await
-    .expect("postal services");
+    let summary =
+        linnstream::sync::sync_postal_services(&RunContext::new(&h.engine, &h.key, "md", ACTOR))
+            .await
+            .expect("postal services");
     assert!(summary.created > 0, "{summary:?}");
     let clients = h.engine.clients(&h.installation()).expect("clients");
     let services = clients

@@ -1,7 +1,6 @@
 use linnstream::domain::OrderStatus;
 use linnstream::sim::world::{NEXT_DAY, demo_orders, order};
-use linnstream::sync::RunContext;
-use linnstream::sync::manual;
+use linnstream::sync::{self, RunContext};
 use serde_json::json;
 
 use crate::on_both_backends;
@@ -168,7 +167,7 @@ pub async fn retries_stop_at_the_limit_until_a_manual_resend(h: &Harness) {
     );
 
     h.clear_faults().await;
-    let outcomes = manual::resend_failed(
+    let outcomes = sync::resend_failed(
         &RunContext::new(&h.engine, &h.key, "c1", "alice"),
         std::slice::from_ref(&order.order_id),
     )
@@ -198,13 +197,13 @@ pub async fn only_completed_orders_can_be_deleted(h: &Harness) {
     h.fetch().await;
     let pending = h.queued(4002).await;
     // Only 4001 is sent: 4002 stays Pending.
-    manual::send_selected(
+    sync::send_selected(
         &RunContext::new(&h.engine, &h.key, "c2", "bob"),
         &[h.queued(4001).await.order_id],
     )
     .await
     .expect("send selected");
-    let refused = manual::delete_completed(
+    let refused = sync::delete_completed(
         &RunContext::new(&h.engine, &h.key, "c3", "bob"),
         std::slice::from_ref(&pending.order_id),
     )
@@ -213,7 +212,7 @@ pub async fn only_completed_orders_can_be_deleted(h: &Harness) {
     assert!(
         refused[0]
             .message
-            .starts_with(manual::ONLY_COMPLETED_CAN_BE_DELETED),
+            .starts_with(sync::ONLY_COMPLETED_CAN_BE_DELETED),
         "{refused:?}"
     );
     assert_eq!(
@@ -223,7 +222,7 @@ pub async fn only_completed_orders_can_be_deleted(h: &Harness) {
     );
 
     let done = h.queued(4001).await;
-    let deleted = manual::delete_completed(
+    let deleted = sync::delete_completed(
         &RunContext::new(&h.engine, &h.key, "c4", "bob"),
         std::slice::from_ref(&done.order_id),
     )
@@ -242,7 +241,7 @@ pub async fn only_completed_orders_can_be_deleted(h: &Harness) {
     let too_many: Vec<String> = (0..11)
         .map(|i| format!("00000000-0000-0000-0000-{i:012}"))
         .collect();
-    let err = manual::delete_completed(&RunContext::new(&h.engine, &h.key, "c5", "bob"), &too_many)
+    let err = sync::delete_completed(&RunContext::new(&h.engine, &h.key, "c5", "bob"), &too_many)
         .await
         .expect_err("over the limit");
     assert!(
@@ -306,14 +305,13 @@ pub async fn a_corrected_order_is_picked_up_on_the_next_fetch(h: &Harness) {
 
 pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
     use linnstream::domain::InstallationKey;
-    use linnstream::sync::{fetch, send};
     // No postal service at all: only a manual send would pick it up.
     let mut unassigned = order(9001, NEXT_DAY);
     unassigned["postalServiceName"] = json!(null);
     let ids = h
         .add_orders(vec![unassigned, order(9002, NEXT_DAY)])
         .expect("added");
-    let outcomes = manual::send_selected(
+    let outcomes = sync::send_selected(
         &RunContext::new(&h.engine, &h.key, "v1", "carol"),
         &[ids[0].to_string()],
     )
@@ -327,7 +325,7 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
     );
     // An order Linnworks does not have.
     let missing = "6a1b2c3d-0000-4000-8000-000000000000".to_string();
-    let outcomes = manual::send_selected(
+    let outcomes = sync::send_selected(
         &RunContext::new(&h.engine, &h.key, "v2", "carol"),
         std::slice::from_ref(&missing),
     )
@@ -340,7 +338,7 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
         "{outcomes:?}"
     );
     // An order the queue does not have.
-    let outcomes = manual::resend_failed(
+    let outcomes = sync::resend_failed(
         &RunContext::new(&h.engine, &h.key, "v3", "carol"),
         &[missing],
     )
@@ -365,7 +363,7 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
         )
         .await
         .expect("claimed elsewhere");
-    let outcomes = manual::send_selected(
+    let outcomes = sync::send_selected(
         &RunContext::new(&h.engine, &h.key, "v4", "carol"),
         std::slice::from_ref(&queued.order_id),
     )
@@ -377,7 +375,7 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
     );
     // An installation that is not configured.
     let unknown = InstallationKey::new("default", "nobody");
-    let err = fetch::fetch(&RunContext::new(&h.engine, &unknown, "v5", "test"))
+    let err = sync::fetch(&RunContext::new(&h.engine, &unknown, "v5", "test"))
         .await
         .expect_err("unknown installation");
     assert!(
@@ -391,7 +389,7 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
         inst.spec.sync.order_sync_enabled = false;
     }
     h.config.send_replace(std::sync::Arc::new(snapshot.clone()));
-    let err = send::send_cycle(&RunContext::new(&h.engine, &h.key, "v6", "test"))
+    let err = sync::send_cycle(&RunContext::new(&h.engine, &h.key, "v6", "test"))
         .await
         .expect_err("sync disabled");
     assert!(err.to_string().starts_with("Order sync disabled"), "{err}");
@@ -402,7 +400,7 @@ pub async fn every_validation_error_says_what_is_wrong(h: &Harness) {
             "00000000-0000-0000-0000-000000000000".into();
     }
     h.config.send_replace(std::sync::Arc::new(snapshot));
-    let err = fetch::fetch(&RunContext::new(&h.engine, &h.key, "v7", "test"))
+    let err = sync::fetch(&RunContext::new(&h.engine, &h.key, "v7", "test"))
         .await
         .expect_err("bad token");
     assert!(

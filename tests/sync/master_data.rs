@@ -10,7 +10,7 @@ use linnstream::sim::linnworks::NewPostalService;
 use linnstream::sim::stream::{StreamSim, StreamSimConfig, default_depots};
 use linnstream::store::AuditQuery;
 use linnstream::sync::RunContext;
-use linnstream::sync::master_data::{sync_identifiers, sync_postal_services};
+use linnstream::sync::{sync_identifiers, sync_postal_services};
 use serde_json::json;
 
 use crate::on_both_backends;

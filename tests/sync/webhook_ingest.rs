@@ -18,7 +18,7 @@ use linnstream::store::{
 
 use linnstream::domain::Job;
 use linnstream::domain::{AuditAction, OrderStatus, WebhookStatus};
-use linnstream::sync::scheduler::{SchedulerOptions, run_scheduler};
+use linnstream::sync::{SchedulerOptions, run_scheduler};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -404,7 +404,7 @@ async fn an_order_back_in_the_queue_is_sent_at_once(backend: Backend) {
     // An order fetched, then sent by another worker that failed it, resent by hand, and
     // claimed again by a worker that stops before sending: it is Ready for Retry.
     let order_id = new_linnworks_order(&h);
-    linnstream::sync::fetch::fetch(&RunContext::new(&h.engine, &h.key, "setup", "test"))
+    linnstream::sync::fetch(&RunContext::new(&h.engine, &h.key, "setup", "test"))
         .await
         .expect("fetch");
     let hour = Duration::from_secs(3600);
@@ -460,7 +460,7 @@ async fn a_manual_send_wakes_the_serving_process(backend: Backend) {
         support::sync::test_remote_options(),
     );
     let order_id = new_linnworks_order(&h);
-    let outcomes = linnstream::sync::manual::send_selected(
+    let outcomes = linnstream::sync::send_selected(
         &RunContext::new(&console, &h.key, "console", "support@example.com"),
         &[order_id],
     )

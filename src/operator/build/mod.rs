@@ -14,16 +14,20 @@
 //!
 //! Credentials reach pods only as `secretKeyRef` environment variables (see [`env`]).
 
-pub mod cron_utc;
-pub mod cronjobs;
-pub mod env;
-pub mod names;
-pub mod pod;
-pub mod pool;
-pub mod rbac;
-pub mod rollout;
-pub mod webhooks;
-pub mod worker;
+pub(crate) mod cron_utc;
+pub(crate) mod cronjobs;
+pub(crate) mod env;
+pub(crate) mod names;
+pub(crate) mod pod;
+pub(crate) mod pool;
+pub(crate) mod rbac;
+pub(crate) mod rollout;
+pub(crate) mod webhooks;
+pub(crate) mod worker;
+
+pub use env::WORKER_PROCESS;
+pub use pod::HEALTH_PORT_NAME;
+pub use pool::PoolSettings;
 
 #[cfg(test)]
 mod tests;

@@ -22,7 +22,7 @@ use crate::crd::{Installation, SecretKeyRef};
 use crate::domain::OrderType;
 use crate::operator::build::{CronJobApi, OperatorSettings, env};
 use crate::operator::caches::Caches;
-use crate::operator::context::Context;
+use crate::operator::context::{Context, Wiring};
 use crate::operator::controllers::REPORTER;
 use crate::operator::error::Error;
 use crate::operator::installation::reconcile;
@@ -208,16 +208,14 @@ impl Harness {
             },
         );
         let (triggers, _) = tokio::sync::mpsc::unbounded_channel();
-        let ctx = Context::new(
+        let wiring = Wiring {
             client,
-            recorder,
-            Arc::new(Metrics::new()),
+            metrics: Arc::new(Metrics::new()),
             store,
-            config(),
-            CronJobApi::BatchV1,
-            caches(&inst),
-            triggers,
-        );
+            config: config(),
+            cron_job_api: CronJobApi::BatchV1,
+        };
+        let ctx = Context::new(wiring, recorder, caches(&inst), triggers);
         Harness {
             ctx: Arc::new(ctx),
             cluster,

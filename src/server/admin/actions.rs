@@ -19,11 +19,11 @@ use serde_json::{Value, json};
 use crate::domain::InstallationKey;
 use crate::domain::{AuditAction, AuditOutcome, OrderStatus};
 use crate::sync::RunContext;
-use crate::sync::errors::ValidationError;
 use crate::sync::manual::{
     ONLY_COMPLETED_CAN_BE_DELETED, delete_completed, resend_failed, send_selected,
 };
 use crate::sync::send::OrderOutcome;
+use crate::sync::validation::ValidationError;
 
 use super::AdminState;
 use super::auth::Caller;

@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 
 use crate::server::errors::{RETRY_AFTER_SECONDS, StoreFailure};
 use crate::store::StoreError;
-use crate::sync::errors::ValidationError;
 use crate::sync::job_error::JobError;
+use crate::sync::validation::ValidationError;
 
 #[derive(Debug)]
 pub struct ApiError {

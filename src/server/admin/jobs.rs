@@ -28,8 +28,8 @@ pub const FIXED_TIME_GRACE: Duration = Duration::from_secs(30 * 60);
 pub struct JobFacts<'a> {
     pub job: Job,
     pub enabled: bool,
-    /// The parsed schedule, or why it could not be parsed.
-    pub times: Result<&'a JobTimes, &'a str>,
+    /// The installation's schedule (parsed, and so valid, when its settings were read).
+    pub times: &'a JobTimes,
     /// Recent runs, newest first.
     pub runs: &'a [JobRun],
     pub next_run_at: Option<DateTime<Utc>>,
@@ -69,7 +69,7 @@ pub struct JobView {
     pub enabled: bool,
     /// When it runs, in the settings' words.
     pub schedule: String,
-    pub period_seconds: Option<u64>,
+    pub period_seconds: u64,
     pub last_run: Option<RunView>,
     pub last_success_at: Option<DateTime<Utc>>,
     pub next_run_at: Option<DateTime<Utc>>,
@@ -163,7 +163,7 @@ pub fn assess(f: &JobFacts<'_>, schedule: String) -> JobView {
         .iter()
         .find(|r| r.outcome == JobOutcome::Succeeded)
         .map(|r| r.finished_at.unwrap_or(r.started_at));
-    let period = f.times.ok().map(|t| t.period(f.job, f.now));
+    let period = f.times.period(f.job, f.now);
     let reason = if f.enabled {
         overdue_reason(f, last_success)
     } else {
@@ -174,7 +174,7 @@ pub fn assess(f: &JobFacts<'_>, schedule: String) -> JobView {
         title: title(f.job),
         enabled: f.enabled,
         schedule,
-        period_seconds: period.map(|p| p.as_secs()),
+        period_seconds: period.as_secs(),
         last_run: f.runs.first().map(RunView::from),
         last_success_at: last_success,
         next_run_at: f.next_run_at,
@@ -184,16 +184,8 @@ pub fn assess(f: &JobFacts<'_>, schedule: String) -> JobView {
 }
 
 fn overdue_reason(f: &JobFacts<'_>, last_success: Option<DateTime<Utc>>) -> Option<String> {
-    let times = match f.times {
-        Ok(t) => t,
-        Err(e) => {
-            return Some(format!(
-                "the schedule is invalid, so the job never runs: {e}"
-            ));
-        }
-    };
     let now = f.now;
-    let period = chrono(times.period(f.job, now));
+    let period = chrono(f.times.period(f.job, now));
     let twice = period + period;
     let failed_note = f
         .runs
@@ -221,7 +213,7 @@ fn overdue_reason(f: &JobFacts<'_>, last_success: Option<DateTime<Utc>>) -> Opti
     let active_since = [f.scheduled_since, oldest_run].into_iter().flatten().min();
     if is_fixed_time(f.job) {
         let grace = chrono(FIXED_TIME_GRACE).min(period / 2);
-        if let Some(tick) = latest_tick(times, f.job, now - grace) {
+        if let Some(tick) = latest_tick(f.times, f.job, now - grace) {
             let was_scheduled = last_success.or(active_since).is_some_and(|a| a <= tick);
             if was_scheduled && last_success.is_none_or(|s| s < tick) {
                 return Some(format!(
@@ -297,7 +289,7 @@ mod tests {
             &JobFacts {
                 job,
                 enabled: true,
-                times: Ok(&times),
+                times: &times,
                 runs,
                 next_run_at: next,
                 scheduled_since: since,
@@ -369,7 +361,7 @@ mod tests {
         assert!(!view(Job::Identifiers, &runs, None, None, at(10, 23, 0)).overdue);
         assert_eq!(
             view(Job::Identifiers, &runs, None, None, at(10, 23, 0)).period_seconds,
-            Some(86_400)
+            86_400
         );
     }
 
@@ -413,13 +405,13 @@ mod tests {
     }
 
     #[test]
-    fn disabled_jobs_and_bad_schedules() {
+    fn disabled_jobs_are_never_overdue() {
         let times = utc_times();
         let disabled = assess(
             &JobFacts {
                 job: Job::Fetch,
                 enabled: false,
-                times: Ok(&times),
+                times: &times,
                 runs: &[],
                 next_run_at: None,
                 scheduled_since: Some(at(1, 0, 0)),
@@ -428,20 +420,7 @@ mod tests {
             "every 5m".into(),
         );
         assert!(!disabled.overdue);
-        let broken = assess(
-            &JobFacts {
-                job: Job::Fetch,
-                enabled: true,
-                times: Err("schedule.fetchInterval: bad"),
-                runs: &[],
-                next_run_at: None,
-                scheduled_since: None,
-                now: at(10, 0, 0),
-            },
-            String::new(),
-        );
-        assert!(broken.overdue);
-        assert_eq!(broken.period_seconds, None);
+        assert_eq!(disabled.period_seconds, 300);
     }
 
     #[test]

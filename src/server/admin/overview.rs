@@ -105,15 +105,16 @@ pub(crate) async fn label_preview(
             "order {order_id} is not in the queue of installation {installation}"
         )));
     };
-    let png = tokio::task::spawn_blocking(move || crate::gateway::preview_png(&inst, &order))
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("label rendering stopped: {e}"),
-            )
-        })?
-        .map_err(ApiError::conflict)?;
+    let png =
+        tokio::task::spawn_blocking(move || crate::server::gateway::preview_png(&inst, &order))
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("label rendering stopped: {e}"),
+                )
+            })?
+            .map_err(ApiError::conflict)?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/png"),

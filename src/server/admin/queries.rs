@@ -209,7 +209,7 @@ pub(crate) async fn job_views(
         let facts = JobFacts {
             job,
             enabled: enabled(job, &inst.spec),
-            times: Ok(times),
+            times,
             runs: &runs,
             next_run_at,
             scheduled_since,

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::store::Store;
-
 use crate::domain::{MasterDataKind, OrderStatus};
 
-use super::metrics::{InstallationLabels, KindLabels, StatusLabels, metrics, split};
+use crate::observe::metrics::{InstallationLabels, KindLabels, StatusLabels, metrics, split};
+
+use super::Store;
 
 /// How often the gauges are read again: well inside a 30 s scrape interval.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(10);
@@ -41,7 +41,7 @@ pub fn spawn(
 
 /// Reads everything first and only then replaces the gauges, so a failed read leaves
 /// the last values (and gauges of installations that went away disappear).
-pub async fn refresh(store: &Store, installations: &[String]) -> crate::store::StoreResult<()> {
+pub async fn refresh(store: &Store, installations: &[String]) -> super::StoreResult<()> {
     let mut queue = Vec::new();
     let mut backlog = Vec::new();
     let mut synced = Vec::new();

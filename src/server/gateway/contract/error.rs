@@ -123,7 +123,7 @@ macro_rules! error_constructor {
             /// This reply as a contract error (`IsError: true`).
             pub fn error(message: impl Into<String>) -> Self {
                 let mut reply = Self::default();
-                reply.status = $crate::gateway::contract::ReplyStatus::error(message);
+                reply.status = $crate::server::gateway::contract::ReplyStatus::error(message);
                 reply
             }
         }

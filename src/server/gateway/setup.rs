@@ -365,7 +365,7 @@ pub fn config_items(inst: &InstallationConfig) -> Vec<ConfigItem> {
 
 #[cfg(test)]
 mod tests {
-    use crate::gateway::contract::CONFIG_ITEM_ID_MAX;
+    use crate::server::gateway::contract::CONFIG_ITEM_ID_MAX;
 
     #[test]
     fn config_item_ids_fit_the_contract() {

@@ -99,7 +99,7 @@ impl Gateway {
             None if !any_active => {
                 self.refusals
                     .refused("a call while no installation is active");
-                Err(crate::sync::errors::ValidationError::NoActiveInstallations.to_string())
+                Err(crate::sync::validation::ValidationError::NoActiveInstallations.to_string())
             }
             None => {
                 self.refusals.refused("an unknown AuthorizationToken");

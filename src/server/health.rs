@@ -71,7 +71,7 @@ impl Readiness {
 /// A check that fails while a scheduler loop of this process has not gone round within
 /// `within` (or none has started yet).
 pub fn loops_beat(within: Duration) -> impl Fn() -> Result<(), String> + Send + Sync + 'static {
-    move || match super::silent_loops(within) {
+    move || match crate::observe::silent_loops(within) {
         None => Err("no scheduler loop has started yet".to_string()),
         Some(silent) if silent.is_empty() => Ok(()),
         Some(silent) => Err(format!(
@@ -104,7 +104,7 @@ pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.
 pub async fn metrics_handler() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
-        super::metrics().encode(),
+        crate::observe::metrics().encode(),
     )
 }
 
