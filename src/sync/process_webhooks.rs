@@ -17,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::config::InstallationConfig;
-use crate::domain::{AuditAction, AuditOutcome};
+use crate::domain::{AuditAction, AuditOutcome, EventEffect};
 use crate::linnworks::{
     AddOrdersNoteRequest, BasicExtendedProperty, ExtendedProperty, OrderDetails,
 };
@@ -371,22 +371,25 @@ impl Applier<'_> {
                 ));
             }
         };
-        let kind = if parsed.is_delivery() {
-            Kind::Delivery
-        } else if parsed.is_planning() {
-            Kind::Planning
-        } else if parsed.is_dispatch() {
-            if !self.inst.spec.sync.order_dispatch_sync_enabled {
+        // Exhaustive on purpose: a new kind of effect stops the compiler here until it has
+        // an applier.
+        let kind = match parsed.effect() {
+            EventEffect::Delivery => Kind::Delivery,
+            EventEffect::Planning => Kind::Planning,
+            EventEffect::Dispatch => {
+                if !self.inst.spec.sync.order_dispatch_sync_enabled {
+                    return Err(format!(
+                        "{label}: spec.sync.orderDispatchSyncEnabled (IsOrderDispatchSyncEnabled) is off; recorded, not applied"
+                    ));
+                }
+                Kind::Dispatch
+            }
+            EventEffect::None => {
                 return Err(format!(
-                    "{label}: spec.sync.orderDispatchSyncEnabled (IsOrderDispatchSyncEnabled) is off; recorded, not applied"
+                    "{label}: no action for {} events; recorded",
+                    parsed.code
                 ));
             }
-            Kind::Dispatch
-        } else {
-            return Err(format!(
-                "{label}: no action for {} events; recorded",
-                parsed.code
-            ));
         };
         if kind == Kind::Planning
             && let Some(reason) = planning_not_applicable(&parsed)

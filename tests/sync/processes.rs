@@ -206,6 +206,21 @@ async fn two_run_processes_on_one_database_never_send_an_order_twice() {
     let b = spawn_run(&resources, &pg.url, &dir.path().join("b.log"));
     let store = Store::connect(&pg.url).await.expect("store");
     wait_all_completed(&store, 120, 120).await;
+    // Both processes ran on the database (each has its own heartbeat). On a loaded machine
+    // the second may beat only after the first has sent the last order, so this waits
+    // for it while both are still running.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let workers = store.workers().await.expect("heartbeats");
+        if workers.len() >= 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the second process never beat: {workers:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     stop(a);
     stop(b);
     let creates = creates_per_order(&world).await;
@@ -213,9 +228,6 @@ async fn two_run_processes_on_one_database_never_send_an_order_twice() {
     let twice: Vec<_> = creates.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "orders sent more than once: {twice:?}");
     assert_eq!(stream_orders(&world).await.len(), 120);
-    // Both processes took part (each has its own heartbeat).
-    let workers = store.workers().await.expect("heartbeats");
-    assert!(workers.len() >= 2, "{workers:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
